@@ -1,0 +1,8 @@
+// Mocha root hooks: whatever servers the run started are stopped by PID at the end.
+import { stopAll } from './testbed';
+export const mochaHooks = {
+  async afterAll(this: Mocha.Context) {
+    this.timeout(30000);
+    await stopAll();
+  },
+};
