@@ -1,5 +1,248 @@
-// placeholder: filled in by the issue that owns this command
-import { UserError } from '../log';
-export async function main(_args: string[]): Promise<number> {
-  throw new UserError('drydock build: not implemented yet');
+// `drydock build` / `executor`: kaniko's executor flags mapped onto BuildOptions. No build logic here.
+import { Command, CommanderError, Option } from 'commander';
+import { defaultBuildOptions, type BuildOptions } from '../build/options';
+import { UserError, log, parseFormat, parseLevel } from '../log';
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** Go's pflag accepts `--flag`, `--flag=true|false|1|0|t|f`: kaniko users pass all of them. */
+export function parseBool(flag: string) {
+  return (v: string | boolean | undefined): boolean => {
+    if (v === undefined || v === true) return true;
+    switch (String(v).toLowerCase()) {
+      case '1': case 't': case 'true': return true;
+      case '0': case 'f': case 'false': return false;
+    }
+    throw new UserError(`invalid value "${v}" for --${flag}: expected true or false`);
+  };
+}
+
+/** Go duration ("336h", "1h30m", "90s", "500ms") → seconds. */
+export function parseGoDuration(s: string, flag: string): number {
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
+  const unit: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+  let total = 0;
+  let consumed = 0;
+  for (const m of s.matchAll(re)) {
+    if (m.index !== consumed) break;
+    total += Number(m[1]) * unit[m[2]];
+    consumed += m[0].length;
+  }
+  if (consumed !== s.length || s.length === 0) {
+    if (/^\d+$/.test(s)) return Number(s);
+    throw new UserError(`invalid duration "${s}" for --${flag}: expected a Go duration such as 336h or 1h30m`);
+  }
+  return total;
+}
+
+function keyValue(entries: string[], flag: string, sep = '='): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of entries) {
+    const i = e.indexOf(sep);
+    if (i <= 0) throw new UserError(`invalid value "${e}" for --${flag}: expected KEY${sep}VALUE`);
+    out[e.slice(0, i)] = e.slice(i + 1);
+  }
+  return out;
+}
+
+/** --build-arg K=V, or --build-arg K to take the value from the environment (as docker build does). */
+function buildArgs(entries: string[], env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of entries) {
+    const i = e.indexOf('=');
+    if (i === 0) throw new UserError(`invalid value "${e}" for --build-arg: expected NAME=VALUE or NAME`);
+    if (i < 0) {
+      if (env[e] !== undefined) out[e] = env[e] as string;
+    } else out[e.slice(0, i)] = e.slice(i + 1);
+  }
+  return out;
+}
+
+/** --registry-map index.docker.io=mirror.gcr.io;other.io (kaniko: ';'-separated targets, repeatable) */
+function registryMaps(entries: string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [from, to] of Object.entries(keyValue(entries, 'registry-map'))) {
+    out[from] = [...(out[from] ?? []), ...to.split(';').filter(Boolean)];
+  }
+  return out;
+}
+
+/** --secret id=mysecret,src=/path | id=token,env=TOKEN (BuildKit's syntax) */
+function secrets(entries: string[]): BuildOptions['secrets'] {
+  return entries.map((e) => {
+    const kv: Record<string, string> = {};
+    for (const part of e.split(',')) {
+      const i = part.indexOf('=');
+      if (i <= 0) throw new UserError(`invalid value "${e}" for --secret: expected id=ID,src=PATH or id=ID,env=VAR`);
+      kv[part.slice(0, i)] = part.slice(i + 1);
+    }
+    const src = kv.src ?? kv.source;
+    if (!kv.id) throw new UserError(`invalid value "${e}" for --secret: the id= key is required`);
+    if (!src && !kv.env) kv.env = kv.id; // BuildKit: id alone means the env var of that name, else a file
+    return { id: kv.id, src, env: kv.env };
+  });
+}
+
+export function buildCommand(): Command {
+  const d = defaultBuildOptions();
+  const cmd = new Command('build')
+    .description('Build an image from a Dockerfile and push it (flag-compatible with kaniko\'s /kaniko/executor).')
+    .helpOption('-h, --help', 'show this help')
+    .configureOutput({ writeOut: (s) => process.stdout.write(s), outputError: () => {} /* reported once, as a UserError */ })
+    .exitOverride()
+    .allowExcessArguments(false)
+    // inputs
+    .option('-c, --context <path>', 'build context: directory, dir://DIR, tar://FILE, FILE.tar[.gz], s3://BUCKET/KEY, https://URL', d.context)
+    .option('--context-sub-path <path>', 'sub-directory of the context to build from')
+    .option('-f, --dockerfile <path>', 'Dockerfile, relative to the context or absolute', d.dockerfile)
+    .option('--build-arg <NAME=VALUE>', 'build argument (repeatable); NAME alone takes the value from the environment', collect, [])
+    .option('--target <stage>', 'build this stage (and the stages it needs), not the last one')
+    .option('--custom-platform <os/arch[/variant]>', 'platform to build for and to select from multi-platform bases')
+    .option('--skip-unused-stages [bool]', 'build only stages that the target depends on', parseBool('skip-unused-stages'))
+    .option('--label <KEY=VALUE>', 'label to set on the image (repeatable)', collect, [])
+    .option('--reproducible [bool]', 'strip timestamps so that the same input yields the same digest', parseBool('reproducible'))
+    // outputs
+    .option('-d, --destination <image>', 'image reference to push to (repeatable)', collect, [])
+    .option('--no-push [bool]', 'build only; do not push (combine with --tar-path / --oci-layout-path)')
+    .option('--tar-path <file>', 'also write the image as a docker-archive tarball (docker load / podman load)')
+    .option('--oci-layout-path <dir>', 'also write the image into an OCI image layout directory')
+    .option('--digest-file <file>', 'write the image digest to this file')
+    .option('--image-name-with-digest-file <file>', 'write IMAGE@DIGEST for each destination to this file')
+    .option('--image-name-tag-with-digest-file <file>', 'write IMAGE:TAG@DIGEST for each destination to this file')
+    .option('--compression <gzip|zstd>', 'layer compression', d.compression)
+    .option('--compression-level <n>', 'layer compression level', (v) => intArg(v, 'compression-level'))
+    // registries
+    .option('--insecure [bool]', 'push to plain-HTTP registries', parseBool('insecure'))
+    .option('--insecure-pull [bool]', 'pull from plain-HTTP registries', parseBool('insecure-pull'))
+    .option('--insecure-registry <host>', 'use plain HTTP for this registry (repeatable)', collect, [])
+    .option('--skip-tls-verify [bool]', 'do not verify TLS certificates when pushing', parseBool('skip-tls-verify'))
+    .option('--skip-tls-verify-pull [bool]', 'do not verify TLS certificates when pulling', parseBool('skip-tls-verify-pull'))
+    .option('--skip-tls-verify-registry <host>', 'do not verify TLS certificates of this registry (repeatable)', collect, [])
+    .option('--registry-certificate <host=path>', 'CA certificate to trust for a registry (repeatable)', collect, [])
+    .option('--registry-client-cert <host=cert,key>', 'TLS client certificate and key for a registry (repeatable)', collect, [])
+    .option('--registry-mirror <host>', 'mirror for docker.io pulls, tried in order (repeatable)', collect, [])
+    .option('--registry-map <from=to[;to2]>', 'pull images of registry FROM from TO instead (repeatable)', collect, [])
+    .option('--skip-default-registry-fallback [bool]', 'fail instead of falling back to the original registry when mirrors fail', parseBool('skip-default-registry-fallback'))
+    .option('--push-retry <n>', 'retries for a failed push', (v) => intArg(v, 'push-retry'), d.pushRetry)
+    .option('--image-download-retry <n>', 'retries for a failed base image download', (v) => intArg(v, 'image-download-retry'), d.imageDownloadRetry)
+    .option('--image-fs-extract-retry <n>', 'accepted for kaniko compatibility (extraction is not retried: downloads are)', (v) => intArg(v, 'image-fs-extract-retry'))
+    .option('--skip-push-permission-check [bool]', 'do not check push access before building', parseBool('skip-push-permission-check'))
+    .option('--push-ignore-immutable-tag-errors [bool]', 'treat a refused push to an immutable tag as success', parseBool('push-ignore-immutable-tag-errors'))
+    // RUN, snapshots, isolation
+    .addOption(new Option('--isolation <mode>', 'where RUN executes: chroot (a private root), none (the kaniko way: root is /), auto').choices(['auto', 'chroot', 'none']).default(d.isolation))
+    .addOption(new Option('--snapshot-mode <mode>', 'accepted for kaniko compatibility; snapshots always detect content changes').choices(['full', 'redo', 'time']).default(d.snapshotMode))
+    .option('--single-snapshot [bool]', 'one layer for the whole build', parseBool('single-snapshot'))
+    .option('--use-new-run [bool]', 'accepted for kaniko compatibility (always on)', parseBool('use-new-run'))
+    .option('--ignore-path <path>', 'path never snapshotted or touched (repeatable)', collect, [])
+    .option('--ignore-var-run [bool]', 'ignore /var/run when snapshotting (kaniko default true)', parseBool('ignore-var-run'))
+    .option('--force [bool]', 'allow --isolation=none outside a container', parseBool('force'))
+    .option('--secret <id=ID,src=PATH|env=VAR>', 'secret for RUN --mount=type=secret (repeatable)', collect, [])
+    // cache
+    .option('--cache [bool]', 'use the layer cache', parseBool('cache'))
+    .option('--cache-repo <repo>', 'cache repository (registry repository or oci:PATH)')
+    .option('--cache-dir <dir>', 'base image cache directory (see `drydock warm`)', d.cacheDir)
+    .option('--cache-ttl <duration>', 'cache entry lifetime, e.g. 336h')
+    .option('--cache-copy-layers [bool]', 'cache COPY layers too', parseBool('cache-copy-layers'))
+    .option('--cache-run-layers [bool]', 'cache RUN layers', parseBool('cache-run-layers'))
+    .option('--no-push-cache [bool]', 'do not push cache layers')
+    .option('--compressed-caching [bool]', 'accepted for kaniko compatibility', parseBool('compressed-caching'))
+    // process
+    .option('--kaniko-dir <dir>', 'working directory for stage roots and layers (default: a temporary directory)')
+    .option('--cleanup [bool]', 'remove the working directory after the build', parseBool('cleanup'))
+    .option('-v, --verbosity <level>', 'log level: trace, debug, info, warn, error, fatal, panic', 'info')
+    .option('--log-format <format>', 'log format: text, color or json', 'text')
+    .option('--log-timestamp [bool]', 'prefix log lines with a timestamp', parseBool('log-timestamp'));
+  return cmd;
+}
+
+function intArg(v: string, flag: string): number {
+  if (!/^\d+$/.test(v)) throw new UserError(`invalid value "${v}" for --${flag}: expected a whole number`);
+  return Number(v);
+}
+
+/** Turn argv into BuildOptions (and configure logging); exported for tests. */
+export function parseBuildArgs(args: string[], env: NodeJS.ProcessEnv = process.env): BuildOptions | null {
+  const cmd = buildCommand();
+  try {
+    cmd.parse(args, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') return null;
+      throw new UserError(e.message.replace(/^error: /, ''), { exitCode: 2 });
+    }
+    throw e;
+  }
+  const o = cmd.opts();
+  log.configure({ level: parseLevel(o.verbosity), format: parseFormat(o.logFormat), timestamps: !!o.logTimestamp });
+  const d = defaultBuildOptions();
+  const noPushFlag = o.push === false || (typeof o.push === 'string' && parseBool('no-push')(o.push));
+  const opts: BuildOptions = {
+    ...d,
+    context: o.context,
+    contextSubPath: o.contextSubPath,
+    dockerfile: o.dockerfile,
+    destinations: o.destination,
+    noPush: noPushFlag,
+    tarPath: o.tarPath,
+    ociLayoutPath: o.ociLayoutPath,
+    digestFile: o.digestFile,
+    imageNameWithDigestFile: o.imageNameWithDigestFile,
+    imageNameTagWithDigestFile: o.imageNameTagWithDigestFile,
+    buildArgs: buildArgs(o.buildArg, env),
+    labels: keyValue(o.label, 'label'),
+    target: o.target,
+    customPlatform: o.customPlatform,
+    reproducible: !!o.reproducible,
+    sourceDateEpoch: env.SOURCE_DATE_EPOCH ? intArg(env.SOURCE_DATE_EPOCH, 'SOURCE_DATE_EPOCH (environment)') : undefined,
+    skipUnusedStages: !!o.skipUnusedStages,
+    insecure: !!o.insecure,
+    insecurePull: !!o.insecurePull,
+    insecureRegistries: o.insecureRegistry,
+    skipTlsVerify: !!o.skipTlsVerify,
+    skipTlsVerifyPull: !!o.skipTlsVerifyPull,
+    skipTlsVerifyRegistries: o.skipTlsVerifyRegistry,
+    registryCertificates: keyValue(o.registryCertificate, 'registry-certificate'),
+    registryClientCerts: keyValue(o.registryClientCert, 'registry-client-cert'),
+    registryMirrors: o.registryMirror,
+    registryMaps: registryMaps(o.registryMap),
+    skipDefaultRegistryFallback: !!o.skipDefaultRegistryFallback,
+    pushRetry: o.pushRetry,
+    imageDownloadRetry: o.imageDownloadRetry,
+    skipPushPermissionCheck: !!o.skipPushPermissionCheck,
+    pushIgnoreImmutableTagErrors: !!o.pushIgnoreImmutableTagErrors,
+    compression: compression(o.compression),
+    compressionLevel: o.compressionLevel,
+    isolation: o.isolation,
+    snapshotMode: o.snapshotMode,
+    singleSnapshot: !!o.singleSnapshot,
+    ignorePaths: [...o.ignorePath, ...(o.ignoreVarRun === false ? [] : ['/var/run'])],
+    force: !!o.force,
+    secrets: secrets(o.secret),
+    cache: !!o.cache,
+    cacheRepo: o.cacheRepo,
+    cacheDir: o.cacheDir,
+    cacheTtlSeconds: o.cacheTtl ? parseGoDuration(o.cacheTtl, 'cache-ttl') : d.cacheTtlSeconds,
+    cacheCopyLayers: !!o.cacheCopyLayers,
+    cacheRunLayers: o.cacheRunLayers === undefined ? d.cacheRunLayers : !!o.cacheRunLayers,
+    noPushCache: o.pushCache === false || (typeof o.pushCache === 'string' && parseBool('no-push-cache')(o.pushCache)),
+    workDir: o.kanikoDir,
+    cleanup: !!o.cleanup,
+  };
+  if (!opts.noPush && opts.destinations.length === 0) {
+    throw new UserError('no --destination given: pass at least one --destination, or --no-push (with --tar-path or --oci-layout-path to keep the image)', { exitCode: 2 });
+  }
+  return opts;
+}
+
+function compression(v: string): 'gzip' | 'zstd' {
+  if (v === 'gzip' || v === 'zstd') return v;
+  throw new UserError(`invalid value "${v}" for --compression: expected gzip or zstd`);
+}
+
+export async function main(args: string[]): Promise<number> {
+  const opts = parseBuildArgs(args);
+  if (!opts) return 0;
+  const { build } = require('../build/build') as typeof import('../build/build');
+  await build(opts);
+  return 0;
 }

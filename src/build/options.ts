@@ -1,0 +1,110 @@
+// Everything a build needs to know, independent of how it was asked for (CLI flags, Jenkins step,
+// sidecar request). The CLI maps kaniko's flags onto this one-to-one.
+
+export interface BuildOptions {
+  /** build context: a directory, `dir://`, `tar://path`, a local .tar/.tar.gz, `s3://bucket/key`, `https://…/ctx.tar.gz` */
+  context: string;
+  /** sub-directory of the context to use as the context (kaniko --context-sub-path) */
+  contextSubPath?: string;
+  /** Dockerfile path: relative to the context, or absolute */
+  dockerfile: string;
+  destinations: string[];
+  noPush: boolean;
+  tarPath?: string;
+  ociLayoutPath?: string;
+  digestFile?: string;
+  imageNameWithDigestFile?: string;
+  imageNameTagWithDigestFile?: string;
+  buildArgs: Record<string, string>;
+  labels: Record<string, string>;
+  target?: string;
+  customPlatform?: string;
+  reproducible: boolean;
+  /** seconds since the epoch used for created times when reproducible (SOURCE_DATE_EPOCH) */
+  sourceDateEpoch?: number;
+  skipUnusedStages: boolean;
+
+  // registry access
+  insecure: boolean;
+  insecurePull: boolean;
+  insecureRegistries: string[];
+  skipTlsVerify: boolean;
+  skipTlsVerifyPull: boolean;
+  skipTlsVerifyRegistries: string[];
+  registryCertificates: Record<string, string>;
+  registryClientCerts: Record<string, string>;
+  registryMirrors: string[];
+  registryMaps: Record<string, string[]>;
+  skipDefaultRegistryFallback: boolean;
+  pushRetry: number;
+  imageDownloadRetry: number;
+  skipPushPermissionCheck: boolean;
+  pushIgnoreImmutableTagErrors: boolean;
+
+  // layers
+  compression: 'gzip' | 'zstd';
+  compressionLevel?: number;
+
+  // RUN and snapshots (executor part 2)
+  isolation: 'auto' | 'chroot' | 'none';
+  snapshotMode: 'full' | 'redo' | 'time';
+  singleSnapshot: boolean;
+  ignorePaths: string[];
+  force: boolean;
+  secrets: Array<{ id: string; src?: string; env?: string }>;
+
+  // cache (executor part 2)
+  cache: boolean;
+  cacheRepo?: string;
+  cacheDir: string;
+  cacheTtlSeconds: number;
+  cacheCopyLayers: boolean;
+  cacheRunLayers: boolean;
+  noPushCache: boolean;
+
+  /** where stage roots, layers and downloads live during the build */
+  workDir?: string;
+  cleanup: boolean;
+}
+
+export function defaultBuildOptions(): BuildOptions {
+  return {
+    context: '/workspace/',
+    dockerfile: 'Dockerfile',
+    destinations: [],
+    noPush: false,
+    buildArgs: {},
+    labels: {},
+    reproducible: false,
+    skipUnusedStages: false,
+    insecure: false,
+    insecurePull: false,
+    insecureRegistries: [],
+    skipTlsVerify: false,
+    skipTlsVerifyPull: false,
+    skipTlsVerifyRegistries: [],
+    registryCertificates: {},
+    registryClientCerts: {},
+    registryMirrors: [],
+    registryMaps: {},
+    skipDefaultRegistryFallback: false,
+    pushRetry: 0,
+    imageDownloadRetry: 0,
+    skipPushPermissionCheck: false,
+    pushIgnoreImmutableTagErrors: false,
+    compression: 'gzip',
+    isolation: 'auto',
+    snapshotMode: 'full',
+    singleSnapshot: false,
+    ignorePaths: [],
+    force: false,
+    secrets: [],
+    cache: false,
+    cacheDir: '/cache',
+    cacheTtlSeconds: 336 * 3600,
+    cacheCopyLayers: false,
+    cacheRunLayers: true,
+    noPushCache: false,
+    cleanup: false,
+  };
+}

@@ -1,0 +1,112 @@
+// User and group names → numeric ids, read from a stage's own /etc/passwd and /etc/group (never
+// the host's), as Docker does for USER and COPY --chown.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../log';
+
+interface PasswdEntry { name: string; uid: number; gid: number; home: string }
+interface GroupEntry { name: string; gid: number; members: string[] }
+
+function readLines(file: string): string[] {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+  } catch {
+    return [];
+  }
+}
+
+/** Resolve files inside `root` without following symlinks out of it (etc may be a link). */
+function inRoot(root: string, p: string): string {
+  let cur = root;
+  for (const part of p.split('/').filter(Boolean)) {
+    let next = path.join(cur, part);
+    for (let hops = 0; hops < 40; hops++) {
+      let st: fs.Stats;
+      try { st = fs.lstatSync(next); } catch { break; }
+      if (!st.isSymbolicLink()) break;
+      const target = fs.readlinkSync(next);
+      next = target.startsWith('/') ? path.join(root, target) : path.join(path.dirname(next), target);
+      if (!next.startsWith(root)) next = root;
+    }
+    cur = next;
+  }
+  return cur;
+}
+
+export function readPasswd(root: string): PasswdEntry[] {
+  return readLines(inRoot(root, 'etc/passwd')).map((l) => {
+    const f = l.split(':');
+    return { name: f[0], uid: Number(f[2]), gid: Number(f[3]), home: f[5] ?? '/' };
+  }).filter((e) => Number.isInteger(e.uid) && Number.isInteger(e.gid));
+}
+
+export function readGroups(root: string): GroupEntry[] {
+  return readLines(inRoot(root, 'etc/group')).map((l) => {
+    const f = l.split(':');
+    return { name: f[0], gid: Number(f[2]), members: (f[3] ?? '').split(',').filter(Boolean) };
+  }).filter((e) => Number.isInteger(e.gid));
+}
+
+const isNumeric = (s: string) => /^\d+$/.test(s);
+
+export interface ResolvedUser { uid: number; gid: number; groups: number[]; home: string }
+
+/**
+ * USER semantics: "name", "uid", "name:group", "uid:gid". A name must exist in the stage's
+ * /etc/passwd; a numeric uid need not. Supplementary groups come from /etc/group.
+ */
+export function resolveUser(root: string | null, spec: string, where: string): ResolvedUser {
+  const [user, group] = spec.split(':', 2);
+  const passwd = root ? readPasswd(root) : [];
+  let uid: number;
+  let gid: number;
+  let home = '/';
+  let name: string | undefined;
+  const byName = passwd.find((p) => p.name === user);
+  if (isNumeric(user)) {
+    uid = Number(user);
+    const e = passwd.find((p) => p.uid === uid);
+    gid = e ? e.gid : 0;
+    home = e?.home ?? '/';
+    name = e?.name;
+  } else if (byName) {
+    uid = byName.uid;
+    gid = byName.gid;
+    home = byName.home;
+    name = byName.name;
+  } else {
+    throw new UserError(`${where}: unable to find user ${user}: no matching entries in the image's /etc/passwd`);
+  }
+  if (group !== undefined && group !== '') gid = resolveGroup(root, group, where);
+  const groups = root && name ? readGroups(root).filter((g) => g.members.includes(name as string)).map((g) => g.gid) : [];
+  return { uid, gid, groups: [...new Set([gid, ...groups])], home };
+}
+
+export function resolveGroup(root: string | null, group: string, where: string): number {
+  if (isNumeric(group)) return Number(group);
+  const g = (root ? readGroups(root) : []).find((e) => e.name === group);
+  if (!g) throw new UserError(`${where}: unable to find group ${group}: no matching entries in the image's /etc/group`);
+  return g.gid;
+}
+
+/**
+ * COPY/ADD --chown semantics: "user", "user:group", numeric or named. Without a group the gid is
+ * the uid's number (Docker's documented rule), also for names.
+ */
+export function resolveChown(root: string | null, spec: string, where: string): { uid: number; gid: number } {
+  const [user, group] = spec.split(':', 2);
+  let uid: number;
+  if (isNumeric(user)) uid = Number(user);
+  else {
+    const e = (root ? readPasswd(root) : []).find((p) => p.name === user);
+    if (!e) throw new UserError(`${where}: --chown=${spec}: unable to find user ${user} in the image's /etc/passwd`);
+    uid = e.uid;
+  }
+  const gid = group !== undefined && group !== '' ? resolveGroup(root, group, `${where}: --chown=${spec}`) : uid;
+  return { uid, gid };
+}
+
+/** Does this --chown / USER spec need the image's files (a name rather than numbers)? */
+export function needsNameLookup(spec: string): boolean {
+  return spec.split(':').some((p) => p !== '' && !isNumeric(p));
+}
