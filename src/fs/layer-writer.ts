@@ -1,0 +1,346 @@
+// Writes a layer tarball in one streaming pass:
+//   tar bytes → sha256 (diffID) → gzip → sha256 (digest) → file
+// Entries go out sorted, file contents are read ahead with bounded concurrency so that small
+// files do not serialize on open/read/close, and nothing but a small read-ahead window is held in
+// memory whatever the layer size.
+import * as fs from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as zlib from 'node:zlib';
+import { UserError } from '../log';
+import { HashStream, type Digest } from './hash';
+import { encodeHeader, END_OF_ARCHIVE, paddingFor, type TypeFlag } from './tar-header';
+import { OPAQUE_MARKER, WHITEOUT_PREFIX, type LayerEntry } from './types';
+
+export type LayerCompression = 'gzip' | 'none'; // zstd: Node 20's zlib has none (added in Node 22.15)
+
+export interface WriteLayerOptions {
+  compression: LayerCompression;
+  /**
+   * gzip level. Default 3: measured here on 100 MB of /usr/lib, level 1 and 3 run at the same
+   * speed (~80 MB/s per core, within noise) and 3 is 3% smaller; level 6 (zlib's and buildah's
+   * default) is 1.8x slower for 2% less. ggcr/kaniko pick BestSpeed for the same reason.
+   */
+  level?: number;
+  /** Normalized timestamps: every mtime = sourceDateEpoch (default 0), empty uname/gname. */
+  reproducible?: boolean;
+  /**
+   * SOURCE_DATE_EPOCH in seconds. With `reproducible` every mtime is set to it; without, mtimes
+   * later than it are clamped to it (BuildKit's rewrite-timestamp behaviour).
+   */
+  sourceDateEpoch?: number;
+  /** Keep millisecond mtimes (a PAX record per entry). Default: true unless reproducible. */
+  preciseMtime?: boolean;
+  /** Files opened and (when small) read ahead of the writer. Default 16. */
+  readAhead?: number;
+}
+
+export interface LayerWriteResult {
+  /** sha256 of the file as written (compressed). */
+  digest: Digest;
+  size: number;
+  /** sha256 of the uncompressed tar. */
+  diffId: Digest;
+  uncompressedSize: number;
+}
+
+const DEFAULT_GZIP_LEVEL = 3;
+const SMALL_FILE = 64 * 1024; // read whole into memory during read-ahead
+const CHUNK = 1 << 20; // read size for large files
+const BATCH = 256 * 1024; // headers and small files are coalesced into chunks of this size
+
+interface PlanItem {
+  name: string;
+  /** in-image path, components joined by '/' (no trailing slash) */
+  key: string;
+  sortKey: string;
+  typeflag: TypeFlag;
+  /** the entry whose metadata is written */
+  meta: LayerEntry;
+  linkname?: string;
+  /** for regular files: where the bytes come from (may differ from meta for explicit hardlink groups) */
+  data?: LayerEntry;
+  /** entry path as the caller gave it, for error messages */
+  given: string;
+}
+
+/** Split an in-image path into clean components; '..' is refused, a leading '/' is tolerated. */
+export function imagePathComponents(p: string, what: string): string[] {
+  const parts: string[] = [];
+  for (const c of p.split('/')) {
+    if (c === '' || c === '.') continue;
+    if (c === '..') throw new UserError(`${what} "${p}": ".." is not allowed in a layer path`);
+    if (c.includes('\0')) throw new UserError(`${what} "${p}": NUL byte in path`);
+    parts.push(c);
+  }
+  return parts;
+}
+
+// Sort key: '/' becomes NUL so that a directory's whole subtree sorts together right after it
+// (parents before children), and the opaque marker sorts first among its siblings so that naive
+// extractors clear the directory before this layer's own entries land in it.
+function sortKeyOf(parts: string[], opaque: boolean): string {
+  const k = parts.join('\0');
+  if (opaque) return k === '' ? '\0' : k + '\0';
+  return k;
+}
+
+function planEntries(entries: readonly LayerEntry[]): PlanItem[] {
+  const items: PlanItem[] = [];
+  const byPath = new Map<string, LayerEntry>();
+  for (const e of entries) {
+    const what = `layer entry`;
+    let parts = imagePathComponents(e.path, what);
+    let typeflag: TypeFlag;
+    let isDir = false;
+    let linkname: string | undefined;
+    let opaque = false;
+    switch (e.type) {
+      case 'file':
+        typeflag = '0';
+        if (e.source !== undefined && e.content !== undefined) throw new UserError(`layer entry "${e.path}": give either source or content, not both`);
+        break;
+      case 'dir': typeflag = '5'; isDir = true; break;
+      case 'symlink':
+        typeflag = '2';
+        if (!e.linkname) throw new UserError(`layer entry "${e.path}": symlink without a target (linkname)`);
+        linkname = e.linkname;
+        break;
+      case 'hardlink':
+        typeflag = '1';
+        if (!e.linkname) throw new UserError(`layer entry "${e.path}": hardlink without a target (linkname)`);
+        linkname = imagePathComponents(e.linkname, `hardlink target of "${e.path}"`).join('/');
+        break;
+      case 'char': typeflag = '3'; break;
+      case 'block': typeflag = '4'; break;
+      case 'fifo': typeflag = '6'; break;
+      case 'whiteout':
+        typeflag = '0';
+        if (parts.length === 0) throw new UserError(`layer entry "${e.path}": a whiteout needs a path below /`);
+        parts = [...parts.slice(0, -1), WHITEOUT_PREFIX + parts[parts.length - 1]];
+        break;
+      case 'opaque':
+        typeflag = '0';
+        opaque = true;
+        parts = [...parts, OPAQUE_MARKER];
+        break;
+      default:
+        throw new UserError(`layer entry "${e.path}": unknown type "${(e as { type: string }).type}"`);
+    }
+    if (parts.length === 0) throw new UserError(`layer entry "${e.path}": the root directory itself cannot be a layer entry`);
+    if (!(e.mtime instanceof Date) || Number.isNaN(e.mtime.getTime())) throw new UserError(`layer entry "${e.path}": invalid mtime`);
+    const name = parts.join('/') + (isDir ? '/' : '');
+    const key = parts.join('/');
+    if (byPath.has(key)) throw new UserError(`layer entry "${e.path}": the path "${key}" occurs twice in the layer`);
+    byPath.set(key, e);
+    items.push({
+      name, key, sortKey: sortKeyOf(opaque ? parts.slice(0, -1) : parts, opaque), typeflag, meta: e, linkname,
+      data: e.type === 'file' ? e : undefined, given: e.path,
+    });
+  }
+  items.sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
+  resolveExplicitHardlinks(items, byPath);
+  return items;
+}
+
+// A tar hardlink must come after its target. When the caller's link sorts before its target, the
+// first member of the group in archive order carries the content and the others link to it.
+function resolveExplicitHardlinks(items: PlanItem[], byPath: Map<string, LayerEntry>): void {
+  const groupTarget = new Map<string, LayerEntry>(); // final target path → target entry
+  const firstOfGroup = new Map<string, string>(); // final target path → archive name carrying the content
+  const targetOf = (item: PlanItem): string => {
+    let target = item.linkname!;
+    for (let hops = 0; ; hops++) {
+      const t = byPath.get(target);
+      if (!t) throw new UserError(`layer entry "${item.given}": hardlink target "${target}" is not a file of this layer`);
+      if (t.type === 'file') { groupTarget.set(target, t); return target; }
+      if (t.type !== 'hardlink' || hops > 64) throw new UserError(`layer entry "${item.given}": hardlink target "${target}" is a ${t.type}, expected a regular file`);
+      target = imagePathComponents(t.linkname!, `hardlink target of "${t.path}"`).join('/');
+    }
+  };
+  const hasLinks = items.some((i) => i.typeflag === '1');
+  if (!hasLinks) return;
+  const groupOf = new Map<PlanItem, string>();
+  for (const item of items) if (item.typeflag === '1') groupOf.set(item, targetOf(item));
+  for (const item of items) {
+    if (item.typeflag === '0' && item.data && groupTarget.has(item.key)) groupOf.set(item, item.key);
+  }
+  for (const item of items) {
+    const group = groupOf.get(item);
+    if (group === undefined) continue;
+    const first = firstOfGroup.get(group);
+    if (first === undefined) {
+      const target = groupTarget.get(group)!;
+      firstOfGroup.set(group, item.name);
+      item.typeflag = '0';
+      item.meta = target;
+      item.data = target;
+      item.linkname = undefined;
+    } else {
+      item.typeflag = '1';
+      item.linkname = first;
+      item.data = undefined;
+    }
+  }
+}
+
+/** An opened source file, read ahead of the writer. */
+interface Prepared {
+  size: number;
+  linkKey?: string; // dev:ino when the file has other links
+  bytes?: Buffer; // whole content of a small file
+  handle?: fs.promises.FileHandle; // open handle of a large (or multiply linked) file
+}
+
+async function prepare(item: PlanItem): Promise<Prepared | undefined> {
+  const data = item.data;
+  if (!data) return undefined;
+  if (data.source === undefined) {
+    return { size: data.content?.length ?? 0, bytes: data.content };
+  }
+  let handle: fs.promises.FileHandle;
+  try {
+    handle = await fs.promises.open(data.source, 'r');
+  } catch (err) {
+    throw new UserError(`layer entry "${item.given}": cannot open source file ${data.source}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) throw new UserError(`layer entry "${item.given}": source ${data.source} is not a regular file`);
+    const linkKey = st.nlink > 1 ? `${st.dev}:${st.ino}` : undefined;
+    if (st.size <= SMALL_FILE && linkKey === undefined) {
+      const bytes = Buffer.allocUnsafe(st.size);
+      let off = 0;
+      while (off < st.size) {
+        const { bytesRead } = await handle.read(bytes, off, st.size - off, off);
+        if (bytesRead === 0) throw new UserError(`layer entry "${item.given}": source ${data.source} shrank while the layer was written`);
+        off += bytesRead;
+      }
+      await handle.close();
+      return { size: st.size, bytes };
+    }
+    return { size: st.size, linkKey, handle };
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * Write `entries` as a layer tarball at `outFile`. Parent directories are not invented: what the
+ * caller gives is what the layer holds. Two 'file' entries whose sources are the same host inode
+ * become a file and a hardlink to it.
+ */
+export async function writeLayer(entries: readonly LayerEntry[], outFile: string, opts: WriteLayerOptions): Promise<LayerWriteResult> {
+  if (opts.compression !== 'gzip' && opts.compression !== 'none') {
+    throw new UserError(`layer compression "${String(opts.compression)}" is not supported: expected gzip or none (zstd needs Node 22.15+)`);
+  }
+  const items = planEntries(entries);
+  const reproducible = opts.reproducible ?? false;
+  const epochMs = opts.sourceDateEpoch !== undefined ? opts.sourceDateEpoch * 1000 : undefined;
+  const preciseMtime = opts.preciseMtime ?? !reproducible;
+  const readAhead = Math.max(1, opts.readAhead ?? 16);
+
+  const mtimeOf = (e: LayerEntry): number => {
+    if (reproducible) return epochMs ?? 0;
+    const t = e.mtime.getTime();
+    return epochMs !== undefined && t > epochMs ? epochMs : t;
+  };
+
+  async function* tarStream(): AsyncGenerator<Buffer> {
+    const window: Array<Promise<Prepared | undefined>> = [];
+    let nextToPrepare = 0;
+    const fill = (): void => {
+      while (nextToPrepare < items.length && window.length < readAhead) {
+        const p = prepare(items[nextToPrepare++]);
+        p.catch(() => undefined); // awaited in order below; avoid unhandled rejections meanwhile
+        window.push(p);
+      }
+    };
+    const linkFirst = new Map<string, string>();
+    let batch: Buffer[] = [];
+    let batchBytes = 0;
+    const add = (b: Buffer): void => { batch.push(b); batchBytes += b.length; };
+    const flush = (): Buffer => { const out = batch.length === 1 ? batch[0] : Buffer.concat(batch, batchBytes); batch = []; batchBytes = 0; return out; };
+
+    try {
+      for (let i = 0; i < items.length; i++) {
+        fill();
+        const item = items[i];
+        const prep = await window.shift()!;
+        const e = item.meta;
+        let typeflag = item.typeflag;
+        let linkname = item.linkname;
+        let size = 0;
+        if (prep?.linkKey !== undefined) {
+          const first = linkFirst.get(prep.linkKey);
+          if (first !== undefined) {
+            typeflag = '1';
+            linkname = first;
+            await prep.handle?.close();
+            prep.handle = undefined;
+          } else {
+            linkFirst.set(prep.linkKey, item.name);
+          }
+        }
+        if (typeflag === '0' && prep) size = prep.size;
+        add(encodeHeader({
+          name: item.name, typeflag, mode: e.mode, uid: e.uid, gid: e.gid, size, mtimeMs: mtimeOf(e), preciseMtime,
+          linkname, uname: reproducible ? '' : e.uname, gname: reproducible ? '' : e.gname,
+          devmajor: typeflag === '3' || typeflag === '4' ? e.devmajor ?? 0 : 0,
+          devminor: typeflag === '3' || typeflag === '4' ? e.devminor ?? 0 : 0,
+          xattrs: e.xattrs ? Object.keys(e.xattrs).sort().map((k) => [k, Buffer.from(e.xattrs![k])] as [string, Buffer]) : undefined,
+        }));
+        if (size > 0 && prep) {
+          if (prep.bytes) {
+            add(prep.bytes);
+          } else if (prep.handle) {
+            if (batchBytes > 0) yield flush();
+            let pos = 0;
+            try {
+              while (pos < size) {
+                const buf = Buffer.allocUnsafe(Math.min(CHUNK, size - pos));
+                const { bytesRead } = await prep.handle.read(buf, 0, buf.length, pos);
+                if (bytesRead === 0) throw new UserError(`layer entry "${item.given}": source ${item.data?.source} shrank while the layer was written (expected ${size} bytes, got ${pos})`);
+                pos += bytesRead;
+                yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+              }
+            } finally {
+              await prep.handle.close();
+              prep.handle = undefined;
+            }
+          }
+          const pad = paddingFor(size);
+          if (pad) add(END_OF_ARCHIVE.subarray(0, pad));
+        } else if (prep?.handle) {
+          await prep.handle.close();
+        }
+        if (batchBytes >= BATCH) yield flush();
+      }
+      add(END_OF_ARCHIVE);
+      yield flush();
+    } finally {
+      // On failure, release whatever the read-ahead still holds open.
+      for (const p of window) {
+        const prep = await p.catch(() => undefined);
+        await prep?.handle?.close().catch(() => undefined);
+      }
+    }
+  }
+
+  const uncompressed = new HashStream();
+  const out = fs.createWriteStream(outFile);
+  try {
+    if (opts.compression === 'gzip') {
+      const compressed = new HashStream();
+      const gzip = zlib.createGzip({ level: opts.level ?? DEFAULT_GZIP_LEVEL, chunkSize: 256 * 1024 });
+      await pipeline(Readable.from(tarStream(), { objectMode: false }), uncompressed, gzip, compressed, out);
+      return { digest: compressed.digest, size: compressed.bytes, diffId: uncompressed.digest, uncompressedSize: uncompressed.bytes };
+    }
+    await pipeline(Readable.from(tarStream(), { objectMode: false }), uncompressed, out);
+    return { digest: uncompressed.digest, size: uncompressed.bytes, diffId: uncompressed.digest, uncompressedSize: uncompressed.bytes };
+  } catch (err) {
+    await fs.promises.rm(outFile, { force: true }).catch(() => undefined);
+    throw err;
+  }
+}
