@@ -1,5 +1,66 @@
-// placeholder: filled in by the issue that owns this command
+// `docker-credential-drydock get|store|erase|list`: drydock's keychain behind the standard helper
+// protocol, so skopeo, buildah, crane or docker can use the same credentials (ECR included).
+import * as fs from 'node:fs';
+import { createKeychain } from '../credentials';
+import { IN_HELPER_ENV } from '../credentials/docker-keychain';
+import { NOT_FOUND_TEXT, TOKEN_USERNAME } from '../credentials/helper-protocol';
+import { configLocations, readDockerConfig } from '../credentials/config-file';
+import { helperServerUrl, keyToHost } from '../credentials/registry-key';
 import { UserError } from '../log';
-export async function main(_args: string[]): Promise<number> {
-  throw new UserError('drydock credential-helper: not implemented yet');
+
+const USAGE = 'Usage: docker-credential-drydock <get|store|erase|list|version>\n' +
+  '  get    read a server URL on stdin, print {"ServerURL","Username","Secret"} from drydock\'s keychain\n' +
+  '  list   print {"<server URL>": "<username>"} for the auths entries drydock can see\n' +
+  '  store, erase: not supported (use `drydock creds login/logout`)\n';
+
+export async function main(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const action = args[0];
+  // a config that names drydock as its credsStore must not make drydock call itself
+  const helperEnv = { ...env, [IN_HELPER_ENV]: '1' };
+  switch (action) {
+    case 'get': {
+      const server = fs.readFileSync(0, 'utf8').trim();
+      if (!server) throw new UserError('docker-credential-drydock get: expected a server URL on stdin');
+      const auth = await createKeychain({ env: helperEnv }).resolve(keyToHost(server));
+      if (auth.identityToken) {
+        process.stdout.write(JSON.stringify({ ServerURL: server, Username: TOKEN_USERNAME, Secret: auth.identityToken }) + '\n');
+        return 0;
+      }
+      if (!auth.username && !auth.password) {
+        // the protocol's exact words, on stdout, exit 1: callers treat this as "anonymous"
+        process.stdout.write(NOT_FOUND_TEXT + '\n');
+        return 1;
+      }
+      process.stdout.write(JSON.stringify({ ServerURL: server, Username: auth.username ?? '', Secret: auth.password ?? '' }) + '\n');
+      return 0;
+    }
+    case 'list': {
+      const out: Record<string, string> = {};
+      for (const loc of configLocations(env)) {
+        const cfg = readDockerConfig(loc.path);
+        for (const [k, v] of Object.entries(cfg?.auths ?? {})) {
+          const server = helperServerUrl(keyToHost(k));
+          if (out[server] !== undefined) continue;
+          out[server] = v.username ?? (v.auth ? Buffer.from(v.auth, 'base64').toString('utf8').split(':')[0] : '');
+        }
+      }
+      process.stdout.write(JSON.stringify(out) + '\n');
+      return 0;
+    }
+    case 'store':
+    case 'erase':
+      process.stdout.write(`docker-credential-drydock does not ${action} credentials: its keychain reads config.json, helpers and ECR; use \`drydock creds ${action === 'store' ? 'login' : 'logout'}\`\n`);
+      return 1;
+    case 'version':
+      process.stdout.write(`docker-credential-drydock ${require('../../../package.json').version}\n`);
+      return 0;
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      process.stderr.write(USAGE);
+      return 2;
+  }
 }
