@@ -1,0 +1,52 @@
+// Linux capabilities of this process, read from /proc/self/status (CapEff), so that an
+// impossible isolation fails with the name of the capability that is missing.
+import * as fs from 'node:fs';
+
+/** Bit numbers from linux/capability.h for the capabilities the isolation runners need. */
+export const CAP = {
+  CAP_CHOWN: 0,
+  CAP_DAC_OVERRIDE: 1,
+  CAP_FOWNER: 3,
+  CAP_SETGID: 6,
+  CAP_SETUID: 7,
+  CAP_NET_ADMIN: 12,
+  CAP_SYS_CHROOT: 18,
+  CAP_SYS_ADMIN: 21,
+  CAP_MKNOD: 27,
+} as const;
+export type CapName = keyof typeof CAP;
+
+export class CapabilitySet {
+  constructor(private readonly bits: bigint) {}
+
+  has(cap: CapName): boolean {
+    return ((this.bits >> BigInt(CAP[cap])) & 1n) === 1n;
+  }
+
+  /** The names among `caps` this set lacks, in the order given. */
+  missing(...caps: CapName[]): CapName[] {
+    return caps.filter((c) => !this.has(c));
+  }
+
+  static fromHex(hex: string): CapabilitySet {
+    if (!/^[0-9a-fA-F]{1,16}$/.test(hex)) throw new Error(`CapEff "${hex}": expected up to 16 hex digits`);
+    return new CapabilitySet(BigInt('0x' + hex));
+  }
+
+  static of(...caps: CapName[]): CapabilitySet {
+    let b = 0n;
+    for (const c of caps) b |= 1n << BigInt(CAP[c]);
+    return new CapabilitySet(b);
+  }
+}
+
+/** Effective capabilities from a /proc/<pid>/status text. */
+export function parseCapEff(statusText: string): CapabilitySet {
+  const m = /^CapEff:\s*([0-9a-fA-F]+)\s*$/m.exec(statusText);
+  if (!m) throw new Error('/proc/self/status: no "CapEff:" line (is /proc mounted?)');
+  return CapabilitySet.fromHex(m[1]);
+}
+
+export function readCapabilities(statusFile = '/proc/self/status'): CapabilitySet {
+  return parseCapEff(fs.readFileSync(statusFile, 'utf8'));
+}

@@ -1,0 +1,236 @@
+// `--isolation=chroot`: the image root is a private directory and each RUN runs there through
+// chroot(2). Two shapes, chosen once by selectIsolation:
+//  * plain (ordinary container, Docker's default capabilities: SYS_CHROOT, MKNOD, SETUID, SETGID):
+//    /dev nodes are mknod'ed into the root for the step and removed after it;
+//  * with a private mount namespace (CAP_SYS_ADMIN and mounts permitted, e.g. root on a host):
+//    unshare(1) --mount --pid --uts --ipc [--net], then /proc, /sys (ro), a tmpfs /dev with the
+//    nodes, /dev/pts and /dev/shm mounted on the root; all of it vanishes with the namespace.
+// resolv.conf, hosts and hostname are supplied per step in both shapes and put back afterwards.
+//
+// Dropping to the step's user has to happen after chroot(2) (which needs CAP_SYS_CHROOT) and
+// the working directory has to be entered after it too, so neither Node's spawn uid/gid nor its
+// cwd can be used. Launchers, best first:
+//  * util-linux: `setpriv --regid=G --groups=..|--clear-groups -- unshare --root=R --wd=W --setuid=U -- argv`
+//    (setpriv keeps uid 0, so the capabilities survive until unshare chroots, chdirs and setuids;
+//    util-linux >= 2.38 for unshare --root/--wd/--setuid);
+//  * coreutils: `chroot --userspec=U:G --groups=.. R argv`; a WORKDIR other than / then needs the
+//    image's own /bin/sh (`cd W && exec argv`), because chroot(1) always changes to /;
+//  * busybox-only hosts: `chroot R argv` runs as root only: a USER other than 0 fails with an error
+//    naming util-linux, and a WORKDIR other than / again needs the image's /bin/sh.
+// Host tools run with a clean environment; the step's environment starts at `env -i K=V ...`, the
+// last host program before the step (setpriv/unshare still see it: an image's LD_PRELOAD is
+// applied to them too, as it would be by any runtime's exec).
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { UserError } from '../../log';
+import type { CapabilitySet } from './capabilities';
+import { HostTools } from './host-tools';
+import { resolveInRoot } from './root-path';
+import { runProcess, validateSpec } from './spawn-step';
+import { StepFiles, StepItem } from './step-files';
+import type { Isolation, RunResult, RunSpec } from './types';
+
+export type Launcher = 'util-linux' | 'coreutils' | 'busybox';
+
+export interface ChrootOptions {
+  caps: CapabilitySet;
+  tools: HostTools;
+  /** use a private mount namespace (decided by selectIsolation after probing) */
+  mountNamespace: boolean;
+  /** force a launcher (tests); default: the best one the host has */
+  launcher?: Launcher;
+  /** host files copied in for each step (default /etc/resolv.conf, /etc/hosts for network=host) */
+  hostResolvConf?: string;
+  hostHosts?: string;
+}
+
+/** The nodes every runtime provides: name, major, minor (mode 0666). */
+export const DEV_NODES: Array<[string, number, number]> = [
+  ['null', 1, 3], ['zero', 1, 5], ['full', 1, 7], ['random', 1, 8], ['urandom', 1, 9], ['tty', 5, 0],
+];
+
+const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+export function pickLauncher(tools: HostTools): Launcher | undefined {
+  if (tools.setpriv && tools.unshare && tools.unshareRoot) return 'util-linux';
+  if (tools.chroot && tools.chrootUserspec) return 'coreutils';
+  if (tools.chroot) return 'busybox';
+  return undefined;
+}
+
+export class ChrootIsolation implements Isolation {
+  readonly name = 'chroot' as const;
+  private readonly launcher: Launcher;
+  private readonly transient = new Set<string>();
+
+  constructor(private readonly opts: ChrootOptions) {
+    const l = opts.launcher ?? pickLauncher(opts.tools);
+    if (!l) throw new UserError('--isolation=chroot: no chroot program on this host: install util-linux (setpriv, unshare) or coreutils');
+    this.launcher = l;
+  }
+
+  describe(): string {
+    return `chroot (mount namespace: ${this.opts.mountNamespace ? 'yes' : 'no'}, launcher: ${this.launcher})`;
+  }
+
+  transientPaths(): string[] {
+    return [...this.transient].sort();
+  }
+
+  async run(spec: RunSpec): Promise<RunResult> {
+    validateSpec(spec);
+    if (!path.isAbsolute(spec.rootfs)) throw new Error(`RunSpec.rootfs "${spec.rootfs}" must be absolute`);
+    const root = path.resolve(spec.rootfs);
+    const ns = this.opts.mountNamespace;
+    if (!ns && spec.network === 'none') {
+      throw new UserError('RUN --network=none needs a network namespace, which needs CAP_SYS_ADMIN (and mount rights): not available to this process');
+    }
+    if (!ns && ((spec.binds?.length ?? 0) > 0 || (spec.tmpfs?.length ?? 0) > 0)) {
+      throw new UserError('RUN --mount (bind, cache, secret, tmpfs) needs a mount namespace, which needs CAP_SYS_ADMIN: not available to this process');
+    }
+    const argvTail = this.launcherArgv(root, spec);
+
+    // WORKDIR is created for real: it belongs to the layer, as with Docker.
+    await resolveInRoot(root, spec.workdir, { create: true });
+
+    const items = await this.stepItems(spec);
+    const files = new StepFiles(root, (p, mode, maj, min) => this.mknod(p, mode, maj, min));
+    try {
+      await files.place(items);
+      for (const p of files.everPlaced) this.transient.add(p);
+      const argv = ns ? await this.namespaceArgv(root, spec, argvTail) : argvTail;
+      return await runProcess(argv, spec, { PATH: hostToolPath() });
+    } finally {
+      await files.restore();
+    }
+  }
+
+  private async stepItems(spec: RunSpec): Promise<StepItem[]> {
+    const hostname = spec.hostname ?? 'drydock';
+    const resolv = await readOr(this.opts.hostResolvConf ?? '/etc/resolv.conf', '');
+    let hosts = '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n';
+    if (spec.network === 'host') hosts = await readOr(this.opts.hostHosts ?? '/etc/hosts', hosts);
+    hosts += `127.0.1.1\t${hostname}\n`;
+    const items: StepItem[] = [
+      { kind: 'file', path: '/etc/resolv.conf', content: resolv, mode: 0o644 },
+      { kind: 'file', path: '/etc/hosts', content: hosts, mode: 0o644 },
+      { kind: 'file', path: '/etc/hostname', content: hostname + '\n', mode: 0o644 },
+    ];
+    if (this.opts.mountNamespace) {
+      for (const d of ['/proc', '/sys', '/dev']) items.push({ kind: 'dir', path: d, onlyIfMissing: true });
+      for (const b of spec.binds ?? []) {
+        const st = await fsp.stat(b.source).catch(() => {
+          throw new UserError(`RUN --mount source "${b.source}" does not exist on the host`);
+        });
+        items.push(st.isDirectory()
+          ? { kind: 'dir', path: b.target, onlyIfMissing: true }
+          : { kind: 'file', path: b.target, content: '', mode: 0o644, onlyIfMissing: true });
+      }
+      for (const t of spec.tmpfs ?? []) items.push({ kind: 'dir', path: t, onlyIfMissing: true });
+    } else {
+      items.push({ kind: 'dir', path: '/dev', onlyIfMissing: true });
+      const missing: string[] = [];
+      for (const [name, major, minor] of DEV_NODES) {
+        const { hostPath } = await resolveInRoot(spec.rootfs, `/dev/${name}`, { followLast: false });
+        if (!fs.existsSync(hostPath) && !isSymlink(hostPath)) missing.push(name);
+        items.push({ kind: 'char', path: `/dev/${name}`, major, minor, mode: 0o666, onlyIfMissing: true });
+      }
+      if (missing.length > 0 && !this.opts.caps.has('CAP_MKNOD')) {
+        throw new UserError(`--isolation=chroot: the image has no /dev/${missing.join(', /dev/')} and this process may neither create device nodes (CAP_MKNOD missing) nor bind-mount them (CAP_SYS_ADMIN missing): add CAP_MKNOD (it is in Docker's default set; podman needs --cap-add=MKNOD)`);
+      }
+    }
+    return items;
+  }
+
+  /** The launcher part: from the host's root into the image root as the step's user. */
+  private launcherArgv(root: string, spec: RunSpec): string[] {
+    const t = this.opts.tools;
+    const envArgs = [t.env ?? '/usr/bin/env', '-i', ...spec.env];
+    const groups = spec.groups ?? [];
+    const inWorkdir = (argv: string[]) =>
+      spec.workdir === '/' ? argv : ['/bin/sh', '-c', 'cd -- "$1" || exit 126; shift; exec "$@"', 'sh', spec.workdir, ...argv];
+    switch (this.launcher) {
+      case 'util-linux':
+        return [
+          ...envArgs, t.setpriv!, `--regid=${spec.gid}`, groups.length ? `--groups=${groups.join(',')}` : '--clear-groups', '--',
+          t.unshare!, `--root=${root}`, `--wd=${spec.workdir}`, `--setuid=${spec.uid}`, '--', ...spec.argv,
+        ];
+      case 'coreutils':
+        return [
+          ...envArgs, t.chroot!, `--userspec=${spec.uid}:${spec.gid}`, ...(groups.length ? [`--groups=${groups.join(',')}`] : []),
+          root, ...inWorkdir(spec.argv),
+        ];
+      case 'busybox':
+        if (spec.uid !== 0 || spec.gid !== 0 || groups.length > 0) {
+          throw new UserError(`RUN as uid ${spec.uid} gid ${spec.gid}: this host's chroot cannot change user; install util-linux (setpriv, unshare >= 2.38) or coreutils in the executor image`);
+        }
+        return [...envArgs, t.chroot!, root, ...inWorkdir(spec.argv)];
+    }
+  }
+
+  /** Wrap the launcher in unshare + a host shell that mounts /proc, /sys, /dev and the binds. */
+  private async namespaceArgv(root: string, spec: RunSpec, tail: string[]): Promise<string[]> {
+    const t = this.opts.tools;
+    const at = async (p: string) => shq((await resolveInRoot(root, p)).hostPath);
+    const dev = await at('/dev');
+    const lines = [
+      'set -e',
+      `mount -t proc -o nosuid,nodev,noexec proc ${await at('/proc')}`,
+      `mount -t sysfs -o ro,nosuid,nodev,noexec sysfs ${await at('/sys')} 2>/dev/null || mount --rbind -o ro /sys ${await at('/sys')} 2>/dev/null || true`,
+      `mount -t tmpfs -o nosuid,noexec,mode=0755,size=65536k tmpfs ${dev}`,
+    ];
+    for (const [name, major, minor] of DEV_NODES) {
+      const n = `${dev}/${name}`;
+      lines.push(`mknod -m 666 ${n} c ${major} ${minor} 2>/dev/null || { : > ${n}; mount --bind /dev/${name} ${n}; }`);
+    }
+    lines.push(
+      `mkdir ${dev}/pts ${dev}/shm`,
+      `mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,nosuid,noexec devpts ${dev}/pts 2>/dev/null && ln -s pts/ptmx ${dev}/ptmx || true`,
+      `mount -t tmpfs -o nosuid,nodev,noexec,mode=1777 shm ${dev}/shm`,
+      `ln -s /proc/self/fd ${dev}/fd; ln -s /proc/self/fd/0 ${dev}/stdin; ln -s /proc/self/fd/1 ${dev}/stdout; ln -s /proc/self/fd/2 ${dev}/stderr`,
+    );
+    for (const b of spec.binds ?? []) {
+      const target = await at(b.target);
+      lines.push(`mount --rbind ${shq(b.source)} ${target}`);
+      if (b.readonly) lines.push(`mount -o remount,bind,ro ${target}`);
+    }
+    for (const d of spec.tmpfs ?? []) lines.push(`mount -t tmpfs -o mode=1777 tmpfs ${await at(d)}`);
+    lines.push(`hostname ${shq(spec.hostname ?? 'drydock')} 2>/dev/null || true`);
+    if (spec.network === 'none') lines.push(`${t.ip ? shq(t.ip) : 'ip'} link set lo up 2>/dev/null || true`);
+    lines.push('exec "$@"');
+    const flags = ['--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child', '--uts', '--ipc'];
+    if (spec.network === 'none') flags.push('--net');
+    return [t.unshare!, ...flags, '--', t.sh ?? '/bin/sh', '-c', lines.join('\n'), 'drydock-step', ...tail];
+  }
+
+  private async mknod(hostPath: string, mode: number, major: number, minor: number): Promise<void> {
+    const bin = this.opts.tools.mknod;
+    if (!bin) throw new UserError('--isolation=chroot: no mknod program on this host to create /dev nodes in the image root');
+    const r = await runProcess([bin, '-m', mode.toString(8), hostPath, 'c', String(major), String(minor)], null, { PATH: hostToolPath() });
+    if (r.exitCode !== 0) {
+      throw new UserError(`--isolation=chroot: cannot create ${hostPath} (mknod exited ${r.exitCode}: ${r.stderrText.trim()}; is CAP_MKNOD allowed for device ${major}:${minor}?)`);
+    }
+  }
+}
+
+function hostToolPath(): string {
+  return process.env.PATH || '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+}
+
+function isSymlink(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+async function readOr(file: string, fallback: string): Promise<string> {
+  try {
+    return await fsp.readFile(file, 'utf8');
+  } catch {
+    return fallback;
+  }
+}
+

@@ -1,0 +1,67 @@
+// The host programs the runners exec. They are looked up once on the executor's own PATH (never
+// the image's) and used by absolute path, so a step's PATH or a same-named file in the image
+// cannot replace them.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export interface HostTools {
+  sh?: string;
+  /** util-linux unshare */
+  unshare?: string;
+  /** unshare knows --root/--wd/--setuid (util-linux >= 2.38) */
+  unshareRoot: boolean;
+  /** util-linux setpriv */
+  setpriv?: string;
+  chroot?: string;
+  /** chroot knows --userspec/--groups (coreutils; busybox's chroot does not) */
+  chrootUserspec: boolean;
+  mount?: string;
+  ip?: string;
+  mknod?: string;
+  /** env(1): starts the step's own environment after the host tools ran in a clean one */
+  env?: string;
+}
+
+export function which(name: string, searchPath = process.env.PATH ?? ''): string | undefined {
+  const dirs = [...searchPath.split(':'), '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
+  for (const d of dirs) {
+    if (!d) continue;
+    const p = path.join(d, name);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      if (fs.statSync(p).isFile()) return p;
+    } catch {
+      /* not here */
+    }
+  }
+  return undefined;
+}
+
+function helpText(bin: string | undefined): string {
+  if (!bin) return '';
+  const r = spawnSync(bin, ['--help'], { encoding: 'utf8', timeout: 5000 });
+  return `${r.stdout ?? ''}${r.stderr ?? ''}`;
+}
+
+let cached: HostTools | undefined;
+
+export function findHostTools(): HostTools {
+  if (cached) return cached;
+  const unshare = which('unshare');
+  const chroot = which('chroot');
+  const uh = helpText(unshare);
+  cached = {
+    sh: which('sh'),
+    unshare,
+    unshareRoot: /--root/.test(uh) && /--wd/.test(uh) && /--setuid/.test(uh),
+    setpriv: which('setpriv'),
+    chroot,
+    chrootUserspec: /--userspec/.test(helpText(chroot)),
+    mount: which('mount'),
+    ip: which('ip'),
+    mknod: which('mknod'),
+    env: which('env'),
+  };
+  return cached;
+}

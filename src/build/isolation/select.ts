@@ -1,0 +1,66 @@
+// Choose the isolation for `--isolation=chroot|none|auto` from what this process may actually
+// do: capabilities from CapEff, and one real probe of mount rights (a capability can be granted
+// while a seccomp or AppArmor profile still forbids mount(2)).
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { log, UserError } from '../../log';
+import { CapabilitySet, readCapabilities } from './capabilities';
+import { ChrootIsolation, Launcher } from './chroot';
+import type { ProbeFs } from './container-detect';
+import { findHostTools, HostTools } from './host-tools';
+import { NoneIsolation } from './none';
+import type { Isolation } from './types';
+
+export interface SelectOptions {
+  /** `--force`: allow `none` outside a container */
+  force?: boolean;
+  env?: NodeJS.ProcessEnv;
+  /** overrides for tests */
+  caps?: CapabilitySet;
+  tools?: HostTools;
+  /** pretend mounts are forbidden (tests the plain-container path on a privileged host) */
+  noMount?: boolean;
+  launcher?: Launcher;
+  probeFs?: ProbeFs;
+  hostResolvConf?: string;
+}
+
+let mountProbe: boolean | undefined;
+
+/** Can we make a private mount namespace and mount a tmpfs in it? Tried once per process. */
+export function canMountPrivately(tools: HostTools = findHostTools()): boolean {
+  if (mountProbe !== undefined) return mountProbe;
+  if (!tools.unshare || !tools.mount) return (mountProbe = false);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drydock-mount-probe-'));
+  try {
+    const r = spawnSync(tools.unshare, ['--mount', '--propagation', 'private', '--', tools.mount, '-t', 'tmpfs', 'none', dir], { timeout: 5000, stdio: 'ignore' });
+    mountProbe = r.status === 0;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return mountProbe;
+}
+
+export function selectIsolation(requested: 'chroot' | 'none' | 'auto', opts: SelectOptions = {}): Isolation {
+  const caps = opts.caps ?? readCapabilities();
+  const tools = opts.tools ?? findHostTools();
+  const mayMount = !opts.noMount && caps.has('CAP_SYS_ADMIN') && canMountPrivately(tools);
+  const chrootProblem = (): string | undefined => {
+    const missing: string[] = caps.missing('CAP_SYS_CHROOT', 'CAP_SETUID', 'CAP_SETGID');
+    if (!mayMount && !caps.has('CAP_MKNOD')) missing.push('CAP_MKNOD (or CAP_SYS_ADMIN to bind-mount /dev)');
+    return missing.length ? `this process lacks ${missing.join(', ')}` : undefined;
+  };
+  if (requested === 'chroot' || requested === 'auto') {
+    const problem = chrootProblem();
+    if (!problem) {
+      return new ChrootIsolation({ caps, tools, mountNamespace: mayMount, launcher: opts.launcher, hostResolvConf: opts.hostResolvConf });
+    }
+    if (requested === 'chroot') {
+      throw new UserError(`--isolation=chroot is impossible here: ${problem}. Grant it (Docker's default capabilities include SYS_CHROOT, MKNOD, SETUID, SETGID; do not drop them) or use --isolation=none inside a container`);
+    }
+    log.info(`isolation: chroot not possible (${problem}); using none`);
+  }
+  return new NoneIsolation({ caps, tools, canUnshareNet: mayMount, force: opts.force, env: opts.env, probeFs: opts.probeFs });
+}

@@ -1,0 +1,46 @@
+// Start a step's process tree and wait for it: stdin is /dev/null (as in `docker build`),
+// output goes to the caller's streams, which stay open for the next step.
+import { spawn } from 'node:child_process';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { RunResult, RunSpec } from './types';
+
+const ENV_NAME = /^[^=\-\0][^=\0]*$/;
+
+export function validateSpec(spec: RunSpec): void {
+  if (!Array.isArray(spec.argv) || spec.argv.length === 0) throw new Error('RunSpec.argv: expected at least the program to run');
+  for (const e of spec.env) {
+    const i = e.indexOf('=');
+    if (i <= 0 || !ENV_NAME.test(e.slice(0, i))) throw new Error(`RunSpec.env entry "${e.split('=')[0]}": expected KEY=VALUE with a name not starting with "-"`);
+  }
+  for (const [k, v] of [['uid', spec.uid], ['gid', spec.gid], ...(spec.groups ?? []).map((g) => ['groups', g] as const)] as const) {
+    if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 0xfffffffe) throw new Error(`RunSpec.${k} ${v}: expected a numeric id`);
+  }
+  if (!path.posix.isAbsolute(spec.workdir)) throw new Error(`RunSpec.workdir "${spec.workdir}": expected an absolute path`);
+}
+
+/** Run argv; with a spec its output is forwarded, without one stderr is kept for the error text. */
+export function runProcess(argv: string[], spec: Pick<RunSpec, 'stdout' | 'stderr'> | null, env: NodeJS.ProcessEnv, cwd = '/'): Promise<RunResult & { stderrText: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0], argv.slice(1), { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderrText = '';
+    if (spec) {
+      child.stdout.pipe(spec.stdout, { end: false });
+      child.stderr.pipe(spec.stderr, { end: false });
+    } else {
+      child.stdout.resume();
+      child.stderr.on('data', (d: Buffer) => {
+        if (stderrText.length < 4096) stderrText += d.toString();
+      });
+    }
+    child.on('error', (e) => reject(new Error(`cannot start ${argv[0]}: ${e.message}`)));
+    child.on('close', (code, signal) => {
+      if (signal) {
+        const n = os.constants.signals[signal as keyof typeof os.constants.signals] ?? 0;
+        resolve({ exitCode: 128 + n, signal, stderrText });
+      } else {
+        resolve({ exitCode: code ?? 1, stderrText });
+      }
+    });
+  });
+}

@@ -1,0 +1,138 @@
+// Files a step needs in its root that must never reach a layer: resolv.conf, hosts and hostname
+// (Docker bind-mounts them), /dev nodes, and mount-point directories. Whatever was at those paths
+// before is put back afterwards: same content, type, mode, owner and times; a parent directory
+// whose mtime only changed because of us gets its old times back too.
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { UserError } from '../../log';
+import { resolveInRoot } from './root-path';
+
+export type StepItem =
+  | { kind: 'file'; path: string; content: string | Buffer; mode: number; onlyIfMissing?: boolean }
+  | { kind: 'char'; path: string; major: number; minor: number; mode: number; onlyIfMissing: true }
+  | { kind: 'dir'; path: string; onlyIfMissing: true };
+
+/** What was at a path before we touched it. */
+type Saved =
+  | { kind: 'absent' }
+  | { kind: 'file'; content: Buffer; st: fs.Stats }
+  | { kind: 'symlink'; target: string; st: fs.Stats };
+
+interface Placed {
+  item: StepItem;
+  inImage: string;
+  hostPath: string;
+  saved: Saved;
+}
+
+interface ParentTimes {
+  hostPath: string;
+  before: fs.Stats;
+  /** mtime right after we placed our files; if the step left it alone, we may restore `before` */
+  afterPlaceMs?: number;
+}
+
+/** Node has no mknod(2): the runner supplies one (mknod(1) by absolute path). */
+export type MknodFn = (hostPath: string, mode: number, major: number, minor: number) => Promise<void>;
+
+async function lstatOrNull(p: string): Promise<fs.Stats | null> {
+  try {
+    return await fsp.lstat(p);
+  } catch (e: any) {
+    if (e.code === 'ENOENT') return null;
+    throw e;
+  }
+}
+
+export class StepFiles {
+  private placed: Placed[] = [];
+  private createdDirs: string[] = [];
+  private parents = new Map<string, ParentTimes>();
+  /** every in-image path ever placed, for the snapshotter's skip list */
+  readonly everPlaced = new Set<string>();
+
+  constructor(private readonly root: string, private readonly mknod: MknodFn) {}
+
+  async place(items: StepItem[]): Promise<void> {
+    await this.rememberParent(this.root);
+    for (const item of items) {
+      const { hostPath: parentHost, created } = await resolveInRoot(this.root, path.posix.dirname(item.path), { create: true });
+      for (const c of created) this.createdDirs.push(path.join(this.root, c));
+      await this.rememberParent(parentHost);
+      const hostPath = path.join(parentHost, path.posix.basename(item.path));
+      const inImage = '/' + path.relative(this.root, hostPath).split(path.sep).join('/');
+      const st = await lstatOrNull(hostPath);
+      if (st && item.onlyIfMissing) continue;
+      const saved = await this.save(hostPath, st, item.path);
+      this.placed.push({ item, inImage, hostPath, saved });
+      this.everPlaced.add(inImage);
+      if (st) await fsp.rm(hostPath, { force: true });
+      if (item.kind === 'file') {
+        await fsp.writeFile(hostPath, item.content, { mode: item.mode });
+        await fsp.chmod(hostPath, item.mode);
+      } else if (item.kind === 'char') {
+        await this.mknod(hostPath, item.mode, item.major, item.minor);
+      } else {
+        await fsp.mkdir(hostPath, { mode: 0o755 });
+      }
+    }
+    for (const p of this.parents.values()) {
+      if (p.afterPlaceMs === undefined) p.afterPlaceMs = (await fsp.lstat(p.hostPath)).mtimeMs;
+    }
+    for (const c of this.createdDirs) this.everPlaced.add('/' + path.relative(this.root, c).split(path.sep).join('/'));
+  }
+
+  /** Put back what was there before `place`, in reverse order. Safe to call more than once. */
+  async restore(): Promise<void> {
+    for (const p of this.placed.reverse()) {
+      if (p.item.kind === 'dir') {
+        // a mount point we made: keep it if the step (without a mount on it) wrote into it
+        await fsp.rmdir(p.hostPath).catch(() => undefined);
+        continue;
+      }
+      await fsp.rm(p.hostPath, { recursive: true, force: true });
+      const s = p.saved;
+      if (s.kind === 'file') {
+        await fsp.writeFile(p.hostPath, s.content, { mode: s.st.mode & 0o7777 });
+        await fsp.chown(p.hostPath, s.st.uid, s.st.gid);
+        await fsp.chmod(p.hostPath, s.st.mode & 0o7777);
+        await fsp.utimes(p.hostPath, s.st.atime, s.st.mtime);
+      } else if (s.kind === 'symlink') {
+        await fsp.symlink(s.target, p.hostPath);
+        await fsp.lchown(p.hostPath, s.st.uid, s.st.gid);
+        await fsp.lutimes(p.hostPath, s.st.atime, s.st.mtime);
+      }
+    }
+    this.placed = [];
+    // directories we had to create: deepest first, only when the step left nothing in them
+    for (const d of this.createdDirs.reverse()) {
+      try {
+        await fsp.rmdir(d);
+        this.parents.delete(d);
+      } catch {
+        /* not empty: the step wrote there, so it belongs to the layer now */
+      }
+    }
+    this.createdDirs = [];
+    for (const p of this.parents.values()) {
+      const now = await lstatOrNull(p.hostPath);
+      if (now && now.mtimeMs === p.afterPlaceMs) await fsp.utimes(p.hostPath, p.before.atime, p.before.mtime);
+    }
+    this.parents.clear();
+  }
+
+  private async rememberParent(hostPath: string): Promise<void> {
+    if (this.parents.has(hostPath)) return;
+    // a directory we create ourselves is removed again, its own parent is what needs remembering
+    if (this.createdDirs.includes(hostPath)) return;
+    this.parents.set(hostPath, { hostPath, before: await fsp.lstat(hostPath) });
+  }
+
+  private async save(hostPath: string, st: fs.Stats | null, inImage: string): Promise<Saved> {
+    if (!st) return { kind: 'absent' };
+    if (st.isSymbolicLink()) return { kind: 'symlink', target: await fsp.readlink(hostPath), st };
+    if (st.isFile()) return { kind: 'file', content: await fsp.readFile(hostPath), st };
+    throw new UserError(`cannot supply ${inImage} for the RUN step: the image has a ${st.isDirectory() ? 'directory' : 'special file'} there, expected a regular file or symlink`);
+  }
+}

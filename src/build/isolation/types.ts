@@ -1,0 +1,50 @@
+// The contract between the builder and whatever runs a RUN step's process.
+import type { Writable } from 'node:stream';
+
+export interface BindMount {
+  /** host path */
+  source: string;
+  /** absolute path inside the image root */
+  target: string;
+  readonly: boolean;
+}
+
+export interface RunSpec {
+  /** host directory that becomes `/` for the step (ignored by `none`, whose root is `/`) */
+  rootfs: string;
+  argv: string[];
+  /** KEY=VALUE, passed to the step as its whole environment */
+  env: string[];
+  uid: number;
+  gid: number;
+  /** supplementary groups; none when absent */
+  groups?: number[];
+  /** absolute path inside the root; created (owned by root) when missing, as Docker does */
+  workdir: string;
+  network: 'default' | 'none' | 'host';
+  binds?: BindMount[];
+  /** absolute paths inside the root that get an empty tmpfs for the step */
+  tmpfs?: string[];
+  stdout: Writable;
+  stderr: Writable;
+  /** default "drydock" */
+  hostname?: string;
+}
+
+export interface RunResult {
+  exitCode: number;
+  /** set when the step's process was killed by a signal (exitCode is then 128 + signal number) */
+  signal?: string;
+}
+
+export interface Isolation {
+  readonly name: 'chroot' | 'none';
+  /** one line for the build log, e.g. "chroot (mount namespace: yes)" */
+  describe(): string;
+  run(spec: RunSpec): Promise<RunResult>;
+  /**
+   * In-image absolute paths this isolation writes into the root around a step and puts back
+   * afterwards (/etc/resolv.conf, /dev/null, ...). A snapshotter must skip them.
+   */
+  transientPaths(): string[];
+}
