@@ -1,0 +1,155 @@
+// Fast directory walks: readdir(withFileTypes) per directory and lstat per entry, with a bounded
+// number of calls in flight so libuv's thread pool stays busy without an unbounded promise storm.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../log';
+import { type IgnoreList } from './ignore';
+import { imagePathComponents } from './layer-writer';
+import { Limiter, mapLimit } from './limit';
+import { type LayerEntry } from './types';
+
+export type WalkVerdict = 'include' | 'exclude' | 'skip-dir';
+
+export interface WalkOptions {
+  /**
+   * Decide per path (relative, posix) before it is stat'ed: 'include' emits it (and descends into
+   * a directory), 'exclude' omits it but still descends (so that an exception deeper down can
+   * include something), 'skip-dir' omits it and everything below.
+   */
+  filter?: (relPath: string, isDir: boolean) => WalkVerdict;
+  /** Absolute host paths never visited (mount points, the executor's own files). */
+  ignore?: IgnoreList;
+  /** lstat/readdir calls in flight. Default 32. */
+  concurrency?: number;
+}
+
+export interface WalkEntry {
+  /** Path relative to the walked directory, posix separators, never empty. */
+  relPath: string;
+  absPath: string;
+  /** lstat of the entry: a symlink is reported as a symlink. */
+  stats: fs.Stats;
+}
+
+const walkSortKey = (rel: string): string => rel.split('/').join('\0');
+
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function isVanished(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/**
+ * Every entry below hostDir (not hostDir itself), sorted like layer entries (a directory's subtree
+ * right after it). Entries that vanish during the walk are left out.
+ */
+export async function walkDir(hostDir: string, opts: WalkOptions = {}): Promise<WalkEntry[]> {
+  const root = path.resolve(hostDir);
+  const limiter = new Limiter(opts.concurrency ?? 32);
+  const out: WalkEntry[] = [];
+  const { filter, ignore } = opts;
+
+  const visit = async (abs: string, rel: string): Promise<void> => {
+    let dirents: fs.Dirent[];
+    try {
+      dirents = await limiter.run(() => fs.promises.readdir(abs, { withFileTypes: true }));
+    } catch (err) {
+      if (rel !== '' && isVanished(err)) return;
+      throw new UserError(`cannot read directory ${abs}: ${(err as Error).message}`, { cause: err });
+    }
+    const pending: Array<Promise<void>> = [];
+    for (const d of dirents) {
+      const childRel = rel === '' ? d.name : rel + '/' + d.name;
+      const childAbs = abs === '/' ? '/' + d.name : abs + '/' + d.name;
+      if (ignore && ignore.ignores(childAbs)) continue;
+      const verdict = filter ? filter(childRel, d.isDirectory()) : 'include';
+      if (verdict === 'skip-dir' || (verdict === 'exclude' && !d.isDirectory())) continue;
+      pending.push(
+        limiter.run(() => fs.promises.lstat(childAbs)).then(
+          (stats) => {
+            if (verdict === 'include') out.push({ relPath: childRel, absPath: childAbs, stats });
+            if (stats.isDirectory()) return visit(childAbs, childRel);
+          },
+          (err) => {
+            if (!isVanished(err)) throw new UserError(`cannot stat ${childAbs}: ${(err as Error).message}`, { cause: err });
+          },
+        ),
+      );
+    }
+    await Promise.all(pending);
+  };
+
+  await visit(root, '');
+  const keyed = out.map((e) => [walkSortKey(e.relPath), e] as const);
+  keyed.sort((a, b) => compareKeys(a[0], b[0]));
+  return keyed.map(([, e]) => e);
+}
+
+export interface EntriesFromDirOptions {
+  /** Owner override (COPY --chown); default: the host file's owner. */
+  uid?: number;
+  gid?: number;
+  /** Permission override (COPY --chmod) for files and for directories; symlinks keep 0777. */
+  chmod?: { file?: number; dir?: number };
+  /** mtime override for every entry; default: the host file's mtime. */
+  mtime?: Date;
+  filter?: WalkOptions['filter'];
+  ignore?: IgnoreList;
+  /** Emit an entry for destPath itself (from hostDir's own metadata). Default true. */
+  includeRoot?: boolean;
+}
+
+/** Linux dev_t → major/minor, as glibc's gnu_dev_major/gnu_dev_minor. */
+export function deviceNumbers(rdev: number): { major: number; minor: number } {
+  const hi = Math.floor(rdev / 2 ** 32);
+  const lo = rdev >>> 0;
+  const major = ((lo >>> 8) & 0xfff) | ((hi & 0xfffff000) >>> 0);
+  const minor = (lo & 0xff) | ((lo >>> 12) & 0xfff00);
+  return { major, minor };
+}
+
+/**
+ * Layer entries for copying hostDir's tree to destPath in the image (COPY/ADD of a directory).
+ * Symlinks stay symlinks with their target as is; sockets are left out (tar cannot hold them).
+ * Extended attributes are not read: Node has no xattr API, so file capabilities and SELinux
+ * labels of sources are not carried (Docker's COPY drops most of them too).
+ */
+export async function entriesFromDir(hostDir: string, destPath: string, opts: EntriesFromDirOptions = {}): Promise<LayerEntry[]> {
+  const dest = imagePathComponents(destPath, 'destination').join('/');
+  const rootStats = await fs.promises.lstat(hostDir).catch((err: Error) => {
+    throw new UserError(`cannot copy ${hostDir}: ${err.message}`, { cause: err });
+  });
+  const walked: WalkEntry[] = [];
+  if (rootStats.isDirectory()) {
+    if ((opts.includeRoot ?? true) && dest !== '') walked.push({ relPath: '', absPath: path.resolve(hostDir), stats: rootStats });
+    walked.push(...(await walkDir(hostDir, { filter: opts.filter, ignore: opts.ignore })));
+  } else {
+    if (dest === '') throw new UserError(`cannot copy the file ${hostDir} to the image root itself: give a file name`);
+    walked.push({ relPath: '', absPath: path.resolve(hostDir), stats: rootStats });
+  }
+
+  const entries = await mapLimit(walked, 32, async (w): Promise<LayerEntry | undefined> => {
+    const st = w.stats;
+    const p = w.relPath === '' ? dest : dest === '' ? w.relPath : dest + '/' + w.relPath;
+    const base = {
+      path: p,
+      uid: opts.uid ?? st.uid,
+      gid: opts.gid ?? st.gid,
+      mtime: opts.mtime ?? st.mtime,
+    };
+    const perm = st.mode & 0o7777;
+    if (st.isFile()) return { ...base, type: 'file', source: w.absPath, size: st.size, mode: opts.chmod?.file ?? perm };
+    if (st.isDirectory()) return { ...base, type: 'dir', mode: opts.chmod?.dir ?? perm };
+    if (st.isSymbolicLink()) return { ...base, type: 'symlink', linkname: await fs.promises.readlink(w.absPath), mode: 0o777 };
+    if (st.isCharacterDevice() || st.isBlockDevice()) {
+      const { major, minor } = deviceNumbers(st.rdev);
+      return { ...base, type: st.isCharacterDevice() ? 'char' : 'block', devmajor: major, devminor: minor, mode: opts.chmod?.file ?? perm };
+    }
+    if (st.isFIFO()) return { ...base, type: 'fifo', mode: opts.chmod?.file ?? perm };
+    return undefined; // socket
+  });
+  return entries.filter((e): e is LayerEntry => e !== undefined);
+}
