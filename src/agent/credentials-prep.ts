@@ -1,15 +1,16 @@
 // Optional registry credentials before remoting starts, so every build on this agent finds a
 // ready config.json in DOCKER_CONFIG. Driven by environment (the ECS task definition sets it):
 //
-//   DRYDOCK_CONFIG_SOURCES   config.json sources to merge, comma separated
-//                            (s3://bucket/key, ssm:/parameter/name, /path/in/image.json)
+//   DRYDOCK_CONFIG_SOURCES   whole config.json files to merge, comma separated (s3://bucket/key)
 //   DRYDOCK_REGISTRY_SECRETS per-registry secrets: "host=ssm:/path,host2=s3://bucket/key"
 //   DRYDOCK_ECR              ECR registries or account ids to log in to natively, comma separated
 //   DOCKER_CONFIG            where config.json is written (default $HOME/.docker)
 //
-// The composing itself belongs to src/credentials; we only translate env into its request.
+// The composing itself belongs to src/credentials; we only translate env into its request
+// (tests inject a recording composer through the same signature).
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { composeDockerConfig } from '../credentials/compose';
 import { UserError, type Logger } from '../log';
 import type { Env } from './launch-plan';
 
@@ -50,20 +51,6 @@ export function composeRequestFromEnv(env: Env): ComposeRequest | undefined {
   return { configDir, configSources, secrets, ecr };
 }
 
-/** The real composer, loaded when needed so the agent starts even where credentials are unused. */
-export function loadComposer(): ComposeDockerConfig {
-  // A computed path keeps this module compiling while src/credentials evolves separately.
-  const modulePath = '../credentials/compose';
-  let mod: { composeDockerConfig?: ComposeDockerConfig };
-  try {
-    mod = require(modulePath);
-  } catch (e: any) {
-    throw new UserError(`credential preparation is not available in this build (${e?.code ?? e?.message})`);
-  }
-  if (typeof mod.composeDockerConfig !== 'function') throw new UserError('credential preparation is not available in this build');
-  return mod.composeDockerConfig;
-}
-
 /** Compose config.json when asked to; returns the env the child needs (DOCKER_CONFIG). */
 export async function prepareCredentials(env: Env, log: Logger, compose?: ComposeDockerConfig): Promise<Env> {
   const req = composeRequestFromEnv(env);
@@ -74,7 +61,7 @@ export async function prepareCredentials(env: Env, log: Logger, compose?: Compos
     secrets: req.secrets.map((s) => s.registry).join(','),
     ecr: req.ecr.join(','),
   });
-  const result = await (compose ?? loadComposer())(req, { env, log });
+  const result = await (compose ?? composeDockerConfig)(req, { env, log });
   log.info('registry credentials ready', { path: result.path, registries: result.registries.join(',') });
   return { DOCKER_CONFIG: req.configDir };
 }

@@ -19,7 +19,7 @@ Environment (same as jenkins/inbound-agent):
   (default /usr/share/jenkins/agent.jar)
 
 Before remoting starts (drydock additions):
-  DRYDOCK_CONFIG_SOURCES     config.json sources to merge (s3://b/k, ssm:/name, file), comma separated
+  DRYDOCK_CONFIG_SOURCES     whole config.json files to merge (s3://bucket/key), comma separated
   DRYDOCK_REGISTRY_SECRETS   REGISTRY=SOURCE pairs, comma separated (host=ssm:/path,host2=s3://b/k)
   DRYDOCK_ECR                ECR registries / account ids for native login, comma separated
                              (written to $DOCKER_CONFIG/config.json, default $HOME/.docker)
