@@ -49,7 +49,7 @@ export function cleanPath(p: string): string {
 
 /** A context-relative path as the matcher sees it: cleaned, without leading "/" or "./". */
 function normalizeRelPath(p: string): string {
-  let cleaned = cleanPath(p.replace(/\\/g, '/'));
+  let cleaned = cleanPath(p);
   while (cleaned.startsWith('/')) cleaned = cleaned.slice(1);
   return cleaned === '' ? '.' : cleaned;
 }
