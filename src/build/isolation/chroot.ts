@@ -158,7 +158,7 @@ export class ChrootIsolation implements Isolation {
         ];
       case 'coreutils':
         return [
-          ...envArgs, t.chroot!, `--userspec=${spec.uid}:${spec.gid}`, ...(groups.length ? [`--groups=${groups.join(',')}`] : []),
+          ...envArgs, t.chroot!, `--userspec=${spec.uid}:${spec.gid}`, `--groups=${groups.join(',')}`,
           root, ...inWorkdir(spec.argv),
         ];
       case 'busybox':
