@@ -1,2 +1,282 @@
+// The executor: context + Dockerfile → stages → image → destinations. Each step is logged with its
+// time; the closing summary names digest, size and layers.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadDockerfile, type LoadedDockerfile } from './dockerfile-source';
+import { parseDockerfile } from '../dockerfile';
+import type { Instruction, Stage } from '../dockerfile/types';
+import { locate } from '../dockerfile/errors';
+import { openContext } from '../context/context';
+import { loadDockerignore } from '../context/dockerignore';
+import { createKeychain } from '../credentials';
+import { editConfig, imageSize, serializeImage, type Image } from '../image/image';
+import { defaultPlatform, parsePlatform, formatPlatform, type Platform } from '../image/platform';
+import { parseReference, type Reference } from '../image/reference';
+import { writeDockerArchive } from '../image/writers/docker-archive';
+import { writeOciLayout } from '../image/writers/oci-layout';
+import { UserError, log } from '../log';
+import { RegistryClient } from '../registry';
+import { BlobStore } from './blob-store';
+import { resolveBaseImage } from './base-image';
+import * as meta from './instructions/metadata';
+import { add, copy, type SourceRoots } from './instructions/copy';
+import { runInstruction } from './instructions/run';
 import type { BuildOptions } from './options';
-export async function build(_opts: BuildOptions): Promise<void> {}
+import { pushImage } from './push';
+import { neededStages, findStage } from './plan';
+import { StageBuilder, type StageEnv } from './stage';
+import { ArgScope, platformArgs } from './variables';
+import { extractLayer } from '../fs/extract';
+
+export interface BuildResult {
+  digest: string;
+  image: Image;
+  destinations: Reference[];
+  seconds: number;
+}
+
+export async function build(opts: BuildOptions): Promise<BuildResult> {
+  const started = Date.now();
+  const workDir = opts.workDir ? path.resolve(opts.workDir) : fs.mkdtempSync(path.join(os.tmpdir(), 'drydock-build-'));
+  fs.mkdirSync(workDir, { recursive: true });
+  try {
+    return await buildIn(opts, workDir, started);
+  } finally {
+    if (!opts.workDir || opts.cleanup) await fs.promises.rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+function registryClient(opts: BuildOptions): RegistryClient {
+  return new RegistryClient({
+    keychain: createKeychain(),
+    insecure: opts.insecure,
+    insecurePull: opts.insecurePull,
+    insecureRegistries: opts.insecureRegistries,
+    skipTlsVerify: opts.skipTlsVerify,
+    skipTlsVerifyPull: opts.skipTlsVerifyPull,
+    skipTlsVerifyRegistries: opts.skipTlsVerifyRegistries,
+    registryCertificates: opts.registryCertificates,
+    registryClientCerts: opts.registryClientCerts,
+    mirrors: opts.registryMirrors,
+    registryMap: opts.registryMaps,
+    skipDefaultRegistryFallback: opts.skipDefaultRegistryFallback,
+    retries: { pull: opts.imageDownloadRetry, push: opts.pushRetry },
+    log: log.child({ component: 'registry' }),
+  });
+}
+
+function parseDestinations(opts: BuildOptions): Reference[] {
+  return opts.destinations.map((d) => {
+    try {
+      return parseReference(d);
+    } catch (e) {
+      throw new UserError(`invalid --destination "${d}": ${(e as Error).message}`);
+    }
+  });
+}
+
+function createdTime(opts: BuildOptions): string {
+  if (opts.sourceDateEpoch !== undefined) return new Date(opts.sourceDateEpoch * 1000).toISOString();
+  if (opts.reproducible) return new Date(0).toISOString();
+  return new Date().toISOString();
+}
+
+async function buildIn(opts: BuildOptions, workDir: string, started: number): Promise<BuildResult> {
+  const destinations = parseDestinations(opts);
+  const ctx = await openContext(opts.context, workDir, opts.contextSubPath, {
+    s3Get: async (url) => (require('../aws/s3') as typeof import('../aws/s3')).getObjectStream(url),
+  });
+  const df: LoadedDockerfile = loadDockerfile(opts.dockerfile, ctx.dir);
+  const parsed = parseDockerfile(df.text, df.displayName);
+  if (parsed.syntax) log.info(`note: "# syntax=${parsed.syntax}" is ignored: drydock has its own Dockerfile front end`);
+  for (const w of parsed.warnings) log.warn(w);
+  const ignore = await loadDockerignore(ctx.dir, df.path);
+
+  const client = registryClient(opts);
+  try {
+    if (!opts.noPush && !opts.skipPushPermissionCheck) {
+      for (const d of destinations) await client.checkPushAccess(d);
+    }
+    const platform: Platform = opts.customPlatform ? parsePlatform(opts.customPlatform) : defaultPlatform();
+    const automatic = platformArgs(platform, defaultPlatform());
+    const env: StageEnv = {
+      opts, blobs: new BlobStore(path.join(workDir, 'blobs')), workDir, platform,
+      file: df.displayName, escape: parsed.escape, created: createdTime(opts),
+    };
+    const globals = new ArgScope(opts.buildArgs, automatic, null);
+    for (const a of parsed.globalArgs) {
+      try {
+        meta.arg(globalsStage(globals, env), a);
+      } catch (e) {
+        throw locate(e, df.displayName, a.line);
+      }
+    }
+    const target = opts.target ? findStage(parsed.stages, opts.target, df.displayName) : parsed.stages[parsed.stages.length - 1];
+    const needed = neededStages(parsed.stages, target.index, globals, parsed.escape, opts.skipUnusedStages);
+    const builders = new Map<number, StageBuilder>();
+    const imageRoots = new Map<string, string>();
+    const totalSteps = parsed.stages.filter((s) => needed.has(s.index)).reduce((n, s) => n + 1 + s.instructions.length, 0);
+    let step = 0;
+    const timings: Array<{ text: string; ms: number }> = [];
+
+    for (const stage of parsed.stages) {
+      if (!needed.has(stage.index)) continue;
+      const t0 = Date.now();
+      step++;
+      const base = await stageBase(stage, builders, parsed.stages, globals, env, client);
+      log.info(`STEP ${step}/${totalSteps}: ${stage.from.text}`);
+      const sb = new StageBuilder(stage.index, stage.name, base, env, globals, automatic);
+      builders.set(stage.index, sb);
+      timings.push({ text: stage.from.text, ms: Date.now() - t0 });
+      const roots: SourceRoots = {
+        contextDir: ctx.dir,
+        contextFilter: { excluded: (rel, isDir) => ignore.matches(rel, isDir) },
+        fromRoot: (name, where) => fromRoot(name, where, stage, parsed.stages, builders, imageRoots, env, client),
+      };
+      const state = { cmdSet: false };
+      await runOnbuildTriggers(sb, roots, state, df.displayName);
+      for (const instr of stage.instructions) {
+        step++;
+        const t1 = Date.now();
+        log.info(`STEP ${step}/${totalSteps}: ${instr.text}`);
+        try {
+          await execute(sb, instr, roots, state);
+        } catch (e) {
+          throw locate(e, df.displayName, instr.line);
+        }
+        const ms = Date.now() - t1;
+        timings.push({ text: instr.text, ms });
+        if (ms >= 1000) log.info(`  done in ${(ms / 1000).toFixed(1)}s`);
+      }
+    }
+    const unused = ArgScope.unused(opts.buildArgs, [globals, ...[...builders.values()].map((b) => b.args)]);
+    if (unused.length) log.warn(`build arguments not consumed by any ARG: ${unused.join(', ')}`);
+
+    let image = builders.get(target.index)!.image;
+    image = editConfig(image, (c, file) => {
+      if (Object.keys(opts.labels).length) c.Labels = { ...(c.Labels ?? {}), ...opts.labels };
+      file.created = env.created;
+    });
+    const s = serializeImage(image);
+    await writeOutputs(opts, image, destinations, client, s.manifestDigest);
+    const seconds = (Date.now() - started) / 1000;
+    summary(image, s.manifestDigest, destinations, timings, seconds, platform);
+    return { digest: s.manifestDigest, image, destinations, seconds };
+  } finally {
+    await client.close();
+  }
+}
+
+/** A stand-in stage for evaluating global ARG lines (only `args` and expansion are used). */
+function globalsStage(globals: ArgScope, env: StageEnv): StageBuilder {
+  const sb = Object.create(StageBuilder.prototype) as StageBuilder;
+  Object.assign(sb, { args: globals, env, image: { manifestMediaType: '', config: { config: {} }, layers: [] } });
+  (sb as unknown as { lookup: (n: string) => string | undefined }).lookup = (n) => globals.get(n);
+  return sb;
+}
+
+async function stageBase(stage: Stage, builders: Map<number, StageBuilder>, stages: Stage[], globals: ArgScope, env: StageEnv, client: RegistryClient): Promise<Image> {
+  const where = `${env.file}:${stage.from.line}`;
+  const lookup = (n: string) => globals.get(n);
+  const { expandWord } = require('../dockerfile/expand') as typeof import('../dockerfile/expand');
+  const name = expandWord(stage.baseImage, lookup, env.escape);
+  if (!name) throw new UserError(`${where}: FROM names no image (the base "${stage.baseImage}" expanded to an empty string)`);
+  const earlier = stages.find((s) => s.index < stage.index && s.name === name.toLowerCase());
+  if (earlier) {
+    const b = builders.get(earlier.index);
+    if (!b) throw new UserError(`${where}: stage "${name}" was not built`);
+    return b.image;
+  }
+  const platform = stage.platform ? parsePlatform(expandWord(stage.platform, lookup, env.escape)) : env.platform;
+  return (await resolveBaseImage(name, platform, client, env.blobs, where)).image;
+}
+
+async function runOnbuildTriggers(sb: StageBuilder, roots: SourceRoots, state: { cmdSet: boolean }, file: string): Promise<void> {
+  const triggers = sb.image.config.config?.OnBuild ?? [];
+  if (!triggers.length) return;
+  sb.image = editConfig(sb.image, (c) => {
+    c.OnBuild = null; // triggers run once, in the first image built FROM the base
+  });
+  for (const t of triggers) {
+    log.info(`  ONBUILD ${t}`);
+    const parsed = parseDockerfile(`FROM scratch\n${t}\n`, `${file} (ONBUILD trigger of the base image)`);
+    for (const instr of parsed.stages[0].instructions) await execute(sb, instr, roots, state);
+  }
+}
+
+async function execute(sb: StageBuilder, instr: Instruction, roots: SourceRoots, state: { cmdSet: boolean }): Promise<void> {
+  switch (instr.kind) {
+    case 'arg': return meta.arg(sb, instr);
+    case 'env': return meta.env(sb, instr);
+    case 'label': return meta.label(sb, instr);
+    case 'maintainer': return meta.maintainer(sb, instr);
+    case 'workdir': return meta.workdir(sb, instr);
+    case 'user': return meta.user(sb, instr);
+    case 'expose': return meta.expose(sb, instr);
+    case 'volume': return meta.volume(sb, instr);
+    case 'stopsignal': return meta.stopsignal(sb, instr);
+    case 'healthcheck': return meta.healthcheck(sb, instr);
+    case 'shell': return meta.shell(sb, instr);
+    case 'onbuild': return meta.onbuild(sb, instr);
+    case 'cmd': return meta.cmd(sb, instr, state);
+    case 'entrypoint': return meta.entrypoint(sb, instr, state);
+    case 'copy': return copy(sb, instr, roots);
+    case 'add': return add(sb, instr, roots);
+    case 'run': return runInstruction(sb, instr);
+    case 'from': throw new UserError(`${sb.where(instr)}: unexpected FROM inside a stage`);
+  }
+}
+
+/** The files behind COPY --from=NAME: an earlier stage (by name or index) or an image. */
+async function fromRoot(name: string, where: string, current: Stage, stages: Stage[], builders: Map<number, StageBuilder>, imageRoots: Map<string, string>, env: StageEnv, client: RegistryClient): Promise<{ root: string; label: string }> {
+  const byName = stages.find((s) => s.name === name.toLowerCase());
+  const byIndex = /^\d+$/.test(name) ? stages[Number(name)] : undefined;
+  const stage = byName ?? byIndex;
+  if (stage) {
+    if (stage.index >= current.index) throw new UserError(`${where}: COPY --from=${name} refers to a stage that is not before this one`);
+    const b = builders.get(stage.index);
+    if (!b) throw new UserError(`${where}: COPY --from=${name}: that stage was not built`);
+    return { root: await b.rootfs(), label: `stage ${name}` };
+  }
+  let root = imageRoots.get(name);
+  if (!root) {
+    const base = await resolveBaseImage(name, env.platform, client, env.blobs, where);
+    root = path.join(env.workDir, `image-${imageRoots.size}`, 'rootfs');
+    await fs.promises.mkdir(root, { recursive: true });
+    for (const l of base.image.layers) await extractLayer(await l.open(), root);
+    imageRoots.set(name, root);
+  }
+  return { root, label: `image ${name}` };
+}
+
+async function writeOutputs(opts: BuildOptions, image: Image, destinations: Reference[], client: RegistryClient, digest: string): Promise<void> {
+  const outputs: Array<Promise<unknown>> = [];
+  if (opts.tarPath) {
+    outputs.push(writeDockerArchive(opts.tarPath, image, destinations).then(() => log.info(`wrote docker-archive ${opts.tarPath}`)));
+  }
+  if (opts.ociLayoutPath) {
+    const tag = destinations.find((d) => d.tag)?.tag ?? 'latest';
+    outputs.push(writeOciLayout(opts.ociLayoutPath, image, tag).then((d) => log.info(`wrote OCI layout ${opts.ociLayoutPath} (ref ${tag}${d.digest !== digest ? `, as OCI manifest ${d.digest}` : ''})`)));
+  }
+  await Promise.all(outputs);
+  if (!opts.noPush) await pushImage(client, image, destinations);
+  else if (destinations.length) log.info(`--no-push: not pushing ${destinations.map((d) => d.toString()).join(', ')}`);
+  if (opts.digestFile) fs.writeFileSync(opts.digestFile, digest);
+  if (opts.imageNameWithDigestFile) {
+    fs.writeFileSync(opts.imageNameWithDigestFile, destinations.map((d) => `${d.name()}@${digest}\n`).join(''));
+  }
+  if (opts.imageNameTagWithDigestFile) {
+    fs.writeFileSync(opts.imageNameTagWithDigestFile, destinations.map((d) => `${d.name()}:${d.tag ?? 'latest'}@${digest}\n`).join(''));
+  }
+}
+
+function summary(image: Image, digest: string, destinations: Reference[], timings: Array<{ text: string; ms: number }>, seconds: number, platform: Platform): void {
+  const mb = (imageSize(image) / 1e6).toFixed(1);
+  log.info('');
+  log.info(`built ${formatPlatform(platform)} image ${digest}`);
+  log.info(`  size ${mb} MB (compressed), ${image.layers.length} layers, ${seconds.toFixed(1)}s`);
+  for (const d of destinations) log.info(`  ${d.toString()}`);
+  log.info('  time per step:');
+  for (const t of timings) log.info(`    ${(t.ms / 1000).toFixed(2).padStart(7)}s  ${t.text.length > 70 ? t.text.slice(0, 67) + '...' : t.text}`);
+}

@@ -8,7 +8,7 @@ import { DigestingStream } from '../digest';
 import type { Image } from '../image';
 import { serializeImage } from '../image';
 import type { Descriptor, ImageIndex } from '../manifest';
-import { OCI_INDEX } from '../mediatypes';
+import { OCI_INDEX, OCI_MANIFEST } from '../mediatypes';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
 
@@ -52,7 +52,10 @@ function readIndex(dir: string): ImageIndex {
  * Write `img` into the layout at `dir` and name it `refName` (the tag umoci/skopeo address it by,
  * as in `oci:DIR:refName`). An entry with the same name is replaced. Returns the manifest descriptor.
  */
-export async function writeOciLayout(dir: string, img: Image, refName: string): Promise<Descriptor> {
+export async function writeOciLayout(dir: string, built: Image, refName: string): Promise<Descriptor> {
+  // an OCI layout holds OCI manifests (umoci and the spec expect them): Docker-family images are
+  // written with the equivalent OCI media types, which changes their digest
+  const img: Image = { ...built, manifestMediaType: OCI_MANIFEST };
   await fs.promises.mkdir(dir, { recursive: true });
   const layoutFile = path.join(dir, 'oci-layout');
   if (!fs.existsSync(layoutFile)) await fs.promises.writeFile(layoutFile, JSON.stringify({ imageLayoutVersion: '1.0.0' }));

@@ -1,0 +1,49 @@
+// FROM: turn a base reference into an Image value whose layers download lazily (into the build's
+// blob store) and remember where they came from, so a push to the same registry can mount them.
+import type { Image, Layer } from '../image/image';
+import { emptyImage } from '../image/image';
+import * as mt from '../image/mediatypes';
+import type { Platform } from '../image/platform';
+import { parseReference, type Reference } from '../image/reference';
+import { UserError, log } from '../log';
+import type { RegistryClient } from '../registry';
+import type { BlobStore } from './blob-store';
+
+export interface ResolvedBase {
+  image: Image;
+  /** registry reference with the manifest digest (for logs and cache keys), absent for scratch */
+  ref?: Reference;
+  digest?: string;
+}
+
+export async function resolveBaseImage(name: string, platform: Platform, client: RegistryClient, blobs: BlobStore, where: string): Promise<ResolvedBase> {
+  // scratch images are OCI (what current builders default to); other bases keep their family
+  if (name === 'scratch') return { image: emptyImage(platform, mt.OCI_MANIFEST) };
+  let ref: Reference;
+  try {
+    ref = parseReference(name);
+  } catch (e) {
+    throw new UserError(`${where}: invalid base image reference "${name}": ${(e as Error).message}`);
+  }
+  const t0 = Date.now();
+  const r = await client.resolveImage(ref, platform).catch((e: unknown) => {
+    if (e instanceof UserError) throw new UserError(`${where}: cannot pull base image ${ref.toString()}: ${e.message}`);
+    throw e;
+  });
+  const layers: Layer[] = r.layers.map((d, i) => {
+    const diffId = r.config.rootfs.diff_ids[i];
+    if (!diffId) throw new UserError(`${where}: base image ${ref.toString()} is inconsistent: ${r.layers.length} layers but ${r.config.rootfs.diff_ids.length} diff_ids`);
+    return {
+      descriptor: d,
+      diffId,
+      origin: { registry: r.ref.registry, repository: r.ref.repository },
+      open: async () => {
+        await blobs.ensure(d.digest, () => client.openBlob(r.ref, d));
+        return blobs.open(d.digest);
+      },
+    };
+  });
+  const manifestMediaType = r.manifestMediaType === mt.OCI_MANIFEST ? mt.OCI_MANIFEST : mt.DOCKER_MANIFEST;
+  log.info(`resolved ${ref.toString()} to ${r.manifestDigest} (${layers.length} layers, ${Date.now() - t0} ms)`);
+  return { image: { manifestMediaType, config: r.config, layers }, ref: ref.withDigest(r.manifestDigest), digest: r.manifestDigest };
+}

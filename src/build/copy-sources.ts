@@ -1,0 +1,176 @@
+// COPY/ADD sources: which files of the context (or of another stage's root) a source pattern
+// names, and the layer entries that copying them to a destination produces. Docker's rules:
+// patterns use Go's filepath.Match per path component; a directory source copies its contents;
+// several sources, a wildcard or a trailing '/' make the destination a directory.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../log';
+import { entriesFromDir } from '../fs/walk';
+import type { LayerEntry } from '../fs/types';
+
+export interface SourceFilter {
+  /** true when the context-relative path is excluded (.dockerignore) */
+  excluded(rel: string, isDir: boolean): boolean;
+}
+
+const noFilter: SourceFilter = { excluded: () => false };
+
+/** Go's filepath.Match for one path component: *, ?, [class], [^class], \escape. */
+export function matchComponent(pattern: string, name: string): boolean {
+  const re = globToRegExp(pattern);
+  return re.test(name);
+}
+
+const reCache = new Map<string, RegExp>();
+function globToRegExp(p: string): RegExp {
+  let re = reCache.get(p);
+  if (re) return re;
+  let out = '^';
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i];
+    if (c === '*') out += '[^/]*';
+    else if (c === '?') out += '[^/]';
+    else if (c === '\\' && i + 1 < p.length) out += escapeRe(p[++i]);
+    else if (c === '[') {
+      const end = p.indexOf(']', i + 2);
+      if (end < 0) throw new UserError(`invalid pattern "${p}": unterminated [ character class`);
+      let cls = p.slice(i + 1, end);
+      if (cls.startsWith('^') || cls.startsWith('!')) cls = '^' + cls.slice(1);
+      out += `[${cls.replace(/\\(.)/g, '\\$1')}]`;
+      i = end;
+    } else out += escapeRe(c);
+  }
+  re = new RegExp(out + '$', 'u');
+  reCache.set(p, re);
+  return re;
+}
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+export const hasWildcard = (p: string) => /[*?[]/.test(p);
+
+/** Clean a source path relative to its root; `..` cannot climb above the root (as Docker). */
+export function cleanSourcePath(src: string): string {
+  const parts: string[] = [];
+  for (const part of src.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') parts.pop();
+    else parts.push(part);
+  }
+  return parts.join('/');
+}
+
+/**
+ * The root-relative paths a source names. A missing plain path or a pattern that matches nothing
+ * is an error naming the source (Docker: "no source files were specified" / "not found").
+ */
+export function matchSources(root: string, source: string, filter: SourceFilter, where: string, rootName: string): string[] {
+  const rel = cleanSourcePath(source);
+  if (!hasWildcard(rel)) {
+    const abs = path.join(root, rel);
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(abs);
+    } catch {
+      throw new UserError(`${where}: source "${source}" not found in ${rootName}`);
+    }
+    if (rel !== '' && filter.excluded(rel, st.isDirectory())) {
+      throw new UserError(`${where}: source "${source}" is excluded by .dockerignore`);
+    }
+    return [rel];
+  }
+  const comps = rel.split('/');
+  let current = [''];
+  for (let i = 0; i < comps.length; i++) {
+    const next: string[] = [];
+    for (const base of current) {
+      const dir = path.join(root, base);
+      if (!hasWildcard(comps[i])) {
+        const cand = base ? `${base}/${comps[i]}` : comps[i];
+        if (fs.existsSync(path.join(root, cand))) next.push(cand);
+        continue;
+      }
+      let names: string[];
+      try {
+        names = fs.readdirSync(dir);
+      } catch {
+        continue;
+      }
+      for (const n of names.sort()) if (matchComponent(comps[i], n)) next.push(base ? `${base}/${n}` : n);
+    }
+    current = next;
+  }
+  const kept = current.filter((r) => !filter.excluded(r, isDir(path.join(root, r))));
+  if (kept.length === 0) throw new UserError(`${where}: no source files were specified: "${source}" matches nothing in ${rootName}`);
+  return kept;
+}
+
+function isDir(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+export interface CopyPlanOptions {
+  root: string;
+  rootName: string;
+  sources: string[];
+  /** absolute in-image destination (already joined with WORKDIR) */
+  dest: string;
+  /** the destination was written with a trailing '/' */
+  destIsDir: boolean;
+  /** the destination is an existing directory in the image */
+  destExistsAsDir: boolean;
+  uid: number;
+  gid: number;
+  chmod?: number;
+  filter?: SourceFilter;
+  where: string;
+  /** fixed mtime (reproducible builds); otherwise the source's */
+  mtime?: Date;
+}
+
+/** Layer entries for a COPY: sources resolved, directories expanded, ownership and mode applied. */
+export async function planCopy(o: CopyPlanOptions): Promise<LayerEntry[]> {
+  const filter = o.filter ?? noFilter;
+  const matched = o.sources.flatMap((s) => matchSources(o.root, s, filter, o.where, o.rootName).map((rel) => ({ s, rel })));
+  const multi = matched.length > 1 || o.sources.some(hasWildcard);
+  const destRel = cleanSourcePath(o.dest);
+  if (multi && !o.destIsDir && !o.destExistsAsDir) {
+    throw new UserError(`${o.where}: when using COPY with more than one source file, the destination must be a directory and end with a /`);
+  }
+  const entries: LayerEntry[] = [];
+  for (const { rel } of matched) {
+    const abs = path.join(o.root, rel);
+    const st = fs.lstatSync(abs);
+    if (st.isDirectory()) {
+      const sub = await entriesFromDir(abs, destRel, {
+        uid: o.uid,
+        gid: o.gid,
+        chmod: o.chmod !== undefined ? { file: o.chmod, dir: o.chmod } : undefined,
+        mtime: o.mtime,
+        filter: (r: string, dir: boolean) => (filter.excluded(rel ? `${rel}/${r}` : r, dir) ? (dir ? 'skip-dir' : 'exclude') : 'include'),
+      });
+      entries.push(...sub);
+    } else {
+      const target = multi || o.destIsDir || o.destExistsAsDir ? path.posix.join(destRel, path.posix.basename(rel)) : destRel;
+      if (target === '') throw new UserError(`${o.where}: cannot copy file "${rel}" onto the root directory`);
+      entries.push(fileEntry(abs, st, target, o));
+    }
+  }
+  return dedupe(entries);
+}
+
+function fileEntry(abs: string, st: fs.Stats, target: string, o: CopyPlanOptions): LayerEntry {
+  const base = { path: target, uid: o.uid, gid: o.gid, mtime: o.mtime ?? st.mtime };
+  if (st.isSymbolicLink()) return { ...base, type: 'symlink', linkname: fs.readlinkSync(abs), mode: 0o777 };
+  return { ...base, type: 'file', source: abs, size: st.size, mode: o.chmod ?? st.mode & 0o7777 };
+}
+
+/** Later sources win over earlier ones for the same destination path (as a second copy would). */
+function dedupe(entries: LayerEntry[]): LayerEntry[] {
+  const byPath = new Map<string, LayerEntry>();
+  for (const e of entries) byPath.set(e.path, e);
+  return [...byPath.values()];
+}

@@ -1,0 +1,267 @@
+// COPY and ADD: resolve sources (context, another stage, an image, a URL, a heredoc), plan the
+// layer entries with ownership and mode, and add exactly those entries as one layer.
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { request } from 'undici';
+import type { AddInstruction, CopyInstruction, Heredoc } from '../../dockerfile/types';
+import { extractLayer } from '../../fs/extract';
+import type { LayerEntry } from '../../fs/types';
+import { entriesFromDir } from '../../fs/walk';
+import { UserError, log } from '../../log';
+import { planCopy, type SourceFilter } from '../copy-sources';
+import type { StageBuilder } from '../stage';
+import { needsNameLookup, resolveChown } from '../users';
+import { missingDirs } from './metadata';
+
+/** Where COPY --from and the context come from; provided by the build (stages, images, context). */
+export interface SourceRoots {
+  contextDir: string;
+  contextFilter: SourceFilter;
+  /** the root directory of `--from=NAME` (a stage name or index, or an image reference) */
+  fromRoot(name: string, where: string): Promise<{ root: string; label: string }>;
+}
+
+function parseChmod(v: string, where: string): number {
+  if (!/^[0-7]{3,4}$/.test(v)) throw new UserError(`${where}: invalid --chmod=${v}, expected an octal mode such as 0755`);
+  return parseInt(v, 8);
+}
+
+interface Common {
+  stage: StageBuilder;
+  instr: CopyInstruction | AddInstruction;
+  roots: SourceRoots;
+}
+
+async function ownership(c: Common): Promise<{ uid: number; gid: number; explicit: boolean }> {
+  const spec = c.instr.flags.chown ? c.stage.expand(c.instr.flags.chown) : '';
+  if (!spec) return { uid: 0, gid: 0, explicit: false };
+  const root = needsNameLookup(spec) ? await c.stage.rootfs() : null;
+  return { ...resolveChown(root, spec, c.stage.where(c.instr)), explicit: true };
+}
+
+function destination(c: Common): { dest: string; destIsDir: boolean } {
+  const raw = c.stage.expand(c.instr.dest);
+  if (!raw) throw new UserError(`${c.stage.where(c.instr)}: empty destination`);
+  const destIsDir = raw.endsWith('/') || raw === '.' || raw.endsWith('/.');
+  return { dest: c.stage.resolvePath(raw), destIsDir };
+}
+
+function heredocEntries(c: Common, docs: Heredoc[], dest: string, destIsDir: boolean, uid: number, gid: number, chmod: number | undefined, mtime: Date): LayerEntry[] {
+  return docs.map((h) => {
+    const content = h.expand ? c.stage.expandHeredoc(h.content) : h.content;
+    const target = destIsDir || docs.length > 1 ? path.posix.join(dest, h.name) : dest;
+    return { path: target.slice(1), type: 'file', content: Buffer.from(content), mode: chmod ?? 0o644, uid, gid, mtime };
+  });
+}
+
+/** Directory entries for the destination's ancestors that the stage does not have yet. */
+async function parentEntries(c: Common, entries: LayerEntry[], uid: number, gid: number, mtime: Date): Promise<LayerEntry[]> {
+  const have = new Set(entries.map((e) => e.path));
+  const parents = new Set<string>();
+  for (const e of entries) {
+    let d = path.posix.dirname(e.path);
+    while (d !== '.' && d !== '' && !parents.has(d)) {
+      parents.add(d);
+      d = path.posix.dirname(d);
+    }
+  }
+  const out: LayerEntry[] = [];
+  const sorted = [...parents].sort((a, b) => a.length - b.length);
+  const missing = new Set<string>();
+  for (const d of sorted) {
+    if (have.has(d)) continue;
+    const parentMissing = missing.has(path.posix.dirname(d));
+    if (parentMissing || (await missingDirs(c.stage, '/' + d)).length > 0) {
+      missing.add(d);
+      out.push({ path: d, type: 'dir', mode: 0o755, uid, gid, mtime });
+    }
+  }
+  return out;
+}
+
+export async function copy(stage: StageBuilder, instr: CopyInstruction, roots: SourceRoots): Promise<void> {
+  const c: Common = { stage, instr, roots };
+  const where = stage.where(instr);
+  if (instr.flags.parents) throw new UserError(`${where}: COPY --parents is not supported yet`);
+  const { uid, gid, explicit } = await ownership(c);
+  const chmod = instr.flags.chmod ? parseChmod(stage.expand(instr.flags.chmod), where) : undefined;
+  const { dest, destIsDir } = destination(c);
+  const mtime = new Date(stage.env.created);
+  let src: { root: string; label: string; filter?: SourceFilter };
+  if (instr.flags.from) {
+    src = await roots.fromRoot(stage.expand(instr.flags.from), where);
+  } else {
+    src = { root: roots.contextDir, label: 'the build context', filter: roots.contextFilter };
+  }
+  const filter = withExcludes(src.filter, instr.flags.exclude.map((e) => stage.expand(e)));
+  const sources = instr.sources.map((s) => stage.expand(s));
+  const destExistsAsDir = sources.length > 0 && !destIsDir ? await stage.isDir(dest) : false;
+  let entries: LayerEntry[] = [];
+  if (sources.length) {
+    entries = await planCopy({
+      root: src.root, rootName: src.label, sources, dest, destIsDir, destExistsAsDir,
+      uid, gid, chmod, filter, where,
+      mtime: stage.env.opts.reproducible ? mtime : undefined,
+    });
+    // COPY --from keeps the owner of the files unless --chown says otherwise; context files are root's
+    if (instr.flags.from && !explicit) await keepSourceOwners(entries, src.root, dest);
+  }
+  entries.push(...heredocEntries(c, instr.heredocs, dest, destIsDir || sources.length + instr.heredocs.length > 1, uid, gid, chmod, mtime));
+  entries.push(...(await parentEntries(c, entries, uid, gid, mtime)));
+  await stage.addLayer(entries, instr);
+  log.debug(`${where}: COPY wrote ${entries.length} entries`);
+}
+
+/** Source ownership for COPY --from (Docker keeps the uid/gid of files copied between stages). */
+async function keepSourceOwners(entries: LayerEntry[], root: string, _dest: string): Promise<void> {
+  for (const e of entries) {
+    if (!e.source) continue;
+    const st = await fs.promises.lstat(e.source);
+    e.uid = st.uid;
+    e.gid = st.gid;
+  }
+  void root;
+}
+
+function withExcludes(base: SourceFilter | undefined, patterns: string[]): SourceFilter | undefined {
+  if (patterns.length === 0) return base;
+  const { matchComponent } = require('../copy-sources') as typeof import('../copy-sources');
+  const excluded = (rel: string) => patterns.some((p) => {
+    const pp = p.split('/').filter(Boolean);
+    const rp = rel.split('/');
+    if (pp.length > rp.length) return false;
+    return pp.every((part, k) => matchComponent(part, rp[k]));
+  });
+  return { excluded: (rel, isDir) => excluded(rel) || (base ? base.excluded(rel, isDir) : false) };
+}
+
+const isUrl = (s: string) => /^https?:\/\//i.test(s);
+const isGitUrl = (s: string) => /^git@|^git:\/\/|\.git(#.*)?$/.test(s);
+
+export async function add(stage: StageBuilder, instr: AddInstruction, roots: SourceRoots): Promise<void> {
+  const c: Common = { stage, instr, roots };
+  const where = stage.where(instr);
+  const { uid, gid, explicit } = await ownership(c);
+  const chmod = instr.flags.chmod ? parseChmod(stage.expand(instr.flags.chmod), where) : undefined;
+  const { dest, destIsDir } = destination(c);
+  const mtime = new Date(stage.env.created);
+  const sources = instr.sources.map((s) => stage.expand(s));
+  const checksum = instr.flags.checksum ? stage.expand(instr.flags.checksum) : undefined;
+  if (checksum && !sources.every(isUrl)) throw new UserError(`${where}: ADD --checksum works only with http(s) sources`);
+  const multi = sources.length + instr.heredocs.length > 1;
+  const entries: LayerEntry[] = [];
+  const scratch = path.join(stage.env.workDir, `add-${instr.line}-${Date.now()}`);
+  const local: string[] = [];
+  for (const s of sources) {
+    if (isGitUrl(s)) throw new UserError(`${where}: ADD of git repositories is not supported: ${s} (clone it in the pipeline and COPY it)`);
+    if (isUrl(s)) {
+      const file = await download(s, scratch, checksum, where);
+      const name = path.posix.basename(new URL(s).pathname) || 'download';
+      const target = destIsDir || multi ? path.posix.join(dest, name) : dest;
+      const st = fs.statSync(file.path);
+      entries.push({ path: target.slice(1), type: 'file', source: file.path, size: st.size, mode: chmod ?? 0o600, uid, gid, mtime: stage.env.opts.reproducible ? mtime : file.mtime ?? mtime });
+    } else local.push(s);
+  }
+  // local archives are unpacked into the destination; everything else is copied like COPY
+  const plain: string[] = [];
+  for (const s of local) {
+    const abs = path.join(roots.contextDir, s);
+    const kind = fs.existsSync(abs) && fs.statSync(abs).isFile() && instr.flags.unpack !== false ? await archiveKind(abs) : null;
+    if (kind) {
+      const out = path.join(scratch, `unpack-${entries.length}-${plain.length}`);
+      await fs.promises.mkdir(out, { recursive: true });
+      await unpackArchive(abs, kind, out, where);
+      entries.push(...(await entriesFromDir(out, dest.slice(1), {
+        ...(explicit ? { uid, gid } : {}),
+        chmod: chmod !== undefined ? { file: chmod, dir: chmod } : undefined,
+      })));
+      if (!entries.some((e) => e.path === dest.slice(1)) && dest !== '/') {
+        entries.push({ path: dest.slice(1), type: 'dir', mode: 0o755, uid, gid, mtime });
+      }
+    } else plain.push(s);
+  }
+  if (plain.length) {
+    const destExistsAsDir = !destIsDir ? await stage.isDir(dest) : false;
+    entries.push(...(await planCopy({
+      root: roots.contextDir, rootName: 'the build context', sources: plain, dest, destIsDir: destIsDir || multi, destExistsAsDir,
+      uid, gid, chmod, filter: roots.contextFilter, where, mtime: stage.env.opts.reproducible ? mtime : undefined,
+    })));
+  }
+  entries.push(...heredocEntries(c, instr.heredocs, dest, destIsDir || multi, uid, gid, chmod, mtime));
+  entries.push(...(await parentEntries(c, entries, uid, gid, mtime)));
+  await stage.addLayer(entries, instr);
+}
+
+async function download(url: string, dir: string, checksum: string | undefined, where: string): Promise<{ path: string; mtime?: Date }> {
+  await fs.promises.mkdir(dir, { recursive: true });
+  const file = path.join(dir, `download-${createHash('sha256').update(url).digest('hex').slice(0, 16)}`);
+  log.info(`${where}: downloading ${url}`);
+  let res;
+  try {
+    res = await request(url, { maxRedirections: 10 } as never);
+  } catch (e) {
+    throw new UserError(`${where}: cannot download ${url}: ${(e as Error).message}`);
+  }
+  if (res.statusCode !== 200) {
+    res.body.resume();
+    throw new UserError(`${where}: cannot download ${url}: HTTP ${res.statusCode}`);
+  }
+  const hash = createHash('sha256');
+  await pipeline(res.body, async function* (src: AsyncIterable<Buffer>) {
+    for await (const chunk of src) {
+      hash.update(chunk);
+      yield chunk;
+    }
+  }, fs.createWriteStream(file));
+  const got = `sha256:${hash.digest('hex')}`;
+  if (checksum) {
+    if (!/^sha256:[0-9a-f]{64}$/.test(checksum)) throw new UserError(`${where}: invalid --checksum=${checksum}, expected sha256:<64 hex digits>`);
+    if (checksum !== got) throw new UserError(`${where}: checksum mismatch for ${url}: expected ${checksum}, got ${got}`);
+  }
+  const lm = res.headers['last-modified'];
+  const mtime = typeof lm === 'string' && !Number.isNaN(Date.parse(lm)) ? new Date(lm) : undefined;
+  return { path: file, mtime };
+}
+
+type ArchiveKind = 'tar' | 'gzip' | 'bzip2' | 'xz' | 'zstd';
+
+/** Docker detects archives by content, not name: compressed streams are unpacked only if they hold a tar. */
+async function archiveKind(file: string): Promise<ArchiveKind | null> {
+  const fd = await fs.promises.open(file, 'r');
+  try {
+    const buf = Buffer.alloc(512);
+    const { bytesRead } = await fd.read(buf, 0, 512, 0);
+    const b = buf.subarray(0, bytesRead);
+    if (b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b) return 'gzip';
+    if (b.length >= 3 && b.toString('latin1', 0, 3) === 'BZh') return 'bzip2';
+    if (b.length >= 6 && b[0] === 0xfd && b.toString('latin1', 1, 6) === '7zXZ\0') return 'xz';
+    if (b.length >= 4 && b.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+    if (b.length >= 262 && b.toString('latin1', 257, 262) === 'ustar') return 'tar';
+    return null;
+  } finally {
+    await fd.close();
+  }
+}
+
+async function unpackArchive(file: string, kind: ArchiveKind, out: string, where: string): Promise<void> {
+  const { spawn } = require('node:child_process') as typeof import('node:child_process');
+  let input: NodeJS.ReadableStream;
+  if (kind === 'tar' || kind === 'gzip') input = fs.createReadStream(file); // extractLayer detects gzip itself
+  else {
+    const tool = { bzip2: 'bzip2', xz: 'xz', zstd: 'zstd' }[kind];
+    const child = spawn(tool, ['-dc', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.on('error', () => undefined);
+    input = child.stdout;
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', () => reject(new UserError(`${where}: ADD of a ${kind} archive needs the "${tool}" program, which is not installed`)));
+    });
+  }
+  try {
+    await extractLayer(input as never, out);
+  } catch (e) {
+    throw new UserError(`${where}: cannot unpack ${path.basename(file)} (${kind}): ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,44 @@
+// Which stages a build needs: the target and, transitively, every stage it names in FROM,
+// COPY --from or RUN --mount from=. Without --skip-unused-stages every stage up to the target
+// is built, as kaniko does.
+import { expandWord } from '../dockerfile/expand';
+import type { EscapeChar, Stage } from '../dockerfile/types';
+import { UserError } from '../log';
+import type { ArgScope } from './variables';
+
+export function findStage(stages: Stage[], target: string, file: string): Stage {
+  const s = stages.find((x) => x.name === target.toLowerCase()) ?? (/^\d+$/.test(target) ? stages[Number(target)] : undefined);
+  if (!s) {
+    const names = stages.map((x) => x.name ?? String(x.index)).join(', ');
+    throw new UserError(`--target ${target}: no such stage in ${file} (stages: ${names})`);
+  }
+  return s;
+}
+
+function references(stage: Stage, stages: Stage[], globals: ArgScope, escape: EscapeChar): number[] {
+  const lookup = (n: string) => globals.get(n);
+  const out: number[] = [];
+  const byName = (n: string) => {
+    const s = stages.find((x) => x.index < stage.index && (x.name === n.toLowerCase() || String(x.index) === n));
+    if (s) out.push(s.index);
+  };
+  byName(expandWord(stage.baseImage, lookup, escape));
+  for (const i of stage.instructions) {
+    // stage names are literal in practice; expansion with globals covers `--from=${BASE}`
+    if (i.kind === 'copy' && i.flags.from) byName(expandWord(i.flags.from, lookup, escape));
+    if (i.kind === 'run') for (const m of i.mounts) if (m.spec.from) byName(m.spec.from);
+  }
+  return out;
+}
+
+export function neededStages(stages: Stage[], target: number, globals: ArgScope, escape: EscapeChar, skipUnused: boolean): Set<number> {
+  if (!skipUnused) return new Set(stages.filter((s) => s.index <= target).map((s) => s.index));
+  const needed = new Set<number>();
+  const visit = (i: number) => {
+    if (needed.has(i)) return;
+    needed.add(i);
+    for (const r of references(stages[i], stages, globals, escape)) visit(r);
+  };
+  visit(target);
+  return needed;
+}

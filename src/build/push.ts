@@ -1,0 +1,54 @@
+// Push a built image to every destination. Blobs first, for every repository, each confirmed by
+// the registry (exists / mounted / uploaded); manifests last, so a failed push leaves no tag behind
+// and every tag of every destination names the same digest.
+import type { Image } from '../image/image';
+import { serializeImage } from '../image/image';
+import type { Reference } from '../image/reference';
+import type { Descriptor } from '../image/manifest';
+import { Readable } from 'node:stream';
+import { mapLimit } from '../fs/limit';
+import { log } from '../log';
+import type { RegistryClient } from '../registry';
+
+export interface PushResult {
+  digest: string;
+  /** each destination, in the order given, with the digest it now names */
+  pushed: Reference[];
+}
+
+/** Parallel uploads per repository: enough to hide latency, few enough for a 2-core agent. */
+const BLOB_CONCURRENCY = 4;
+
+export async function pushImage(client: RegistryClient, img: Image, destinations: Reference[]): Promise<PushResult> {
+  const s = serializeImage(img);
+  const repos = new Map<string, Reference>();
+  for (const d of destinations) if (!repos.has(d.name())) repos.set(d.name(), d);
+  // repositories already holding our blobs, per registry: later repositories mount from them
+  const holders = new Map<string, string[]>();
+  for (const ref of repos.values()) {
+    const t0 = Date.now();
+    const mountable = (extra?: { registry: string; repository: string }) => {
+      const from = [...(holders.get(ref.registry) ?? [])];
+      if (extra && extra.registry === ref.registry && extra.repository !== ref.repository) from.unshift(extra.repository);
+      return from;
+    };
+    const results = await mapLimit([...img.layers], BLOB_CONCURRENCY, async (layer) => {
+      const how = await client.pushBlob(ref, layer.descriptor, () => layer.open(), { mountFrom: mountable(layer.origin) });
+      log.debug(`layer ${short(layer.descriptor)} ${how}`, { repository: ref.name() });
+      return how;
+    });
+    await client.pushBlob(ref, s.configDescriptor, () => Readable.from([s.configBody]), { mountFrom: mountable() });
+    const count = (k: string) => results.filter((r) => r === k).length;
+    log.info(`pushed blobs to ${ref.name()}: ${count('uploaded')} uploaded, ${count('mounted')} mounted, ${count('exists')} already there (${secs(t0)})`);
+    holders.set(ref.registry, [...(holders.get(ref.registry) ?? []), ref.repository]);
+  }
+  for (const d of destinations) {
+    const digest = await client.putManifest(d, s.manifestBody, s.manifestMediaType);
+    if (digest !== s.manifestDigest) throw new Error(`registry ${d.registry} stored manifest ${digest}, expected ${s.manifestDigest}`);
+    log.info(`pushed ${d.toString()}@${s.manifestDigest}`);
+  }
+  return { digest: s.manifestDigest, pushed: destinations };
+}
+
+const short = (d: Descriptor) => d.digest.slice(7, 19);
+const secs = (t0: number) => `${((Date.now() - t0) / 1000).toFixed(1)}s`;

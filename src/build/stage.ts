@@ -1,0 +1,149 @@
+// One stage of a build: its image under construction, its variables, and (only when some
+// instruction needs the files) its root filesystem on disk.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { expandWord, expandWords, lexWord } from '../dockerfile/expand';
+import type { EscapeChar, Instruction } from '../dockerfile/types';
+import { extractLayer } from '../fs/extract';
+import type { LayerEntry } from '../fs/types';
+import { writeLayer } from '../fs/layer-writer';
+import { appendHistory, appendLayer, type Image, type Layer } from '../image/image';
+import { layerMediaType } from '../image/mediatypes';
+import type { Platform } from '../image/platform';
+import type { HistoryEntry } from '../image/config';
+import { log } from '../log';
+import type { BlobStore } from './blob-store';
+import type { BuildOptions } from './options';
+import { ArgScope, envLookup } from './variables';
+
+export interface StageEnv {
+  opts: BuildOptions;
+  blobs: BlobStore;
+  workDir: string;
+  platform: Platform;
+  file: string;
+  escape: EscapeChar;
+  /** created time for history and config (fixed when reproducible) */
+  created: string;
+}
+
+let layerSeq = 0;
+
+export class StageBuilder {
+  image: Image;
+  readonly args: ArgScope;
+  /** directory of the materialized root, once some instruction needed the files */
+  private root?: string;
+  /** how many of image.layers are applied to `root` */
+  private applied = 0;
+
+  constructor(
+    readonly index: number,
+    readonly name: string | undefined,
+    base: Image,
+    readonly env: StageEnv,
+    globals: ArgScope,
+    automaticArgs: Record<string, string>,
+  ) {
+    this.image = base;
+    this.args = new ArgScope(env.opts.buildArgs, automaticArgs, globals);
+  }
+
+  /** The variable lookup for expansion: ENV wins over ARG (Docker's rule). */
+  lookup = (name: string): string | undefined => {
+    const e = envLookup(this.image.config.config?.Env).get(name);
+    return e !== undefined ? e : this.args.get(name);
+  };
+
+  expand(word: string): string {
+    return expandWord(word, this.lookup, this.env.escape);
+  }
+
+  /** Heredoc bodies expand variables but keep quotes and escapes as written (BuildKit). */
+  expandHeredoc(text: string): string {
+    return lexWord(text, { escape: this.env.escape, lookup: this.lookup, skipQuotes: true, rawEscapes: true }).word;
+  }
+
+  expandAll(text: string): string[] {
+    return expandWords(text, this.lookup, this.env.escape);
+  }
+
+  where(instr: Pick<Instruction, 'line'>): string {
+    return `${this.env.file}:${instr.line}`;
+  }
+
+  history(instr: Instruction): HistoryEntry {
+    return { created: this.env.created, created_by: instr.text, comment: 'drydock' };
+  }
+
+  /** Record an instruction that changed only the config. */
+  noLayer(instr: Instruction): void {
+    this.image = appendHistory(this.image, this.history(instr));
+  }
+
+  /** Write `entries` as a new layer on top of the image (and onto the root, if materialized). */
+  async addLayer(entries: LayerEntry[], instr: Instruction): Promise<Layer> {
+    const tmp = path.join(this.env.workDir, `layer-${process.pid}-${++layerSeq}.tmp`);
+    const t0 = Date.now();
+    const w = await writeLayer(entries, tmp, {
+      compression: 'gzip',
+      level: this.env.opts.compressionLevel,
+      reproducible: this.env.opts.reproducible,
+      sourceDateEpoch: this.env.opts.sourceDateEpoch,
+    });
+    const file = await this.env.blobs.adopt(tmp, w.digest);
+    const blobs = this.env.blobs;
+    const layer: Layer = {
+      descriptor: { mediaType: layerMediaType(this.image.manifestMediaType, 'gzip'), digest: w.digest, size: w.size },
+      diffId: w.diffId,
+      open: async () => fs.createReadStream(file),
+    };
+    log.debug(`layer ${w.digest.slice(7, 19)}: ${entries.length} entries, ${w.size} bytes in ${Date.now() - t0} ms`);
+    void blobs;
+    this.image = appendLayer(this.image, layer, this.history(instr));
+    return layer;
+  }
+
+  get materialized(): boolean {
+    return this.root !== undefined;
+  }
+
+  /**
+   * The stage's files on disk, with every layer so far applied. Base layers download in
+   * parallel; extraction is in order (later layers' whiteouts apply to earlier ones).
+   */
+  async rootfs(): Promise<string> {
+    if (!this.root) {
+      this.root = path.join(this.env.workDir, `stage-${this.index}`, 'rootfs');
+      await fs.promises.mkdir(this.root, { recursive: true });
+    }
+    const pending = this.image.layers.slice(this.applied);
+    if (pending.length === 0) return this.root;
+    const t0 = Date.now();
+    const opened = pending.map((l) => l.open()); // start every download now; consume in order
+    opened.forEach((p) => p.catch(() => undefined));
+    for (let i = 0; i < pending.length; i++) {
+      await extractLayer(await opened[i], this.root);
+      this.applied++;
+    }
+    log.info(`unpacked ${pending.length} layer(s) of stage ${this.name ?? this.index} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+    return this.root;
+  }
+
+  /** Does `p` (absolute in-image path) exist as a directory in the stage's files? */
+  async isDir(p: string): Promise<boolean> {
+    const root = await this.rootfs();
+    try {
+      return fs.statSync(path.join(root, p)).isDirectory();
+    } catch {
+      return false;
+    }
+  }
+
+  /** Absolute in-image path for `p` given the current WORKDIR. */
+  resolvePath(p: string): string {
+    if (p.startsWith('/')) return path.posix.normalize(p);
+    const wd = this.image.config.config?.WorkingDir || '/';
+    return path.posix.normalize(path.posix.join(wd, p));
+  }
+}

@@ -1,0 +1,78 @@
+// The executor against a real registry in each auth/transport mode: build FROM a base in that
+// registry, push there, then prove the result with skopeo (manifest, config) and umoci (files).
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { makeContext, runExecutor, umociUnpack } from '../../support/executor';
+import { pushBaseImages, run, skopeoOpts, startRegistry, tmpDir, type Registry, type RegistryMode } from '../../support/testbed';
+
+function dockerConfigFor(reg: Registry): string {
+  const dir = tmpDir('drydock-dockercfg-');
+  const auths: Record<string, unknown> = {};
+  if (reg.user) auths[reg.host] = { auth: Buffer.from(`${reg.user}:${reg.pass}`).toString('base64') };
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ auths }));
+  return dir;
+}
+
+export function registryFlags(reg: Registry): string[] {
+  return reg.caFile ? ['--registry-certificate', `${reg.host}=${reg.caFile}`] : [];
+}
+
+const modes: RegistryMode[] = ['plain', 'htpasswd', 'token', 'tls'];
+
+describe('executor: build and push against a real registry', function () {
+  this.timeout(180000);
+  for (const mode of modes) {
+    it(`${mode}: builds FROM the registry, pushes, and skopeo + umoci see the image`, async () => {
+      const reg = await startRegistry(mode);
+      await pushBaseImages(reg);
+      const ctx = makeContext({
+        'Dockerfile': [
+          `FROM ${reg.host}/library/busybox:latest`,
+          'ARG VERSION=1.0',
+          'LABEL org.example.version=$VERSION',
+          'ENV APP_HOME=/app',
+          'WORKDIR $APP_HOME',
+          'COPY --chown=nobody:nobody app.txt ./',
+          'COPY --chmod=0755 bin/ /usr/local/bin/',
+          'EXPOSE 8080/tcp',
+          'USER nobody',
+          'ENTRYPOINT ["/bin/sh", "-c"]',
+          'CMD ["cat /app/app.txt"]',
+        ].join('\n'),
+        'app.txt': `hello ${mode}\n`,
+        'bin/tool': '#!/bin/sh\necho tool\n',
+      });
+      const dest = `${reg.host}/drydock/test-${mode}:v1`;
+      const digestFile = path.join(tmpDir(), 'digest');
+      const r = await runExecutor(['--context', ctx, '--destination', dest, '--digest-file', digestFile, '--build-arg', 'VERSION=2.5', ...registryFlags(reg)], {
+        env: { DOCKER_CONFIG: dockerConfigFor(reg) },
+      });
+      assert.equal(r.code, 0, r.stderr);
+      const digest = fs.readFileSync(digestFile, 'utf8').trim();
+      assert.match(digest, /^sha256:[0-9a-f]{64}$/);
+
+      const inspect = JSON.parse(run('skopeo', ['inspect', ...skopeoOpts(reg), `docker://${dest}`]));
+      assert.equal(inspect.Digest, digest);
+      assert.equal(inspect.Labels['org.example.version'], '2.5');
+      assert.ok(inspect.Env.includes('APP_HOME=/app'));
+      const raw = JSON.parse(run('skopeo', ['inspect', '--config', ...skopeoOpts(reg), `docker://${dest}`]));
+      assert.deepEqual(raw.config.Entrypoint, ['/bin/sh', '-c']);
+      assert.deepEqual(raw.config.Cmd, ['cat /app/app.txt']);
+      assert.equal(raw.config.WorkingDir, '/app');
+      assert.equal(raw.config.User, 'nobody');
+      assert.ok('8080/tcp' in raw.config.ExposedPorts);
+      assert.equal(raw.rootfs.diff_ids.length, 3, 'base layer + two COPY layers');
+
+      const layout = tmpDir('drydock-layout-');
+      run('skopeo', ['copy', ...skopeoOpts(reg, 'src-'), `docker://${dest}`, `oci:${layout}:v1`]);
+      const { rootfs } = umociUnpack(layout, 'v1');
+      assert.equal(fs.readFileSync(path.join(rootfs, 'app/app.txt'), 'utf8'), `hello ${mode}\n`);
+      const st = fs.statSync(path.join(rootfs, 'app/app.txt'));
+      assert.equal(st.uid, 65534);
+      assert.equal(st.gid, 65534);
+      assert.equal(fs.statSync(path.join(rootfs, 'usr/local/bin/tool')).mode & 0o777, 0o755);
+      assert.ok(fs.existsSync(path.join(rootfs, 'bin/busybox')), 'base layer unpacked');
+    });
+  }
+});
