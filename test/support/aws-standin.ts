@@ -33,6 +33,8 @@ export interface AwsStandin {
   /** what GetAuthorizationToken hands out (user:password, lifetime) */
   ecr: { username: string; password: string; ttlSeconds: number; failWith?: string };
   calls: StandinCall[];
+  /** the stand-in's clock for token expiry (tests with a fake clock share it) */
+  now: () => number;
   close(): Promise<void>;
 }
 
@@ -58,6 +60,7 @@ export async function startAwsStandin(init: Partial<Pick<AwsStandin, 'keys' | 'p
     parameters: init.parameters ?? {},
     ecr: init.ecr ?? { username: 'AWS', password: 'ecr-password-from-standin', ttlSeconds: 12 * 3600 },
     calls: [],
+    now: Date.now,
   };
   const srv = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -100,6 +103,8 @@ async function handle(st: Omit<AwsStandin, 'endpoint' | 'close'>, req: http.Inco
     region: auth.region,
     service: auth.service,
     sha256: Hash.bind(null, 'sha256'),
+    // sign exactly the headers the client signed; do not add x-amz-content-sha256
+    applyChecksum: auth.signedHeaders.includes('x-amz-content-sha256'),
   });
   const host = String(req.headers.host);
   const [hostname, port] = host.split(':');
@@ -128,7 +133,7 @@ async function handle(st: Omit<AwsStandin, 'endpoint' | 'close'>, req: http.Inco
   if ((target === TARGET_ECR && auth.service === 'ecr') || (target === TARGET_ECR_PUBLIC && auth.service === 'ecr-public')) {
     if (st.ecr.failWith) return err(st.ecr.failWith, 'Rate exceeded');
     const token = Buffer.from(`${st.ecr.username}:${st.ecr.password}`).toString('base64');
-    const expiresAt = Date.now() / 1000 + st.ecr.ttlSeconds;
+    const expiresAt = st.now() / 1000 + st.ecr.ttlSeconds;
     if (target === TARGET_ECR_PUBLIC) return { status: 200, body: { authorizationData: { authorizationToken: token, expiresAt } } };
     const ids: string[] = input.registryIds?.length ? input.registryIds : ['000000000000'];
     return {
