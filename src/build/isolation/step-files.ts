@@ -1,7 +1,8 @@
 // Files a step needs in its root that must never reach a layer: resolv.conf, hosts and hostname
 // (Docker bind-mounts them), /dev nodes, and mount-point directories. Whatever was at those paths
 // before is put back afterwards: same content, type, mode, owner and times; a parent directory
-// whose mtime only changed because of us gets its old times back too.
+// whose entries are the same as before gets its old times back too (a
+// step that only rewrote our files leaves no trace on /etc).
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -29,8 +30,8 @@ interface Placed {
 interface ParentTimes {
   hostPath: string;
   before: fs.Stats;
-  /** mtime right after we placed our files; if the step left it alone, we may restore `before` */
-  afterPlaceMs?: number;
+  /** the directory's names before we touched it: same names afterwards => its old times come back */
+  names: string[];
 }
 
 /** Node has no mknod(2): the runner supplies one (mknod(1) by absolute path). */
@@ -42,6 +43,14 @@ async function lstatOrNull(p: string): Promise<fs.Stats | null> {
   } catch (e: any) {
     if (e.code === 'ENOENT') return null;
     throw e;
+  }
+}
+
+async function namesOf(dir: string): Promise<string[] | null> {
+  try {
+    return (await fsp.readdir(dir)).sort();
+  } catch {
+    return null;
   }
 }
 
@@ -76,9 +85,6 @@ export class StepFiles {
       } else {
         await fsp.mkdir(hostPath, { mode: 0o755 });
       }
-    }
-    for (const p of this.parents.values()) {
-      if (p.afterPlaceMs === undefined) p.afterPlaceMs = (await fsp.lstat(p.hostPath)).mtimeMs;
     }
     for (const c of this.createdDirs) this.everPlaced.add('/' + path.relative(this.root, c).split(path.sep).join('/'));
   }
@@ -116,8 +122,8 @@ export class StepFiles {
     }
     this.createdDirs = [];
     for (const p of this.parents.values()) {
-      const now = await lstatOrNull(p.hostPath);
-      if (now && now.mtimeMs === p.afterPlaceMs) await fsp.utimes(p.hostPath, p.before.atime, p.before.mtime);
+      const names = await namesOf(p.hostPath);
+      if (names !== null && names.join('/') === p.names.join('/')) await fsp.utimes(p.hostPath, p.before.atime, p.before.mtime);
     }
     this.parents.clear();
   }
@@ -126,7 +132,7 @@ export class StepFiles {
     if (this.parents.has(hostPath)) return;
     // a directory we create ourselves is removed again, its own parent is what needs remembering
     if (this.createdDirs.includes(hostPath)) return;
-    this.parents.set(hostPath, { hostPath, before: await fsp.lstat(hostPath) });
+    this.parents.set(hostPath, { hostPath, before: await fsp.lstat(hostPath), names: (await namesOf(hostPath)) ?? [] });
   }
 
   private async save(hostPath: string, st: fs.Stats | null, inImage: string): Promise<Saved> {

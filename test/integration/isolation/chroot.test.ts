@@ -1,0 +1,161 @@
+// The chroot isolation on this host, in both shapes: with a private mount namespace (we are root
+// with CAP_SYS_ADMIN here) and plain, as in an ordinary container (simulated with noMount: the
+// real container case is podman.test.ts). Each runs real busybox in a real root.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { canMountPrivately, ChrootIsolation, findHostTools, Isolation, Launcher, readCapabilities, RunSpec, selectIsolation } from '../../../src/build/isolation';
+import { tmpDir } from '../../support/testbed';
+import { makeBusyboxRoot } from './busybox-rootfs';
+
+async function runIn(iso: Isolation, rootfs: string, script: string, over: Partial<RunSpec> = {}) {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let stdout = '';
+  let stderr = '';
+  out.on('data', (d) => (stdout += d));
+  err.on('data', (d) => (stderr += d));
+  const res = await iso.run({
+    rootfs, argv: ['/bin/sh', '-c', script], env: ['PATH=/bin:/usr/bin', 'FOO=bar baz'], uid: 0, gid: 0,
+    workdir: '/', network: 'default', stdout: out, stderr: err, ...over,
+  });
+  return { ...res, stdout, stderr };
+}
+
+const hostResolv = path.join(tmpDir(), 'resolv.conf');
+fs.writeFileSync(hostResolv, 'nameserver 192.0.2.53 # drydock-test\n');
+
+const shapes: Array<{ name: string; noMount: boolean }> = [{ name: 'plain (no mount rights)', noMount: true }];
+if (canMountPrivately()) shapes.unshift({ name: 'mount namespace', noMount: false });
+
+for (const shape of shapes) {
+  describe(`chroot isolation, ${shape.name}`, function () {
+    this.timeout(20000);
+    let root: string;
+    let iso: Isolation;
+    before(() => {
+      root = makeBusyboxRoot();
+      iso = selectIsolation('chroot', { noMount: shape.noMount, hostResolvConf: hostResolv });
+    });
+
+    it('describes itself for the build log', () => {
+      assert.match(iso.describe(), new RegExp(`^chroot \\(mount namespace: ${shape.noMount ? 'no' : 'yes'}, launcher: util-linux\\)$`));
+    });
+
+    it('passes exactly the given environment', async () => {
+      const r = await runIn(iso, root, 'env | sort');
+      assert.equal(r.exitCode, 0, r.stderr);
+      assert.deepEqual(r.stdout.trim().split('\n').filter((l) => l !== 'PWD=/' && !l.startsWith('SHLVL=')), ['FOO=bar baz', 'PATH=/bin:/usr/bin']);
+    });
+
+    it('runs as a numeric uid/gid without a passwd entry, with exactly the given groups', async () => {
+      const r = await runIn(iso, root, 'id -u; id -g; id -G', { uid: 12345, gid: 23456, groups: [23456, 7] });
+      assert.equal(r.stdout, '12345\n23456\n23456 7\n');
+      const n = await runIn(iso, root, 'id -G', { uid: 65534, gid: 65534 });
+      assert.equal(n.stdout, '65534\n');
+    });
+
+    it('creates a missing workdir (following the image\'s own symlinks) and starts there', async () => {
+      fs.symlinkSync('/opt/real', path.join(root, 'linked'));
+      const r = await runIn(iso, root, 'pwd', { workdir: '/linked/deep/dir', uid: 65534, gid: 65534 });
+      assert.equal(r.stdout, '/opt/real/deep/dir\n');
+      assert.ok(fs.statSync(path.join(root, 'opt/real/deep/dir')).isDirectory());
+    });
+
+    it('reports exit codes and signals', async () => {
+      assert.equal((await runIn(iso, root, 'exit 42')).exitCode, 42);
+      if (shape.noMount) {
+        // with a pid namespace the step is pid 1, which (as in any container) ignores TERM
+        const k = await runIn(iso, root, 'kill -TERM $$');
+        assert.deepEqual([k.exitCode, k.signal], [143, 'SIGTERM']);
+      }
+      const missing = await runIn(iso, root, '', { argv: ['/no/such/program'] });
+      assert.notEqual(missing.exitCode, 0);
+    });
+
+    it('gives the step usable /dev nodes and leaves none in the root', async () => {
+      const r = await runIn(iso, root, 'echo x > /dev/null && head -c 4 /dev/zero | wc -c && head -c 8 /dev/urandom | wc -c && ls /dev', { uid: 65534, gid: 65534 });
+      assert.equal(r.exitCode, 0, r.stderr);
+      assert.match(r.stdout, /^4\n8\n/);
+      for (const n of ['null', 'zero', 'full', 'random', 'urandom', 'tty']) assert.match(r.stdout, new RegExp(`^${n}$`, 'm'));
+      assert.equal(fs.existsSync(path.join(root, 'dev')), false);
+    });
+
+    it('supplies resolv.conf, hosts and hostname for the step only', async () => {
+      const r = await runIn(iso, root, 'cat /etc/resolv.conf; grep -c localhost /etc/hosts; cat /etc/hostname', { hostname: 'builder1' });
+      assert.equal(r.stdout, 'nameserver 192.0.2.53 # drydock-test\n2\nbuilder1\n');
+      for (const f of ['resolv.conf', 'hosts', 'hostname']) assert.equal(fs.existsSync(path.join(root, 'etc', f)), false, f);
+      assert.deepEqual(iso.transientPaths().filter((p) => p.startsWith('/etc/')), ['/etc/hostname', '/etc/hosts', '/etc/resolv.conf']);
+    });
+
+    it('puts back exactly what the image had at those paths, even if the step changed them', async () => {
+      const etc = path.join(root, 'etc');
+      fs.writeFileSync(path.join(etc, 'hosts'), '10.0.0.1 image-host\n', { mode: 0o600 });
+      fs.chownSync(path.join(etc, 'hosts'), 123, 456);
+      fs.utimesSync(path.join(etc, 'hosts'), new Date('2001-02-03T04:05:06Z'), new Date('2001-02-03T04:05:06Z'));
+      fs.symlinkSync('../run/resolv.conf', path.join(etc, 'resolv.conf'));
+      fs.utimesSync(etc, new Date('2002-01-01T00:00:00Z'), new Date('2002-01-01T00:00:00Z'));
+      const before = fs.statSync(etc).mtimeMs;
+      const r = await runIn(iso, root, 'cat /etc/hosts | head -1; echo junk >> /etc/hosts; rm /etc/resolv.conf');
+      assert.equal(r.stdout, '127.0.0.1\tlocalhost\n');
+      const st = fs.lstatSync(path.join(etc, 'hosts'));
+      assert.equal(fs.readFileSync(path.join(etc, 'hosts'), 'utf8'), '10.0.0.1 image-host\n');
+      assert.deepEqual([st.mode & 0o7777, st.uid, st.gid, st.mtime.toISOString()], [0o600, 123, 456, '2001-02-03T04:05:06.000Z']);
+      assert.equal(fs.readlinkSync(path.join(etc, 'resolv.conf')), '../run/resolv.conf');
+      assert.equal(fs.existsSync(path.join(etc, 'hostname')), false);
+      assert.equal(fs.statSync(etc).mtimeMs, before, '/etc keeps its mtime when only our files came and went');
+    });
+
+    if (shape.noMount) {
+      it('refuses --network=none and --mount without CAP_SYS_ADMIN, naming it', async () => {
+        await assert.rejects(runIn(iso, root, 'true', { network: 'none' }), /CAP_SYS_ADMIN/);
+        await assert.rejects(runIn(iso, root, 'true', { tmpfs: ['/cache'] }), /CAP_SYS_ADMIN/);
+      });
+    } else {
+      it('--network=none leaves only loopback, up', async () => {
+        const r = await runIn(iso, root, 'ls /sys/class/net; cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " "', { network: 'none' });
+        assert.equal(r.stdout, 'lo\nlo\n');
+        const h = await runIn(iso, root, 'cat /proc/net/dev | tail -n +3 | wc -l', { network: 'host' });
+        assert.ok(Number(h.stdout.trim()) > 1, 'host network shows the host interfaces');
+      });
+
+      it('mounts /proc for its own pid namespace and /sys read-only', async () => {
+        const r = await runIn(iso, root, 'echo $$; ls /proc | grep -c "^[0-9]"; touch /sys/x 2>/dev/null || echo sys-ro');
+        assert.equal(r.stdout.split('\n')[0], '1');
+        assert.ok(Number(r.stdout.split('\n')[1]) < 5);
+        assert.match(r.stdout, /sys-ro/);
+        assert.equal(fs.existsSync(path.join(root, 'proc')), false, 'the mount point we made is gone');
+      });
+
+      it('binds host directories (read-only when asked) and tmpfs for the step only', async () => {
+        const src = tmpDir();
+        fs.writeFileSync(path.join(src, 'secret'), 's3cr3t\n');
+        const r = await runIn(iso, root, 'cat /run/secrets/secret; touch /run/secrets/x 2>/dev/null || echo ro; touch /cache/y && echo tmpfs-ok', {
+          binds: [{ source: src, target: '/run/secrets', readonly: true }], tmpfs: ['/cache'],
+        });
+        assert.equal(r.stdout, 's3cr3t\nro\ntmpfs-ok\n');
+        assert.equal(fs.existsSync(path.join(root, 'cache')), false);
+        assert.equal(fs.existsSync(path.join(root, 'run/secrets')), false);
+      });
+    }
+  });
+}
+
+describe('chroot isolation launchers for hosts without util-linux', function () {
+  this.timeout(20000);
+  const tools = findHostTools();
+  for (const launcher of ['coreutils', 'busybox'] as Launcher[]) {
+    it(`${launcher}: runs in the workdir through the image's /bin/sh`, async () => {
+      const root = makeBusyboxRoot();
+      const iso = new ChrootIsolation({ caps: readCapabilities(), tools, mountNamespace: false, launcher });
+      const r = await runIn(iso, root, 'pwd; id -u', { workdir: '/w' });
+      assert.equal(r.stdout, '/w\n0\n');
+      if (launcher === 'coreutils') {
+        assert.equal((await runIn(iso, root, 'id -u; id -G', { uid: 5, gid: 6, groups: [7] })).stdout, '5\n6 7\n');
+      } else {
+        await assert.rejects(runIn(iso, root, 'id', { uid: 5, gid: 5 }), /cannot change user; install util-linux/);
+      }
+    });
+  }
+});
