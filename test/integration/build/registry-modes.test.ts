@@ -62,7 +62,7 @@ describe('executor: build and push against a real registry', function () {
       assert.equal(raw.config.WorkingDir, '/app');
       assert.equal(raw.config.User, 'nobody');
       assert.ok('8080/tcp' in raw.config.ExposedPorts);
-      assert.equal(raw.rootfs.diff_ids.length, 3, 'base layer + two COPY layers');
+      assert.equal(raw.rootfs.diff_ids.length, 4, 'base layer, WORKDIR (creates /app), two COPY layers');
 
       const layout = tmpDir('drydock-layout-');
       run('skopeo', ['copy', ...skopeoOpts(reg, 'src-'), `docker://${dest}`, `oci:${layout}:v1`]);
