@@ -145,9 +145,9 @@ export function parseMountSpec(raw: string, expand?: (word: string) => string): 
     throw new InstructionError(`--mount ${JSON.stringify(raw)} has no target`, `target=<path in the container>, e.g. ${example}`);
   }
   if (type === 'secret') {
-    if (spec.from !== undefined) throw new InstructionError(`--mount ${JSON.stringify(raw)}: a secret mount cannot have from=`, 'type=secret,id=<id>[,target=<path>]');
+    if (spec.from !== undefined) throw new InstructionError(`--mount ${JSON.stringify(raw)} sets from= on a secret mount`, 'type=secret,id=<id>[,target=<path>]');
     if (!spec.id && !spec.target && !spec.env) {
-      throw new InstructionError(`--mount ${JSON.stringify(raw)}: a secret mount needs id=, target= or env=`, 'type=secret,id=<id>');
+      throw new InstructionError(`--mount ${JSON.stringify(raw)} has no id=, target= or env= for the secret`, 'type=secret,id=<id>');
     }
   }
   return {
