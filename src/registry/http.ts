@@ -1,0 +1,252 @@
+// One HTTP exchange with a registry: find the host's scheme and auth by pinging /v2/, attach the
+// right Authorization, answer a 401 challenge once (new scopes or an expired token), follow
+// redirects (dropping credentials when the origin changes), and map failures to RegistryErrors.
+// `request` adds the retry policy around it; bodies come from openers so every attempt can resend.
+import type { Readable } from 'node:stream';
+import { Agent, request, type Dispatcher } from 'undici';
+import type { Keychain } from '../credentials/keychain';
+import { isAnonymous } from '../credentials/keychain';
+import { redactHeaders, type Logger } from '../log';
+import { registryApiHost } from '../image/reference';
+import { Authenticator, hostAuthFrom, type HostAuth } from './auth';
+import { parseChallenges, pickChallenge } from './challenge';
+import { isTlsError, networkError, parseErrorBody, parseRetryAfter, RegistryError } from './errors';
+import { withRetries, type RetryPolicy } from './retry';
+import type { Direction, Transport } from './transport';
+
+export type Method = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+export type Body = Buffer | string | Readable;
+
+export interface SendOptions {
+  /** Normalized registry as in a Reference ("docker.io", "127.0.0.1:5000"). */
+  registry: string;
+  repository?: string;
+  direction: Direction;
+  method: Method;
+  /** A path under the registry ("/v2/…") or an absolute URL (an upload Location). */
+  url: string;
+  headers?: Record<string, string>;
+  /** Called for every attempt, so a retried or re-authenticated request sends the whole body again. */
+  body?: () => Body | Promise<Body>;
+  /** Token scopes the request needs ("repository:a/b:pull,push"). */
+  scopes: string[];
+  followRedirects?: boolean;
+  /** Names the object in errors ("manifest latest of 127.0.0.1:5000/app"). */
+  what: string;
+}
+
+export interface RegistryResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Dispatcher.ResponseData['body'];
+  url: URL;
+}
+
+interface HostState {
+  origin: string;
+  auth: HostAuth;
+}
+
+const MAX_REDIRECTS = 5;
+const ERROR_BODY_LIMIT = 64 * 1024;
+
+/** Read at most `limit` bytes of a body as text, discarding the rest. */
+export async function readText(body: Readable, limit = ERROR_BODY_LIMIT): Promise<string> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of body) {
+    const b = c as Buffer;
+    if (n < limit) chunks.push(b.subarray(0, limit - n));
+    n += b.length;
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Read a whole (small) body; a body larger than `limit` is an error naming `what`. */
+export async function readAll(body: Readable, limit: number, what: string, registry: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of body) {
+    const b = c as Buffer;
+    n += b.length;
+    if (n > limit) {
+      body.destroy();
+      throw new RegistryError(`${what} from ${registry} is larger than ${limit} bytes; refusing to hold it in memory`, { registry });
+    }
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks);
+}
+
+export class RegistryHttp {
+  private readonly hosts = new Map<string, Promise<HostState>>();
+  readonly auth: Authenticator;
+  private redirectAgent?: Agent;
+
+  constructor(readonly transport: Transport, keychain: Keychain, readonly log: Logger, private readonly policies: Record<Direction, RetryPolicy>) {
+    this.auth = new Authenticator(keychain, {
+      dispatcherFor: (host) => transport.dispatcherFor(host, 'pull'),
+      userAgent: transport.userAgent,
+    }, log);
+  }
+
+  /** Scheme and auth scheme of a registry (GET /v2/), once per host; a failed ping is not remembered. */
+  ping(registry: string, direction: Direction): Promise<HostState> {
+    const apiHost = registryApiHost(registry);
+    let p = this.hosts.get(apiHost);
+    if (!p) {
+      p = this.doPing(registry, apiHost, direction);
+      p.catch(() => this.hosts.delete(apiHost));
+      this.hosts.set(apiHost, p);
+    }
+    return p;
+  }
+
+  private async doPing(registry: string, apiHost: string, direction: Direction): Promise<HostState> {
+    const { schemes, dispatcher } = this.transport.endpoint(apiHost, direction);
+    let firstError: unknown;
+    for (const scheme of schemes) {
+      const origin = `${scheme}://${apiHost}`;
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await request(`${origin}/v2/`, { method: 'GET', headers: { 'user-agent': this.transport.userAgent }, dispatcher });
+      } catch (e) {
+        this.log.debug('ping failed', { registry, origin, error: (e as Error).message });
+        firstError ??= e;
+        continue;
+      }
+      const text = await readText(res.body);
+      if (res.statusCode === 200 || res.statusCode === 401) {
+        this.transport.rememberScheme(apiHost, scheme);
+        const auth = res.statusCode === 200 ? { scheme: 'none' as const } : hostAuthFrom(pickChallenge(parseChallenges(res.headers['www-authenticate'])), registry);
+        this.log.debug('registry pinged', { registry, origin, auth: auth.scheme });
+        return { origin, auth };
+      }
+      // An https server reached over http answers 400; report the https problem then.
+      if (firstError && isTlsError(firstError)) break;
+      const retryable = res.statusCode === 408 || res.statusCode === 429 || res.statusCode >= 500;
+      throw new RegistryError(
+        `registry ${registry} answered ${res.statusCode} at ${origin}/v2/ (expected 200 or 401): ${parseErrorBody(text)?.message ?? 'not a registry API?'}`,
+        { registry, status: res.statusCode, retryable, retryAfterMs: parseRetryAfter(res.headers['retry-after']) },
+      );
+    }
+    throw networkError(firstError, registry);
+  }
+
+  private async sendOnce(o: SendOptions, host: HostState, url: URL, authHeader: string | undefined): Promise<RegistryResponse> {
+    const headers: Record<string, string> = { 'user-agent': this.transport.userAgent, ...o.headers };
+    if (authHeader) headers.authorization = authHeader;
+    let dispatcher = this.transport.dispatcherFor(registryApiHost(o.registry), o.direction);
+    for (let redirects = 0; ; redirects++) {
+      const body = o.body ? await o.body() : undefined;
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await request(url, { method: o.method, headers, body, dispatcher });
+      } catch (e) {
+        if (body && typeof body === 'object' && 'destroy' in body) (body as Readable).destroy();
+        throw networkError(e, o.registry, o.repository);
+      }
+      if (this.log.enabled('debug')) {
+        this.log.debug('registry request', { method: o.method, url: url.toString(), status: res.statusCode, headers: redactHeaders(headers) });
+      }
+      const location = res.headers.location;
+      if (o.followRedirects && [301, 302, 303, 307, 308].includes(res.statusCode) && typeof location === 'string' && redirects < MAX_REDIRECTS) {
+        await res.body.dump();
+        const next = new URL(location, url);
+        if (next.origin !== url.origin) {
+          // Blob storage (S3, a CDN) has its own credentials in the URL; ours must not leak there.
+          delete headers.authorization;
+          if (next.origin !== host.origin) dispatcher = this.redirectAgent ??= new Agent();
+        }
+        url = next;
+        continue;
+      }
+      return { status: res.statusCode, headers: res.headers, body: res.body, url };
+    }
+  }
+
+  /** One exchange with authentication; the caller judges the status. 401 after authenticating throws. */
+  async send(o: SendOptions): Promise<RegistryResponse> {
+    const host = await this.ping(o.registry, o.direction);
+    const url = new URL(o.url, host.origin);
+    const apiHost = registryApiHost(o.registry);
+    let scopes = o.scopes;
+    let authHeader = await this.auth.header(host.auth, apiHost, o.registry, o.repository, scopes);
+    let res = await this.sendOnce(o, host, url, authHeader);
+    if (res.status !== 401) return res;
+
+    // Challenged: the token expired or the registry wants more scopes (it names them). Try once more.
+    const challenge = pickChallenge(parseChallenges(res.headers['www-authenticate']));
+    const text = await readText(res.body);
+    if (host.auth.scheme === 'bearer' && challenge?.scheme === 'bearer') {
+      this.auth.forget(apiHost, scopes);
+      const asked = (challenge.params.scope ?? '').split(' ').filter(Boolean);
+      scopes = [...new Set([...scopes, ...asked])];
+      authHeader = await this.auth.header(host.auth, apiHost, o.registry, o.repository, scopes);
+      res = await this.sendOnce(o, host, url, authHeader);
+      if (res.status !== 401) return res;
+      throw await this.authError(o, await readText(res.body));
+    }
+    throw await this.authError(o, text);
+  }
+
+  private async authError(o: SendOptions, text: string): Promise<RegistryError> {
+    const creds = await this.auth.credentials(o.registry);
+    const server = parseErrorBody(text)?.message ?? 'HTTP 401';
+    const target = `${o.registry} (${o.repository ?? 'registry'})`;
+    if (isAnonymous(creds)) {
+      return new RegistryError(`authentication required for ${target}: no credentials found for ${o.registry} (${server})`, {
+        registry: o.registry, repository: o.repository, status: 401, code: 'UNAUTHORIZED',
+      });
+    }
+    return new RegistryError(`authentication failed for ${target}: ${server}`, {
+      registry: o.registry, repository: o.repository, status: 401, code: 'UNAUTHORIZED',
+    });
+  }
+
+  /** An error for an unexpected status, with the registry's own error code and message. */
+  async statusError(o: SendOptions, res: RegistryResponse): Promise<RegistryError> {
+    const text = o.method === 'HEAD' ? '' : await readText(res.body).catch(() => '');
+    if (o.method === 'HEAD') await res.body.dump().catch(() => undefined);
+    const server = parseErrorBody(text);
+    const detail = server ? `: ${server.message}` : '';
+    const info = { registry: o.registry, repository: o.repository, status: res.status, code: server?.code };
+    const repo = `${o.registry}/${o.repository ?? ''}`;
+    if (res.status === 404) {
+      if (server?.code === 'NAME_UNKNOWN') return new RegistryError(`repository ${repo} not found${detail}`, info);
+      return new RegistryError(`${o.what} not found in ${repo}${detail || ' (404)'}`, info);
+    }
+    if (res.status === 403) {
+      const action = o.direction === 'push' ? 'push to' : 'pull from';
+      return new RegistryError(`access denied: not allowed to ${action} ${repo}${detail || ' (403)'}`, info);
+    }
+    if (res.status === 408 || res.status === 429 || res.status >= 500) {
+      return new RegistryError(`registry ${o.registry} answered ${res.status} for ${o.what}${detail}`, {
+        ...info, retryable: true, retryAfterMs: parseRetryAfter(res.headers['retry-after']),
+      });
+    }
+    return new RegistryError(`registry ${o.registry} refused ${o.what}: HTTP ${res.status}${detail}`, info);
+  }
+
+  /**
+   * send() under the retry policy of its direction; statuses outside `ok` become errors (and are
+   * retried when transient). The returned body must be consumed or dumped by the caller.
+   */
+  async request(o: SendOptions, ok: number[]): Promise<RegistryResponse> {
+    return this.retrying(o.direction, o.what, async () => {
+      const res = await this.send(o);
+      if (ok.includes(res.status)) return res;
+      throw await this.statusError(o, res);
+    });
+  }
+
+  /** Run a multi-request operation (an upload) under the retry policy, restarting it as a whole. */
+  retrying<T>(direction: Direction, what: string, fn: () => Promise<T>): Promise<T> {
+    return withRetries(this.policies[direction], what, this.log, fn);
+  }
+
+  async close(): Promise<void> {
+    await this.redirectAgent?.close().catch(() => undefined);
+    await this.transport.close();
+  }
+}

@@ -1,0 +1,9 @@
+// The registry client's public surface.
+export { RegistryClient } from './client';
+export type { RegistryClientOptions, ResolvedImage, ManifestResponse, Progress } from './client';
+export { RegistryError, isRetryable } from './errors';
+export { parseChallenges, pickChallenge } from './challenge';
+export type { Challenge } from './challenge';
+export type { Direction, TransportOptions } from './transport';
+export { DEFAULT_RETRY } from './retry';
+export type { RetryPolicy } from './retry';
