@@ -127,7 +127,7 @@ export interface JenkinsStandin {
 export async function startJenkinsStandin(options: StandinOptions = {}): Promise<JenkinsStandin> {
   const requests: string[] = [];
   const agentConnections: string[] = [];
-  let unavailable = options.unavailableFirst ?? 0;
+  let answered503 = 0;
 
   const tcpAgentPort = net.createServer((s) => {
     agentConnections.push('tcp');
@@ -142,8 +142,8 @@ export async function startJenkinsStandin(options: StandinOptions = {}): Promise
     const common = { 'X-Jenkins': '2.462.3', 'X-Remoting-Minimum-Version': options.minRemotingVersion };
     const headers = (extra: Record<string, string | undefined>): Record<string, string> =>
       Object.fromEntries(Object.entries({ ...common, ...extra }).filter(([, v]) => v !== undefined)) as Record<string, string>;
-    if ((url === '/tcpSlaveAgentListener/' || url === '/login') && unavailable > 0) {
-      unavailable--;
+    if ((url === '/tcpSlaveAgentListener/' || url === '/login') && answered503 < (options.unavailableFirst ?? 0)) {
+      answered503++;
       res.writeHead(503, { 'Content-Type': 'text/plain' }).end('Jenkins is getting ready to work');
       return;
     }
