@@ -143,12 +143,12 @@ class LayerApplier {
   }
 
   /** Lexically clean an entry name into components; '..' above root is an error. */
-  private clean(name: string, what = 'path'): string[] {
+  private clean(name: string, entryName = name, what = 'path'): string[] {
     const parts: string[] = [];
     for (const c of name.split('/')) {
       if (c === '' || c === '.') continue;
       if (c === '..') {
-        if (parts.length === 0) throw this.fail(name, `${what} climbs out of the root directory with ".."`);
+        if (parts.length === 0) throw this.fail(entryName, `${what} "${name}" climbs out of the root directory with ".."`);
         parts.pop();
         continue;
       }
@@ -410,7 +410,7 @@ class LayerApplier {
   }
 
   private async hardlink(name: string, linkname: string, h: string): Promise<void> {
-    const target = this.clean(linkname, 'hardlink target');
+    const target = this.clean(linkname, name, 'hardlink target');
     if (target.length === 0) throw this.fail(name, 'hardlink to the root directory');
     const dir = await this.resolveDir(target.slice(0, -1), false, name);
     if (dir.kind !== 'dir') throw this.fail(name, `hardlink target "${linkname}" does not exist in the root`);

@@ -1,0 +1,279 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { UserError } from '../../../src/log';
+import { extractLayer, type ExtractOptions } from '../../../src/fs/extract';
+import { IgnoreList } from '../../../src/fs/ignore';
+import { writeLayer } from '../../../src/fs/layer-writer';
+import { type LayerEntry } from '../../../src/fs/types';
+import { tmpDir } from '../../support/testbed';
+import { makeTar } from './tar-helpers';
+
+const T = new Date('2021-02-03T04:05:06.789Z');
+const T2 = new Date('2022-01-01T00:00:00Z');
+
+function e(p: string, type: LayerEntry['type'], extra: Partial<LayerEntry> = {}): LayerEntry {
+  return { path: p, type, mode: type === 'dir' ? 0o755 : 0o644, uid: 0, gid: 0, mtime: T, ...extra };
+}
+
+type TarSpec = Parameters<typeof makeTar>[0];
+
+describe('fs/extract', () => {
+  let base: string;
+  let root: string;
+  let outside: string;
+  beforeEach(() => {
+    base = tmpDir('drydock-ex-');
+    root = path.join(base, 'root');
+    outside = path.join(base, 'outside');
+    fs.mkdirSync(root);
+    fs.mkdirSync(outside);
+    fs.writeFileSync(path.join(outside, 'secret'), 'untouched');
+  });
+  afterEach(() => { fs.rmSync(base, { recursive: true, force: true }); });
+
+  const apply = (tarBytes: Buffer, opts: ExtractOptions = {}) => extractLayer(Readable.from([tarBytes]), root, opts);
+  const applyEntries = (entries: TarSpec, opts: ExtractOptions = {}) => makeTar(entries).then((b) => apply(b, opts));
+  const assertOutsideUntouched = () => {
+    assert.deepEqual(fs.readdirSync(outside), ['secret']);
+    assert.equal(fs.readFileSync(path.join(outside, 'secret'), 'utf8'), 'untouched');
+    assert.equal(fs.statSync(path.join(outside, 'secret')).nlink, 1);
+  };
+  const rootHas = (p: string) => fs.existsSync(path.join(root, p)) || isLink(path.join(root, p));
+  const isLink = (p: string) => { try { return fs.lstatSync(p).isSymbolicLink(); } catch { return false; } };
+
+  async function layerFile(entries: LayerEntry[], compression: 'gzip' | 'none' = 'gzip'): Promise<string> {
+    const f = path.join(base, `layer-${Math.random()}.tar`);
+    await writeLayer(entries, f, { compression });
+    return f;
+  }
+
+  it('round-trips a written layer (gzip auto-detected): contents, modes, owners, mtimes, links', async () => {
+    const src = path.join(base, 'payload');
+    fs.writeFileSync(src, Buffer.alloc(200000, 'p'));
+    const f = await layerFile([
+      e('usr', 'dir', { mtime: T2 }),
+      e('usr/bin', 'dir', { mode: 0o751, uid: 1000, gid: 1001 }),
+      e('usr/bin/su', 'file', { mode: 0o4755, uid: 1000, gid: 1000, content: Buffer.from('su') }),
+      e('usr/bin/big', 'file', { source: src, mode: 0o600 }),
+      e('usr/bin/big-link', 'hardlink', { linkname: 'usr/bin/big' }),
+      e('usr/bin/rel', 'symlink', { linkname: 'su', mode: 0o777, uid: 5, gid: 6 }),
+      e('usr/bin/dangling', 'symlink', { linkname: '/nonexistent/target', mode: 0o777 }),
+      e('tmp', 'dir', { mode: 0o1777 }),
+      e('empty', 'dir', { mode: 0o700, mtime: T2 }),
+      e('run/fifo', 'fifo', { mode: 0o640 }),
+    ]);
+    const seen: string[] = [];
+    const r = await extractLayer(fs.createReadStream(f), root, { onEntry: (p, t) => seen.push(`${t}:${p}`) });
+    assert.equal(r.files, 10);
+    assert.ok(seen.includes('hardlink:usr/bin/big-link') && seen.includes('dir:usr'));
+    const st = (p: string) => fs.lstatSync(path.join(root, p));
+    assert.equal(fs.readFileSync(path.join(root, 'usr/bin/big')).length, 200000);
+    assert.equal(st('usr/bin/big').ino, st('usr/bin/big-link').ino);
+    assert.equal(st('usr/bin/su').mode & 0o7777, 0o4755, 'setuid survives the chown');
+    assert.equal(st('usr/bin/su').uid, 1000);
+    assert.equal(st('usr/bin').mode & 0o7777, 0o751);
+    assert.equal(st('usr/bin').gid, 1001);
+    assert.equal(st('tmp').mode & 0o7777, 0o1777);
+    assert.equal(st('usr/bin/big').mode & 0o7777, 0o600);
+    assert.equal(fs.readlinkSync(path.join(root, 'usr/bin/rel')), 'su');
+    assert.equal(st('usr/bin/rel').uid, 5);
+    assert.equal(fs.readlinkSync(path.join(root, 'usr/bin/dangling')), '/nonexistent/target');
+    assert.equal(st('usr/bin/su').mtimeMs, T.getTime(), 'sub-second mtime from PAX');
+    assert.equal(st('usr').mtimeMs, T2.getTime(), 'directory mtime set after its children');
+    assert.equal(st('empty').mtimeMs, T2.getTime());
+    assert.ok(st('run/fifo').isFIFO());
+    assert.equal(st('run').mode & 0o777, 0o755, 'implicit parents are 0755');
+  });
+
+  it('reads plain tar as well', async () => {
+    const f = await layerFile([e('a', 'file', { content: Buffer.from('plain') })], 'none');
+    await extractLayer(fs.createReadStream(f), root);
+    assert.equal(fs.readFileSync(path.join(root, 'a'), 'utf8'), 'plain');
+  });
+
+  it('applies whiteouts to lower layers', async () => {
+    await apply(fs.readFileSync(await layerFile([
+      e('a', 'dir'), e('a/b', 'dir'), e('a/b/c', 'file'), e('a/keep', 'file'), e('top', 'file'),
+    ])));
+    await apply(fs.readFileSync(await layerFile([e('a/b', 'whiteout'), e('top', 'whiteout'), e('never/was', 'whiteout')])));
+    assert.ok(!rootHas('a/b'));
+    assert.ok(!rootHas('top'));
+    assert.ok(rootHas('a/keep'));
+    assert.ok(!rootHas('never'), 'a whiteout does not create parents');
+  });
+
+  it('clears lower contents of an opaque directory but keeps the same layer\'s entries in either order', async () => {
+    await apply(fs.readFileSync(await layerFile([
+      e('d', 'dir'), e('d/old', 'file'), e('d/sub', 'dir'), e('d/sub/old2', 'file'), e('d2', 'dir'), e('d2/old', 'file'), e('other', 'file'),
+    ])));
+    // canonical order: marker first
+    await apply(fs.readFileSync(await layerFile([e('d', 'dir'), e('d', 'opaque'), e('d/new', 'file')])));
+    assert.deepEqual(fs.readdirSync(path.join(root, 'd')), ['new']);
+    // marker after this layer's own entries, including a merged lower subdirectory
+    await applyEntries([
+      { header: { name: 'd2/', type: 'directory' } },
+      { header: { name: 'd2/new', type: 'file' }, data: 'n' },
+      { header: { name: 'd2/.wh..wh..opq', type: 'file' } },
+    ]);
+    assert.deepEqual(fs.readdirSync(path.join(root, 'd2')), ['new']);
+    assert.ok(rootHas('other'));
+  });
+
+  it('a whiteout does not delete what the same layer wrote', async () => {
+    fs.writeFileSync(path.join(root, 'foo'), 'lower');
+    fs.mkdirSync(path.join(root, 'dir'));
+    fs.writeFileSync(path.join(root, 'dir/lower'), 'lower');
+    await applyEntries([
+      { header: { name: 'foo', type: 'file' }, data: 'upper' },
+      { header: { name: 'dir/upper', type: 'file' }, data: 'upper' },
+      { header: { name: '.wh.foo', type: 'file' } },
+      { header: { name: '.wh.dir', type: 'file' } },
+    ]);
+    assert.equal(fs.readFileSync(path.join(root, 'foo'), 'utf8'), 'upper');
+    assert.deepEqual(fs.readdirSync(path.join(root, 'dir')), ['upper']);
+  });
+
+  it('replaces a file with a directory and a directory with a file', async () => {
+    fs.writeFileSync(path.join(root, 'x'), 'file');
+    fs.mkdirSync(path.join(root, 'y/deep'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'y/deep/f'), 'f');
+    fs.symlinkSync('/', path.join(root, 'z'));
+    await applyEntries([
+      { header: { name: 'x/', type: 'directory', mode: 0o755 } },
+      { header: { name: 'x/child', type: 'file' }, data: 'c' },
+      { header: { name: 'y', type: 'file' }, data: 'now a file' },
+      { header: { name: 'z/', type: 'directory', mode: 0o755 } },
+    ]);
+    assert.equal(fs.readFileSync(path.join(root, 'x/child'), 'utf8'), 'c');
+    assert.equal(fs.readFileSync(path.join(root, 'y'), 'utf8'), 'now a file');
+    assert.ok(fs.lstatSync(path.join(root, 'z')).isDirectory());
+  });
+
+  describe('path safety', () => {
+    it('rejects ".." that climbs out of the root, naming the entry', async () => {
+      await assert.rejects(applyEntries([{ header: { name: '../outside/pwned', type: 'file' }, data: 'x' }]),
+        (err: Error) => err instanceof UserError && /entry "..\/outside\/pwned".*climbs out of the root/.test(err.message));
+      await assert.rejects(applyEntries([{ header: { name: 'a/../../outside/pwned', type: 'file' }, data: 'x' }]), /climbs out/);
+      assertOutsideUntouched();
+    });
+
+    it('takes ".." that stays inside lexically', async () => {
+      await applyEntries([{ header: { name: 'a/b/../c', type: 'file' }, data: 'x' }]);
+      assert.ok(rootHas('a/c'));
+    });
+
+    it('treats absolute names as relative to the root', async () => {
+      await applyEntries([{ header: { name: path.join(outside, 'pwned'), type: 'file' }, data: 'x' }]);
+      assert.equal(fs.readFileSync(path.join(root, outside, 'pwned'), 'utf8'), 'x');
+      assertOutsideUntouched();
+    });
+
+    it('resolves a symlinked parent from an earlier layer inside the root (absolute and relative)', async () => {
+      await applyEntries([
+        { header: { name: 'evil', type: 'symlink', linkname: outside } },
+        { header: { name: 'evil2', type: 'symlink', linkname: '../../../../../../outside' } },
+      ]);
+      await applyEntries([
+        { header: { name: 'evil/passwd', type: 'file' }, data: 'p' },
+        { header: { name: 'evil2/passwd', type: 'file' }, data: 'p2' },
+      ]);
+      assertOutsideUntouched();
+      assert.equal(fs.readFileSync(path.join(root, outside, 'passwd'), 'utf8'), 'p');
+      assert.equal(fs.readFileSync(path.join(root, 'outside/passwd'), 'utf8'), 'p2');
+    });
+
+    it('contains a symlink and a file through it in the same layer', async () => {
+      await applyEntries([
+        { header: { name: 'link', type: 'symlink', linkname: outside } },
+        { header: { name: 'link/secret', type: 'file' }, data: 'overwritten?' },
+      ]);
+      assertOutsideUntouched();
+      assert.equal(fs.readFileSync(path.join(root, outside, 'secret'), 'utf8'), 'overwritten?');
+    });
+
+    it('replaces a symlink at the final component instead of writing through it', async () => {
+      fs.symlinkSync(path.join(outside, 'secret'), path.join(root, 'f'));
+      fs.symlinkSync(outside, path.join(root, 'd'));
+      const outsideMode = fs.statSync(outside).mode;
+      await applyEntries([
+        { header: { name: 'f', type: 'file', mode: 0o777 }, data: 'mine' },
+        { header: { name: 'd/', type: 'directory', mode: 0o700 } },
+      ]);
+      assertOutsideUntouched();
+      assert.ok(fs.lstatSync(path.join(root, 'f')).isFile());
+      assert.ok(fs.lstatSync(path.join(root, 'd')).isDirectory());
+      assert.equal(fs.statSync(outside).mode, outsideMode, 'the directory entry did not chmod through the old symlink');
+    });
+
+    it('rejects hardlinks to anything outside the root', async () => {
+      fs.symlinkSync(outside, path.join(root, 'evil'));
+      const attempts: Array<[string, RegExp]> = [
+        ['../outside/secret', /climbs out of the root/],
+        [path.join(outside, 'secret'), /does not exist in the root/],
+        ['evil/secret', /does not exist in the root/],
+      ];
+      for (const [linkname, re] of attempts) {
+        await assert.rejects(applyEntries([{ header: { name: 'hl', type: 'link', linkname } }]),
+          (err: Error) => err instanceof UserError && /entry "hl"/.test(err.message) && re.test(err.message), linkname);
+      }
+      assertOutsideUntouched();
+    });
+
+    it('never deletes outside the root through whiteouts or opaque markers', async () => {
+      fs.symlinkSync(outside, path.join(root, 'evil'));
+      await applyEntries([
+        { header: { name: 'evil/.wh.secret', type: 'file' } },
+        { header: { name: 'evil/.wh..wh..opq', type: 'file' } },
+      ]);
+      assertOutsideUntouched();
+      await assert.rejects(applyEntries([{ header: { name: 'x/.wh...', type: 'file' } }]), /invalid path component/);
+      await assert.rejects(applyEntries([{ header: { name: '../.wh.outside', type: 'file' } }]), /climbs out/);
+      assertOutsideUntouched();
+    });
+
+    it('stops on symlink loops', async () => {
+      fs.symlinkSync('b', path.join(root, 'a'));
+      fs.symlinkSync('a', path.join(root, 'b'));
+      await assert.rejects(applyEntries([{ header: { name: 'a/file', type: 'file' }, data: 'x' }]), /too many levels of symbolic links/);
+    });
+
+    it('leaves ignored paths alone', async () => {
+      fs.mkdirSync(path.join(root, 'workspace'));
+      fs.writeFileSync(path.join(root, 'workspace/keep'), 'k');
+      await applyEntries([
+        { header: { name: '.wh.workspace', type: 'file' } },
+        { header: { name: 'workspace/new', type: 'file' }, data: 'n' },
+        { header: { name: 'other', type: 'file' }, data: 'o' },
+      ], { ignore: new IgnoreList([path.join(root, 'workspace')]) });
+      assert.deepEqual(fs.readdirSync(path.join(root, 'workspace')), ['keep']);
+      assert.ok(rootHas('other'));
+    });
+  });
+
+  it('creates device nodes where permitted and skips them otherwise', async () => {
+    await applyEntries([{ header: { name: 'dev/null', type: 'character-device', devmajor: 1, devminor: 3, mode: 0o666 } }]);
+    const p = path.join(root, 'dev/null');
+    if (fs.existsSync(p)) {
+      const st = fs.lstatSync(p);
+      assert.ok(st.isCharacterDevice());
+      assert.equal(st.rdev, (1 << 8) | 3);
+      assert.equal(st.mode & 0o777, 0o666);
+    }
+  });
+
+  it('does not chown when ownership is not preserved', async () => {
+    await applyEntries([{ header: { name: 'f', type: 'file', uid: 4321, gid: 4321 }, data: 'x' }], { preserveOwnership: false });
+    assert.equal(fs.statSync(path.join(root, 'f')).uid, process.getuid!());
+  });
+
+  it('reports zstd and corrupt input clearly', async () => {
+    await assert.rejects(apply(Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0])), /zstd/);
+    await assert.rejects(apply(Buffer.concat([Buffer.from([0x1f, 0x8b]), Buffer.alloc(100, 7)])), (err: Error) => err instanceof UserError && /cannot extract layer/.test(err.message));
+  });
+
+  it('accepts an empty stream', async () => {
+    assert.deepEqual(await apply(Buffer.alloc(0)), { files: 0 });
+  });
+});
