@@ -91,8 +91,7 @@ class Parser {
     if (!(instructionKeywords as readonly string[]).includes(kind)) throw unknownInstruction(keyword);
 
     if (kind === 'onbuild') {
-      const flags = parseFlags(keyword, flagWords);
-      void flags;
+      parseFlags(keyword, flagWords); // ONBUILD takes none: this rejects any with a clear error
       if (args === '') throw new InstructionError('ONBUILD has no arguments', usageOf('onbuild'));
       const inner = splitInstruction(args);
       const innerKind = inner.keyword.toLowerCase();
