@@ -13,7 +13,7 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import * as tar from 'tar-stream';
@@ -62,8 +62,7 @@ async function peek(input: Readable, n: number): Promise<{ head: Buffer; stream:
       const buf = Buffer.concat(chunks, len);
       if (ended) {
         // unshift after 'end' is not allowed: hand on a fresh stream of what was read
-        const { Readable: R } = require('node:stream') as typeof import('node:stream');
-        resolve({ head: buf.subarray(0, n), stream: R.from(buf.length ? [buf] : [], { objectMode: false }) });
+        resolve({ head: buf.subarray(0, n), stream: Readable.from(buf.length ? [buf] : [], { objectMode: false }) });
       } else {
         input.unshift(buf);
         resolve({ head: buf.subarray(0, n), stream: input });
