@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import * as tarStream from 'tar-stream';
-import { request } from 'undici';
+import { httpGet } from './http-get';
 import { UserError, log } from '../log';
 
 export interface BuildContext {
@@ -37,11 +37,7 @@ export async function openContext(spec: string, workDir: string, subPath: string
   } else if (/^https?:\/\//.test(spec)) {
     if (/\.git(#.*)?$/.test(spec)) throw new UserError(`git build contexts are not supported: ${spec} (clone it in the pipeline and pass the directory)`);
     log.info(`fetching build context ${spec}`);
-    const res = await request(spec, { maxRedirections: 5 } as never);
-    if (res.statusCode !== 200) {
-      res.body.resume();
-      throw new UserError(`cannot fetch build context ${spec}: HTTP ${res.statusCode}`);
-    }
+    const res = await httpGet(spec, 'build context');
     dir = await unpackInto(res.body, path.join(workDir, 'context'), spec);
   } else if (spec.startsWith('git://')) {
     throw new UserError(`git build contexts are not supported: ${spec} (clone it in the pipeline and pass the directory)`);

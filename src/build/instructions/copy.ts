@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { request } from 'undici';
+import { httpGet } from '../../context/http-get';
 import type { AddInstruction, CopyInstruction, Heredoc } from '../../dockerfile/types';
 import { extractLayer } from '../../fs/extract';
 import type { LayerEntry } from '../../fs/types';
@@ -45,7 +45,8 @@ function destination(c: Common): { dest: string; destIsDir: boolean } {
   const raw = c.stage.expand(c.instr.dest);
   if (!raw) throw new UserError(`${c.stage.where(c.instr)}: empty destination`);
   const destIsDir = raw.endsWith('/') || raw === '.' || raw.endsWith('/.');
-  return { dest: c.stage.resolvePath(raw), destIsDir };
+  const dest = c.stage.resolvePath(raw).replace(/(.)\/+$/, '$1');
+  return { dest, destIsDir };
 }
 
 function heredocEntries(c: Common, docs: Heredoc[], dest: string, destIsDir: boolean, uid: number, gid: number, chmod: number | undefined, mtime: Date): LayerEntry[] {
@@ -198,16 +199,7 @@ async function download(url: string, dir: string, checksum: string | undefined, 
   await fs.promises.mkdir(dir, { recursive: true });
   const file = path.join(dir, `download-${createHash('sha256').update(url).digest('hex').slice(0, 16)}`);
   log.info(`${where}: downloading ${url}`);
-  let res;
-  try {
-    res = await request(url, { maxRedirections: 10 } as never);
-  } catch (e) {
-    throw new UserError(`${where}: cannot download ${url}: ${(e as Error).message}`);
-  }
-  if (res.statusCode !== 200) {
-    res.body.resume();
-    throw new UserError(`${where}: cannot download ${url}: HTTP ${res.statusCode}`);
-  }
+  const res = await httpGet(url, where);
   const hash = createHash('sha256');
   await pipeline(res.body, async function* (src: AsyncIterable<Buffer>) {
     for await (const chunk of src) {

@@ -1,0 +1,2 @@
+export * from './types';
+export { StatWalkSnapshotter, diffStates } from './stat-walk';

@@ -1,0 +1,180 @@
+// The executor end to end against a plain loopback registry: platforms, stages, outputs,
+// reproducibility, and bad input that must fail clearly and leave no manifest behind.
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import { makeContext, runExecutor, umociUnpack } from '../../support/executor';
+import { freePort, pushBaseImages, run, skopeoOpts, startRegistry, tmpDir, type Registry } from '../../support/testbed';
+
+describe('executor (plain registry)', function () {
+  this.timeout(120000);
+  let reg: Registry;
+  before(async () => {
+    reg = await startRegistry('plain');
+    await pushBaseImages(reg);
+  });
+
+  const inspectConfig = (ref: string) => JSON.parse(run('skopeo', ['inspect', '--config', ...skopeoOpts(reg), `docker://${ref}`]));
+  const manifestExists = (ref: string) => {
+    try {
+      run('skopeo', ['inspect', '--raw', ...skopeoOpts(reg), `docker://${ref}`]);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it('selects the platform from a multi-platform base (index)', async () => {
+    const ctx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:multiarch\nLABEL x=y\n` });
+    for (const [flag, arch] of [[[], 'amd64'], [['--custom-platform', 'linux/arm64'], 'arm64']] as Array<[string[], string]>) {
+      const dest = `${reg.host}/drydock/platform:${arch}`;
+      const r = await runExecutor(['-c', ctx, '-d', dest, ...flag]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(inspectConfig(dest).architecture, arch);
+    }
+  });
+
+  it('builds multi-stage with --target, COPY --from and ONBUILD triggers of the base', async () => {
+    const onbuildCtx = makeContext({
+      Dockerfile: `FROM ${reg.host}/library/busybox:latest\nONBUILD COPY trigger.txt /from-onbuild.txt\nONBUILD ENV TRIGGERED=yes\n`,
+    });
+    const baseRef = `${reg.host}/drydock/onbuild-base:1`;
+    assert.equal((await runExecutor(['-c', onbuildCtx, '-d', baseRef])).code, 0);
+    const ctx = makeContext({
+      Dockerfile: [
+        `FROM ${baseRef} AS build`,
+        'COPY src/ /src/',
+        'FROM scratch AS unused',
+        'COPY nothing-here /x',
+        `FROM ${reg.host}/library/busybox:latest AS final`,
+        'COPY --from=build /src/a.txt /from-build/a.txt',
+        'COPY --from=build /from-onbuild.txt /copied-onbuild.txt',
+        'FROM final AS later',
+        'LABEL stage=later',
+      ].join('\n'),
+      'trigger.txt': 'onbuild ran\n',
+      'src/a.txt': 'A\n',
+    });
+    const dest = `${reg.host}/drydock/multistage:1`;
+    const layout = tmpDir('drydock-layout-');
+    const r = await runExecutor(['-c', ctx, '-d', dest, '--target', 'final', '--skip-unused-stages', '--oci-layout-path', layout]);
+    assert.equal(r.code, 0, r.stderr);
+    const cfg = inspectConfig(dest);
+    assert.equal(cfg.config.Labels?.stage, undefined, 'stage "later" is not part of --target final');
+    const { rootfs } = umociUnpack(layout, '1');
+    assert.equal(fs.readFileSync(path.join(rootfs, 'from-build/a.txt'), 'utf8'), 'A\n');
+    assert.equal(fs.readFileSync(path.join(rootfs, 'copied-onbuild.txt'), 'utf8'), 'onbuild ran\n');
+  });
+
+  it('writes a docker-archive that skopeo and podman can load, and the digest files', async () => {
+    const ctx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:latest\nCOPY f /f\n`, f: 'file\n' });
+    const out = tmpDir();
+    const tarPath = path.join(out, 'image.tar');
+    const dest = `${reg.host}/drydock/archive:v2`;
+    const r = await runExecutor(['-c', ctx, '-d', dest, '--no-push', '--tar-path', tarPath,
+      '--digest-file', path.join(out, 'digest'), '--image-name-with-digest-file', path.join(out, 'name'),
+      '--image-name-tag-with-digest-file', path.join(out, 'nametag')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(manifestExists(dest), false, '--no-push pushes nothing');
+    const digest = fs.readFileSync(path.join(out, 'digest'), 'utf8');
+    assert.equal(fs.readFileSync(path.join(out, 'name'), 'utf8'), `${reg.host}/drydock/archive@${digest}\n`);
+    assert.equal(fs.readFileSync(path.join(out, 'nametag'), 'utf8'), `${reg.host}/drydock/archive:v2@${digest}\n`);
+    const insp = JSON.parse(run('skopeo', ['inspect', `docker-archive:${tarPath}`]));
+    assert.equal(insp.Layers.length, 2);
+    run('tar', ['-xf', tarPath, '-C', out, 'manifest.json']);
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'))[0].RepoTags, [`${reg.host}/drydock/archive:v2`]);
+    const storage = tmpDir('drydock-podman-');
+    const loaded = run('podman', ['--root', path.join(storage, 'root'), '--runroot', path.join(storage, 'run'), '--storage-driver', 'vfs', 'load', '-i', tarPath]);
+    assert.match(loaded, /Loaded image/);
+  });
+
+  it('--reproducible: the same input gives the same digest, whatever the file times', async () => {
+    const files = { Dockerfile: `FROM ${reg.host}/library/busybox:oci\nCOPY . /app/\nENV A=1\n`, 'x.txt': 'x\n', 'sub/y.txt': 'y\n' };
+    const digests: string[] = [];
+    for (let k = 0; k < 2; k++) {
+      const ctx = makeContext(files);
+      fs.utimesSync(path.join(ctx, 'x.txt'), new Date(1000 * (k + 1)), new Date(1000 * (k + 1)));
+      const df = path.join(tmpDir(), 'digest');
+      const r = await runExecutor(['-c', ctx, '-d', `${reg.host}/drydock/repro:${k}`, '--reproducible', '--digest-file', df]);
+      assert.equal(r.code, 0, r.stderr);
+      digests.push(fs.readFileSync(df, 'utf8'));
+    }
+    assert.equal(digests[0], digests[1]);
+    assert.equal(inspectConfig(`${reg.host}/drydock/repro:0`).created, '1970-01-01T00:00:00Z');
+  });
+
+  it('ADD unpacks local tar archives and downloads URLs verified by --checksum', async () => {
+    const payload = 'remote content\n';
+    const sum = `sha256:${createHash('sha256').update(payload).digest('hex')}`;
+    const port = await freePort();
+    const server = http.createServer((req, res) => {
+      if (req.url === '/files/remote.txt') res.end(payload);
+      else { res.statusCode = 404; res.end(); }
+    });
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+    try {
+      const ctx = makeContext({});
+      fs.mkdirSync(path.join(ctx, 'tree/inner'), { recursive: true });
+      fs.writeFileSync(path.join(ctx, 'tree/inner/t.txt'), 'in tar\n');
+      run('tar', ['-czf', path.join(ctx, 'bundle.tgz'), '-C', path.join(ctx, 'tree'), '.']);
+      fs.writeFileSync(path.join(ctx, 'Dockerfile'), [
+        'FROM scratch',
+        'ADD bundle.tgz /opt/',
+        `ADD --checksum=${sum} http://127.0.0.1:${port}/files/remote.txt /dl/`,
+      ].join('\n'));
+      const layout = tmpDir('drydock-layout-');
+      const r = await runExecutor(['-c', ctx, '--no-push', '--oci-layout-path', layout]);
+      assert.equal(r.code, 0, r.stderr);
+      const { rootfs } = umociUnpack(layout, 'latest');
+      assert.equal(fs.readFileSync(path.join(rootfs, 'opt/inner/t.txt'), 'utf8'), 'in tar\n');
+      assert.equal(fs.readFileSync(path.join(rootfs, 'dl/remote.txt'), 'utf8'), payload);
+      assert.equal(fs.statSync(path.join(rootfs, 'dl/remote.txt')).mode & 0o777, 0o600);
+
+      fs.writeFileSync(path.join(ctx, 'Dockerfile'), `FROM scratch\nADD --checksum=sha256:${'0'.repeat(64)} http://127.0.0.1:${port}/files/remote.txt /dl/\n`);
+      const bad = await runExecutor(['-c', ctx, '--no-push', '--oci-layout-path', tmpDir()]);
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.stderr, /Dockerfile:2: checksum mismatch for http:\/\/127\.0\.0\.1:\d+\/files\/remote\.txt/);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('honours .dockerignore with ! exceptions', async () => {
+    const ctx = makeContext({
+      Dockerfile: 'FROM scratch\nCOPY . /ctx/\n',
+      '.dockerignore': '*.log\n!keep.log\nsecret/\n',
+      'a.log': 'no', 'keep.log': 'yes', 'secret/key': 'no', 'ok.txt': 'ok',
+    });
+    const layout = tmpDir('drydock-layout-');
+    const r = await runExecutor(['-c', ctx, '--no-push', '--oci-layout-path', layout]);
+    assert.equal(r.code, 0, r.stderr);
+    const { rootfs } = umociUnpack(layout, 'latest');
+    assert.deepEqual(fs.readdirSync(path.join(rootfs, 'ctx')).sort(), ['.dockerignore', 'Dockerfile', 'keep.log', 'ok.txt']);
+  });
+
+  describe('bad input fails with a specific message, a non-zero exit and no manifest', () => {
+    const cases: Array<{ name: string; files: Record<string, string>; args?: string[]; env?: Record<string, string>; expect: RegExp; dest?: (r: Registry) => string }> = [
+      { name: 'malformed Dockerfile', files: { Dockerfile: 'FROM scratch\nCOPY\n' }, expect: /Dockerfile:2: .*COPY/ },
+      { name: 'unknown instruction', files: { Dockerfile: 'FROM scratch\nRUNN echo hi\n' }, expect: /Dockerfile:2: unknown instruction "?RUNN"?/i },
+      { name: 'missing COPY source', files: { Dockerfile: 'FROM scratch\nCOPY nope.txt /x\n' }, expect: /Dockerfile:2: source "nope\.txt" not found in the build context/ },
+      { name: 'RUN (not yet supported)', files: { Dockerfile: 'FROM scratch\nRUN echo hi\n' }, expect: /Dockerfile:2: RUN is not yet supported/ },
+      { name: 'missing base repository', files: { Dockerfile: 'FROM REG/library/no-such-image:1\n' }, expect: /Dockerfile:1: cannot pull base image .*no-such-image/ },
+      { name: 'unreachable registry', files: { Dockerfile: 'FROM 127.0.0.1:1/library/busybox:latest\n' }, expect: /127\.0\.0\.1:1.*(refused|reach)/i },
+      { name: 'unknown flag', files: { Dockerfile: 'FROM scratch\n' }, args: ['--frobnicate'], expect: /unknown option '--frobnicate'/ },
+    ];
+    for (const c of cases) {
+      it(c.name, async () => {
+        const files = Object.fromEntries(Object.entries(c.files).map(([k, v]) => [k, v.replace('REG', reg.host)]));
+        const ctx = makeContext(files);
+        const dest = `${reg.host}/drydock/bad-${c.name.toLowerCase().replace(/\W+/g, '-').replace(/-$/, '')}:1`;
+        const r = await runExecutor(['-c', ctx, '-d', dest, ...(c.args ?? [])], { env: c.env });
+        assert.notEqual(r.code, 0);
+        assert.match(r.stderr, c.expect);
+        assert.doesNotMatch(r.stderr, /at .*\.js:\d+/, 'no stack trace for user errors');
+        assert.equal(manifestExists(dest), false);
+      });
+    }
+  });
+});
