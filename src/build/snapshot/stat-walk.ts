@@ -110,7 +110,9 @@ export async function diffStates(root: string, before: State, after: State): Pro
     }
     if (was[0] === Kind.Dir && now[0] === Kind.Dir) {
       if (was[1] !== now[1]) {
-        // a new directory in place of the old one: hide everything the lower layers had there
+        // a new directory in place of the old one: hide everything the lower layers had there.
+        // (If the filesystem handed the old inode number back, it looks like the same directory
+        // and its old children get one whiteout each: the same tree after extraction.)
         opaque.add(rel);
         goneOrReplaced.add(rel);
         special.push({ path: rel, type: 'opaque', mode: 0, uid: 0, gid: 0, mtime: new Date(0) });

@@ -53,8 +53,11 @@ describe('build/snapshot StatWalkSnapshotter', () => {
     fs.writeFileSync(path.join(root, 'modify.txt'), 'after!');
     fs.chmodSync(path.join(root, 'chmod.sh'), 0o4755);
     fs.rmSync(path.join(root, 'gone'), { recursive: true });
+    // the new directory exists before the old one goes, so it cannot get the old inode number back
+    // (with a reused inode the result is a whiteout per old child instead: the same tree)
+    w(root, 'replaced.tmp/new1');
     fs.rmSync(path.join(root, 'replaced'), { recursive: true });
-    w(root, 'replaced/new1');
+    fs.renameSync(path.join(root, 'replaced.tmp'), path.join(root, 'replaced'));
     fs.unlinkSync(path.join(root, 'link'));
     fs.symlinkSync('dangling/target', path.join(root, 'link'));
     fs.symlinkSync('/abs/elsewhere', path.join(root, 'new/abs-link'));
