@@ -122,8 +122,8 @@ export class RegistryHttp {
         this.log.debug('registry pinged', { registry, origin, auth: auth.scheme });
         return { origin, auth };
       }
-      // An https server reached over http answers 400; report the https problem then.
-      if (firstError && isTlsError(firstError)) break;
+      // An https server reached over http answers 400: the https failure is the real story then.
+      if (res.statusCode === 400 && firstError && isTlsError(firstError)) break;
       const retryable = res.statusCode === 408 || res.statusCode === 429 || res.statusCode >= 500;
       throw new RegistryError(
         `registry ${registry} answered ${res.statusCode} at ${origin}/v2/ (expected 200 or 401): ${parseErrorBody(text)?.message ?? 'not a registry API?'}`,

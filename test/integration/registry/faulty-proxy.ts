@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net';
 export interface FaultyProxyOptions {
   /** Answer this many requests (in arrival order) with 503 + Retry-After: 0 before forwarding. */
   failFirst?: number;
+  /** Only requests for which this is true count towards failFirst (default: all). */
+  failWhen?: (method: string, url: string) => boolean;
   /** Flip a byte in every blob body (GET /v2/…/blobs/sha256:…). */
   corruptBlobs?: boolean;
 }
@@ -23,7 +25,7 @@ export async function startFaultyProxy(upstreamPort: number, opts: FaultyProxyOp
   const seen: string[] = [];
   const server = http.createServer((req, res) => {
     seen.push(`${req.method} ${req.url}`);
-    if (failures > 0) {
+    if (failures > 0 && (!opts.failWhen || opts.failWhen(req.method ?? '', req.url ?? ''))) {
       failures--;
       req.resume();
       res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '0' });
