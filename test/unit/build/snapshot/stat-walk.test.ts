@@ -1,19 +1,9 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { LayerEntry } from '../../../../src/fs';
+import { describeEntries } from './describe-entries';
 import { StatWalkSnapshotter } from '../../../../src/build/snapshot';
 import { tmpDir } from '../../../support/testbed';
-
-/** One line per entry, enough to see what a layer would hold. */
-export function describeEntries(entries: LayerEntry[]): string[] {
-  return entries.map((e) => {
-    let s = `${e.type} ${e.path}`;
-    if (e.type === 'symlink' || e.type === 'hardlink') s += ` -> ${e.linkname}`;
-    if (e.type === 'file' || e.type === 'dir') s += ` ${e.mode.toString(8)}`;
-    return s;
-  });
-}
 
 function w(root: string, rel: string, content = 'x'): void {
   fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });

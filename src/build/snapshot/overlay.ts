@@ -1,0 +1,276 @@
+// The snapshotter whose cost follows the change: the RUN executes in an overlay mount
+// (lower = the rootfs, upper = an empty directory), so afterwards the upper directory holds
+// exactly what the step changed. finish() translates it into layer entries, then moves it onto
+// the rootfs (rename, so a 200 MB file costs nothing) and the next begin() mounts afresh.
+//
+// How it composes with the chroot isolation: the builder calls begin(), then runs the step with
+// `rootfs: snapshotter.runRoot()` (the merged mount). The isolation's private mount namespace is
+// created after the overlay was mounted in ours, so it sees the merged tree, mounts /proc, /sys,
+// /dev on top of it privately, and chroots there; its resolv.conf/hosts/hostname land in the
+// upper directory and are skipped as transient paths. Overlay needs CAP_SYS_ADMIN, which also
+// gives the isolation its mount namespace, so the two always come together; with
+// --isolation=none (the root is `/`) only the stat walk applies.
+//
+// Translating overlay's own markers without reading xattrs (Node has no xattr API and getfattr
+// is often absent): a whiteout is a 0/0 character device; an opaque directory (the step removed
+// a directory and made a new one) carries the `trusted.overlay.opaque` xattr, which we infer
+// instead: a directory of the upper that also exists in the lower is opaque when some name of
+// the lower directory has no entry in the upper one and is not visible in the merged view. That
+// costs one readdir of that lower directory, only for directories the step touched.
+// The mount forces redirect_dir=off and metacopy=off, so a renamed directory is a copy and every
+// changed file holds its full content in the upper directory.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { IgnoreList, LayerEntry } from '../../fs';
+import { UserError } from '../../log';
+import { which } from '../isolation/host-tools';
+import { byPath, Changed, entriesFor } from './entry-builder';
+import { Kind, recordOf, StatRecord } from './stat-record';
+import { walkTree } from './tree-walk';
+import type { Snapshotter, SnapshotterOptions } from './types';
+
+const FULL_OPTS = ',redirect_dir=off,metacopy=off,index=off';
+
+export interface OverlayOptions extends SnapshotterOptions {
+  /** scratch directory on the same filesystem as root (default: `<root>.overlay` beside it) */
+  scratch?: string;
+}
+
+function mountOverlay(lower: string, upper: string, work: string, merged: string, extra: string): { ok: boolean; err: string } {
+  const mount = which('mount') ?? 'mount';
+  const r = spawnSync(mount, ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}${extra}`, merged], { encoding: 'utf8', timeout: 10000 });
+  return { ok: r.status === 0, err: (r.stderr || r.error?.message || '').trim() };
+}
+
+function umount(dir: string): void {
+  const bin = which('umount') ?? 'umount';
+  if (spawnSync(bin, [dir], { stdio: 'ignore' }).status !== 0) spawnSync(bin, ['-l', dir], { stdio: 'ignore' });
+}
+
+const probed = new Map<string, string | null>();
+
+/**
+ * Can an overlay be mounted with upper/work directories in `scratchParent` (over a lower there)?
+ * Tried once per directory, in a private mount namespace when possible so nothing can leak.
+ * Returns null when it can, else why not (for the build log).
+ */
+export function overlayUnavailableReason(scratchParent: string): string | null {
+  const key = path.resolve(scratchParent);
+  if (probed.has(key)) return probed.get(key)!;
+  let reason: string | null;
+  let dir: string | undefined;
+  try {
+    fs.mkdirSync(key, { recursive: true });
+    dir = fs.mkdtempSync(path.join(key, '.drydock-overlay-probe-'));
+    for (const d of ['l', 'u', 'w', 'm']) fs.mkdirSync(path.join(dir, d));
+    const unshare = which('unshare');
+    const mount = which('mount');
+    if (!mount) {
+      reason = 'no mount program';
+    } else {
+      const o = `lowerdir=${dir}/l,upperdir=${dir}/u,workdir=${dir}/w${FULL_OPTS}`;
+      const argv = unshare ? [unshare, '--mount', '--propagation', 'private', '--', mount, '-t', 'overlay', 'overlay', '-o', o, `${dir}/m`]
+        : [mount, '-t', 'overlay', 'overlay', '-o', o, `${dir}/m`];
+      const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 10000 });
+      if (r.status === 0) {
+        if (!unshare) umount(`${dir}/m`);
+        reason = null;
+      } else {
+        reason = `mount -t overlay in ${key} failed: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}`;
+      }
+    }
+  } catch (e) {
+    reason = `cannot prepare an overlay probe in ${key}: ${(e as Error).message}`;
+  } finally {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  }
+  probed.set(key, reason);
+  return reason;
+}
+
+const parentOf = (rel: string) => {
+  const i = rel.lastIndexOf('/');
+  return i < 0 ? '' : rel.slice(0, i);
+};
+
+async function lstatOrNull(p: string): Promise<fs.Stats | null> {
+  try {
+    return await fsp.lstat(p);
+  } catch {
+    return null;
+  }
+}
+
+interface UpperItem {
+  rel: string;
+  st: fs.Stats;
+}
+
+export class OverlaySnapshotter implements Snapshotter {
+  readonly name = 'overlay' as const;
+  readonly counters = { lstat: 0, readdir: 0 };
+  private readonly root: string;
+  private readonly scratch: string;
+  private mounted = false;
+
+  constructor(private readonly opts: OverlayOptions) {
+    this.root = path.resolve(opts.root);
+    this.scratch = path.resolve(opts.scratch ?? this.root + '.overlay');
+  }
+
+  private get upper() { return path.join(this.scratch, 'upper'); }
+  private get work() { return path.join(this.scratch, 'work'); }
+  private get merged() { return path.join(this.scratch, 'merged'); }
+
+  runRoot(): string {
+    return this.merged;
+  }
+
+  async begin(): Promise<void> {
+    if (this.mounted) return;
+    await fsp.rm(this.upper, { recursive: true, force: true });
+    await fsp.rm(this.work, { recursive: true, force: true });
+    for (const d of [this.upper, this.work, this.merged]) await fsp.mkdir(d, { recursive: true });
+    let r = mountOverlay(this.root, this.upper, this.work, this.merged, FULL_OPTS);
+    if (!r.ok) r = mountOverlay(this.root, this.upper, this.work, this.merged, '');
+    if (!r.ok) throw new UserError(`snapshot: cannot mount an overlay over ${this.root} at ${this.merged}: ${r.err}`);
+    this.mounted = true;
+  }
+
+  async finish(): Promise<LayerEntry[]> {
+    if (!this.mounted) throw new Error('snapshot: finish() without begin()');
+    let items: UpperItem[];
+    let opaque: Set<string>;
+    try {
+      ({ items, opaque } = await this.readUpper());
+    } finally {
+      umount(this.merged);
+      this.mounted = false;
+    }
+    const { changes, special } = await this.translate(items, opaque);
+    await this.apply(items, opaque, special);
+    const entries = await entriesFor(this.root, changes);
+    await fsp.rm(this.upper, { recursive: true, force: true });
+    await fsp.rm(this.work, { recursive: true, force: true });
+    return [...special, ...entries].sort(byPath);
+  }
+
+  async addKnownChanges(): Promise<void> {
+    /* nothing remembered: every step starts from an empty upper directory */
+  }
+
+  invalidate(): void {
+    /* nothing remembered */
+  }
+
+  /** Everything in the upper dir (minus skipped paths) and which of its dirs are opaque. */
+  private async readUpper(): Promise<{ items: UpperItem[]; opaque: Set<string> }> {
+    // transient files (resolv.conf, ...) are neither reported nor kept; ignored paths are kept in
+    // the rootfs (the step wrote them) but never reported, as kaniko's --ignore-path
+    const skip = new IgnoreList(this.opts.transient?.() ?? []);
+    const items: UpperItem[] = [];
+    await walkTree(this.upper, '', skip, (rel, st) => items.push({ rel, st }), this.counters, this.opts.concurrency);
+    items.sort((a, b) => byPath({ path: a.rel }, { path: b.rel }));
+    const namesIn = new Map<string, Set<string>>();
+    for (const it of items) {
+      const p = parentOf(it.rel);
+      if (!namesIn.has(p)) namesIn.set(p, new Set());
+      namesIn.get(p)!.add(it.rel.slice(p === '' ? 0 : p.length + 1));
+    }
+    const opaque = new Set<string>();
+    for (const it of items) {
+      if (!it.st.isDirectory()) continue;
+      this.counters.lstat++;
+      const lower = await lstatOrNull(path.join(this.root, it.rel));
+      if (!lower?.isDirectory()) continue;
+      if (await this.hidesLowerChildren(it.rel, namesIn.get(it.rel) ?? new Set())) opaque.add(it.rel);
+    }
+    return { items, opaque };
+  }
+
+  private async hidesLowerChildren(rel: string, upperNames: Set<string>): Promise<boolean> {
+    this.counters.readdir++;
+    const lowerNames = await fsp.readdir(path.join(this.root, rel));
+    const hiddenCandidate = lowerNames.find((n) => !upperNames.has(n));
+    if (hiddenCandidate === undefined) return false; // every lower name is covered: opaque or not, same tree
+    this.counters.lstat++;
+    return (await lstatOrNull(path.join(this.merged, rel, hiddenCandidate))) === null;
+  }
+
+  private async translate(items: UpperItem[], opaque: Set<string>): Promise<{ changes: Changed[]; special: LayerEntry[] }> {
+    const changes: Changed[] = [];
+    const special: LayerEntry[] = [];
+    const mark = (p: string, type: 'whiteout' | 'opaque') => special.push({ path: p, type, mode: 0, uid: 0, gid: 0, mtime: new Date(0) });
+    const ignore = new IgnoreList(this.opts.ignore ?? []);
+    for (const { rel, st } of items) {
+      if (ignore.size > 0 && ignore.ignores('/' + rel)) continue;
+      if (st.isCharacterDevice() && st.rdev === 0) {
+        mark(rel, 'whiteout');
+        continue;
+      }
+      const rec: StatRecord = recordOf(st);
+      if (st.isDirectory()) {
+        if (opaque.has(rel)) {
+          mark(rel, 'opaque');
+          changes.push({ rel, rec });
+          continue;
+        }
+        this.counters.lstat++;
+        const lower = await lstatOrNull(path.join(this.root, rel));
+        if (lower?.isDirectory()) {
+          // copied up only because something below changed: report it only if its own metadata did
+          const l = recordOf(lower);
+          if (l[3] === rec[3] && l[4] === rec[4] && l[5] === rec[5] && l[6] === rec[6]) continue;
+        } else if (lower) {
+          mark(rel, 'whiteout'); // a file became a directory: delete the file in the lower layers
+        }
+        changes.push({ rel, rec });
+        continue;
+      }
+      this.counters.lstat++;
+      const lower = await lstatOrNull(path.join(this.root, rel));
+      if (lower?.isDirectory()) mark(rel, 'whiteout'); // a directory became a file
+      changes.push({ rel, rec });
+    }
+    return { changes, special };
+  }
+
+  /** Move the upper directory's content onto the rootfs: it becomes the lower of the next step. */
+  private async apply(items: UpperItem[], opaque: Set<string>, special: LayerEntry[]): Promise<void> {
+    const dirs: UpperItem[] = [];
+    for (const w of special) if (w.type === 'whiteout') await fsp.rm(path.join(this.root, w.path), { recursive: true, force: true });
+    for (const it of items) {
+      const dst = path.join(this.root, it.rel);
+      if (it.st.isCharacterDevice() && it.st.rdev === 0) {
+        await fsp.rm(dst, { recursive: true, force: true }); // (already done unless ignored)
+        continue;
+      }
+      if (it.st.isDirectory()) {
+        if (opaque.has(it.rel)) await fsp.rm(dst, { recursive: true, force: true });
+        const cur = await lstatOrNull(dst);
+        if (cur && !cur.isDirectory()) await fsp.rm(dst, { force: true });
+        if (!cur || !cur.isDirectory() || opaque.has(it.rel)) await fsp.mkdir(dst);
+        dirs.push(it);
+        continue;
+      }
+      const cur = await lstatOrNull(dst);
+      if (cur?.isDirectory()) await fsp.rm(dst, { recursive: true, force: true });
+      try {
+        await fsp.rename(path.join(this.upper, it.rel), dst);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+        await fsp.cp(path.join(this.upper, it.rel), dst, { preserveTimestamps: true, verbatimSymlinks: true, force: true });
+      }
+    }
+    // directory metadata last and deepest first: adding their entries moved their mtimes
+    for (const it of dirs.reverse()) {
+      const dst = path.join(this.root, it.rel);
+      await fsp.chown(dst, it.st.uid, it.st.gid);
+      await fsp.chmod(dst, it.st.mode & 0o7777);
+      await fsp.utimes(dst, it.st.atime, it.st.mtime);
+    }
+  }
+}
+
