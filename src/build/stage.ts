@@ -92,14 +92,13 @@ export class StageBuilder {
       sourceDateEpoch: this.env.opts.sourceDateEpoch,
     });
     const file = await this.env.blobs.adopt(tmp, w.digest);
-    const blobs = this.env.blobs;
     const layer: Layer = {
       descriptor: { mediaType: layerMediaType(this.image.manifestMediaType, 'gzip'), digest: w.digest, size: w.size },
       diffId: w.diffId,
+      localFile: file,
       open: async () => fs.createReadStream(file),
     };
     log.debug(`layer ${w.digest.slice(7, 19)}: ${entries.length} entries, ${w.size} bytes in ${Date.now() - t0} ms`);
-    void blobs;
     this.image = appendLayer(this.image, layer, this.history(instr));
     return layer;
   }

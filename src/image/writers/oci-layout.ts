@@ -38,6 +38,18 @@ async function writeBlobStream(dir: string, digest: string, open: () => Promise<
   await fs.promises.rename(tmp, p);
 }
 
+/** Hard-link a local blob into the layout (same filesystem): no second copy of big layers. */
+async function tryLink(src: string, dest: string): Promise<boolean> {
+  if (fs.existsSync(dest)) return true;
+  await fs.promises.mkdir(path.dirname(dest), { recursive: true });
+  try {
+    await fs.promises.link(src, dest);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function readIndex(dir: string): ImageIndex {
   const file = path.join(dir, 'index.json');
   if (!fs.existsSync(file)) return { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] };
@@ -60,7 +72,10 @@ export async function writeOciLayout(dir: string, built: Image, refName: string)
   const layoutFile = path.join(dir, 'oci-layout');
   if (!fs.existsSync(layoutFile)) await fs.promises.writeFile(layoutFile, JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   const s = serializeImage(img);
-  for (const layer of img.layers) await writeBlobStream(dir, layer.descriptor.digest, () => layer.open());
+  for (const layer of img.layers) {
+    if (layer.localFile && (await tryLink(layer.localFile, blobPath(dir, layer.descriptor.digest)))) continue;
+    await writeBlobStream(dir, layer.descriptor.digest, () => layer.open());
+  }
   await writeBlobBytes(dir, s.configDescriptor.digest, s.configBody);
   await writeBlobBytes(dir, s.manifestDigest, s.manifestBody);
   const desc: Descriptor = {
