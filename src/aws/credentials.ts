@@ -4,7 +4,6 @@
 // that failed, and caching the result until shortly before it expires.
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fromHttp, fromIni, fromInstanceMetadata, fromTokenFile } from '@aws-sdk/credential-providers';
 import { Logger, UserError, describeError, log as rootLog, registerSecret } from '../log';
 import { regionFromEnv } from './region';
 
@@ -20,6 +19,12 @@ export type CredentialProvider = () => Promise<AwsCredentials>;
 export interface CredentialOptions {
   env?: NodeJS.ProcessEnv;
   log?: Logger;
+}
+
+// Loaded on first use: the SDK providers take a second to load, and most commands (and every
+// docker-credential-drydock call for a non-AWS registry) never need them.
+function sdk(): typeof import('@aws-sdk/credential-providers') {
+  return require('@aws-sdk/credential-providers');
 }
 
 interface Source {
@@ -53,7 +58,7 @@ function sourcesFor(env: NodeJS.ProcessEnv): Source[] {
     sources.push({
       name: `web identity (AWS_WEB_IDENTITY_TOKEN_FILE ${env.AWS_WEB_IDENTITY_TOKEN_FILE}, role ${env.AWS_ROLE_ARN})`,
       load: () =>
-        fromTokenFile({
+        sdk().fromTokenFile({
           webIdentityTokenFile: env.AWS_WEB_IDENTITY_TOKEN_FILE,
           roleArn: env.AWS_ROLE_ARN,
           roleSessionName: env.AWS_ROLE_SESSION_NAME || `drydock-${Date.now()}`,
@@ -68,7 +73,7 @@ function sourcesFor(env: NodeJS.ProcessEnv): Source[] {
     const profile = env.AWS_PROFILE || 'default';
     sources.push({
       name: `shared config profile "${profile}" (${credFile}, ${configFile})`,
-      load: () => fromIni({ profile, filepath: credFile, configFilepath: configFile, clientConfig: region ? { region } : undefined })(),
+      load: () => sdk().fromIni({ profile, filepath: credFile, configFilepath: configFile, clientConfig: region ? { region } : undefined })(),
     });
   }
   const relative = env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI;
@@ -77,7 +82,7 @@ function sourcesFor(env: NodeJS.ProcessEnv): Source[] {
     sources.push({
       name: `container credentials (${relative ? 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI' : `AWS_CONTAINER_CREDENTIALS_FULL_URI ${full}`})`,
       load: () =>
-        fromHttp({
+        sdk().fromHttp({
           awsContainerCredentialsRelativeUri: relative || undefined,
           awsContainerCredentialsFullUri: relative ? undefined : full,
           awsContainerAuthorizationToken: env.AWS_CONTAINER_AUTHORIZATION_TOKEN || undefined,
@@ -90,7 +95,7 @@ function sourcesFor(env: NodeJS.ProcessEnv): Source[] {
   if (env.AWS_EC2_METADATA_DISABLED !== 'true') {
     sources.push({
       name: 'EC2 instance metadata (IMDSv2)',
-      load: () => fromInstanceMetadata({ timeout: 1000, maxRetries: 1 })(),
+      load: () => sdk().fromInstanceMetadata({ timeout: 1000, maxRetries: 1 })(),
     });
   }
   return sources;
