@@ -1,0 +1,111 @@
+// A minimal OCI image layout store (image-spec layout.md) for the caches: blobs by digest, and
+// index.json entries found by their ref name annotation. Blobs are written to a unique temporary
+// name, verified, then renamed; index.json is replaced atomically. Writers in one process are
+// serialized; two processes writing the same layout at once may lose one index entry (a later
+// cache miss), never corrupt one.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { parseDigest, verifyingStream } from '../../image/digest';
+import type { Descriptor, ImageIndex } from '../../image/manifest';
+import { OCI_INDEX } from '../../image/mediatypes';
+import { UserError } from '../../log';
+
+export const REF_NAME = 'org.opencontainers.image.ref.name';
+
+let tmpSeq = 0;
+const tmpName = (p: string) => `${p}.tmp-${process.pid}-${++tmpSeq}`;
+
+export class LayoutStore {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly dir: string) {}
+
+  blobPath(digest: string): string {
+    const { algorithm, hex } = parseDigest(digest, `blob digest in OCI layout ${this.dir}`);
+    return path.join(this.dir, 'blobs', algorithm, hex);
+  }
+
+  hasBlob(digest: string): boolean {
+    return fs.existsSync(this.blobPath(digest));
+  }
+
+  /** The blob as a stream that fails if the file does not match `d` (a damaged cache is a miss, not a bad image). */
+  openBlob(d: Descriptor): Readable {
+    const src = fs.createReadStream(this.blobPath(d.digest));
+    const check = verifyingStream(d.digest, d.size, `blob ${d.digest} in ${this.dir}`);
+    src.on('error', (e) => check.destroy(e));
+    return src.pipe(check);
+  }
+
+  /** A small blob (manifest, config) read whole and verified. */
+  async readBlob(d: Descriptor, limit = 16 * 1024 * 1024): Promise<Buffer> {
+    if (d.size > limit) throw new UserError(`blob ${d.digest} in OCI layout ${this.dir} is ${d.size} bytes, more than the ${limit} expected for a manifest or config`);
+    const chunks: Buffer[] = [];
+    for await (const c of this.openBlob(d)) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  async writeBlobBytes(digest: string, body: Buffer): Promise<void> {
+    const p = this.blobPath(digest);
+    if (fs.existsSync(p)) return;
+    await fs.promises.mkdir(path.dirname(p), { recursive: true });
+    const tmp = tmpName(p);
+    await fs.promises.writeFile(tmp, body);
+    await fs.promises.rename(tmp, p);
+  }
+
+  /** Copy a stream in as blob `d`, verified against the descriptor; skipped when the blob exists unless `overwrite`. */
+  async writeBlobStream(d: Descriptor, open: () => Promise<NodeJS.ReadableStream>, overwrite = false): Promise<void> {
+    const p = this.blobPath(d.digest);
+    if (!overwrite && fs.existsSync(p)) return;
+    await fs.promises.mkdir(path.dirname(p), { recursive: true });
+    const tmp = tmpName(p);
+    try {
+      await pipeline(await open(), verifyingStream(d.digest, d.size, `blob ${d.digest} written to ${this.dir}`), fs.createWriteStream(tmp));
+      await fs.promises.rename(tmp, p);
+    } catch (e) {
+      await fs.promises.rm(tmp, { force: true });
+      throw e;
+    }
+  }
+
+  readIndex(): ImageIndex {
+    const file = path.join(this.dir, 'index.json');
+    if (!fs.existsSync(file)) return { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] };
+    let doc: ImageIndex;
+    try {
+      doc = JSON.parse(fs.readFileSync(file, 'utf8')) as ImageIndex;
+    } catch (e) {
+      throw new UserError(`${file}: not a valid OCI image index (${(e as Error).message})`);
+    }
+    if (!doc || !Array.isArray(doc.manifests)) throw new UserError(`${file}: not a valid OCI image index (no "manifests" array)`);
+    return doc;
+  }
+
+  /** Index entries carrying `refName`. */
+  find(refName: string): Descriptor[] {
+    return this.readIndex().manifests.filter((m) => m.annotations?.[REF_NAME] === refName);
+  }
+
+  /**
+   * Add `desc` to index.json, first dropping the entries `replaces` selects. Serialized per store,
+   * written atomically.
+   */
+  updateIndex(desc: Descriptor, replaces: (m: Descriptor) => boolean): Promise<void> {
+    const next = this.queue.then(async () => {
+      await fs.promises.mkdir(this.dir, { recursive: true });
+      const layoutFile = path.join(this.dir, 'oci-layout');
+      if (!fs.existsSync(layoutFile)) await fs.promises.writeFile(layoutFile, JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+      const index = this.readIndex();
+      index.manifests = [...index.manifests.filter((m) => !replaces(m)), desc];
+      const file = path.join(this.dir, 'index.json');
+      const tmp = tmpName(file);
+      await fs.promises.writeFile(tmp, JSON.stringify(index));
+      await fs.promises.rename(tmp, file);
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+}
