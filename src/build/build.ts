@@ -28,6 +28,7 @@ import { neededStages, findStage } from './plan';
 import { StageBuilder, type StageEnv } from './stage';
 import { ArgScope, platformArgs } from './variables';
 import { extractLayer } from '../fs/extract';
+import { selectIsolation, type Isolation } from './isolation';
 
 export interface BuildResult {
   digest: string;
@@ -103,6 +104,7 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
     const env: StageEnv = {
       opts, blobs: new BlobStore(path.join(workDir, 'blobs')), workDir, platform,
       file: df.displayName, escape: parsed.escape, created: createdTime(opts),
+      isolation: lazyIsolation(opts),
     };
     const globals = new ArgScope(opts.buildArgs, automatic, null);
     for (const a of parsed.globalArgs) {
@@ -168,6 +170,17 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
   }
 }
 
+function lazyIsolation(opts: BuildOptions): () => Isolation {
+  let chosen: Isolation | undefined;
+  return () => {
+    if (!chosen) {
+      chosen = selectIsolation(opts.isolation, { force: opts.force });
+      log.info(`RUN isolation: ${chosen.describe()}`);
+    }
+    return chosen;
+  };
+}
+
 /** A stand-in stage for evaluating global ARG lines (only `args` and expansion are used). */
 function globalsStage(globals: ArgScope, env: StageEnv): StageBuilder {
   const sb = Object.create(StageBuilder.prototype) as StageBuilder;
@@ -223,7 +236,7 @@ async function execute(sb: StageBuilder, instr: Instruction, roots: SourceRoots,
     case 'entrypoint': return meta.entrypoint(sb, instr, state);
     case 'copy': return copy(sb, instr, roots);
     case 'add': return add(sb, instr, roots);
-    case 'run': return runInstruction(sb, instr);
+    case 'run': return runInstruction(sb, instr, roots);
     case 'from': throw new UserError(`${sb.where(instr)}: unexpected FROM inside a stage`);
   }
 }

@@ -15,6 +15,8 @@ import { log } from '../log';
 import type { BlobStore } from './blob-store';
 import type { BuildOptions } from './options';
 import { ArgScope, envLookup } from './variables';
+import type { Isolation } from './isolation';
+import { selectSnapshotter, type Snapshotter } from './snapshot';
 
 export interface StageEnv {
   opts: BuildOptions;
@@ -25,6 +27,8 @@ export interface StageEnv {
   escape: EscapeChar;
   /** created time for history and config (fixed when reproducible) */
   created: string;
+  /** the RUN runner, chosen on first use (selection fails where RUN is impossible) */
+  isolation: () => Isolation;
 }
 
 let layerSeq = 0;
@@ -36,6 +40,7 @@ export class StageBuilder {
   private root?: string;
   /** how many of image.layers are applied to `root` */
   private applied = 0;
+  private snap?: Snapshotter;
 
   constructor(
     readonly index: number,
@@ -81,8 +86,11 @@ export class StageBuilder {
     this.image = appendHistory(this.image, this.history(instr));
   }
 
-  /** Write `entries` as a new layer on top of the image (and onto the root, if materialized). */
-  async addLayer(entries: LayerEntry[], instr: Instruction): Promise<Layer> {
+  /**
+   * Write `entries` as a new layer on top of the image. `inRoot`: the entries are already in the
+   * root (a RUN's snapshot); otherwise a materialized root gets them applied now.
+   */
+  async addLayer(entries: LayerEntry[], instr: Instruction, inRoot = false): Promise<Layer> {
     const tmp = path.join(this.env.workDir, `layer-${process.pid}-${++layerSeq}.tmp`);
     const t0 = Date.now();
     const w = await writeLayer(entries, tmp, {
@@ -100,7 +108,32 @@ export class StageBuilder {
     };
     log.debug(`layer ${w.digest.slice(7, 19)}: ${entries.length} entries, ${w.size} bytes in ${Date.now() - t0} ms`);
     this.image = appendLayer(this.image, layer, this.history(instr));
+    if (inRoot) this.applied++;
+    else if (this.root && this.applied === this.image.layers.length - 1) {
+      await extractLayer(await layer.open(), this.root);
+      this.applied++;
+      await this.snap?.addKnownChanges(entries.map((e) => '/' + e.path));
+    }
     return layer;
+  }
+
+  /** The snapshotter of this stage's root, created with the first RUN. */
+  async snapshotter(): Promise<Snapshotter> {
+    if (!this.snap) {
+      const root = await this.rootfs();
+      const isolation = this.env.isolation();
+      const { snapshotter, why } = selectSnapshotter({
+        root,
+        isolation: isolation.name,
+        ignore: this.env.opts.ignorePaths,
+        transient: () => isolation.transientPaths(),
+      });
+      log.debug(`stage ${this.name ?? this.index}: ${why}`);
+      this.snap = snapshotter;
+    } else {
+      await this.rootfs();
+    }
+    return this.snap;
   }
 
   get materialized(): boolean {
@@ -125,6 +158,7 @@ export class StageBuilder {
       await extractLayer(await opened[i], this.root);
       this.applied++;
     }
+    this.snap?.invalidate(); // changed behind the snapshotter's back: it walks again
     log.info(`unpacked ${pending.length} layer(s) of stage ${this.name ?? this.index} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
     return this.root;
   }

@@ -1,9 +1,200 @@
-// RUN: executed by the isolation runners (executor part 2). Until they are wired in, a RUN fails
-// loudly instead of being skipped.
-import type { RunInstruction } from '../../dockerfile/types';
-import { UserError } from '../../log';
+// RUN: the command runs in the stage's root through the chosen isolation; the snapshotter turns
+// what it changed into exactly one layer. Mounts (secret, cache, bind, tmpfs) are bound for the
+// step only and never reach the layer, the log or the history.
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Transform } from 'node:stream';
+import { parseMountSpec } from '../../dockerfile/mount';
+import type { MountSpec, RunInstruction } from '../../dockerfile/types';
+import { UserError, log, redact, registerSecret } from '../../log';
+import type { BindMount } from '../isolation';
 import type { StageBuilder } from '../stage';
+import { resolveUser } from '../users';
+import { shellOf } from './metadata';
 
-export async function runInstruction(stage: StageBuilder, instr: RunInstruction): Promise<void> {
-  throw new UserError(`${stage.where(instr)}: RUN is not yet supported by this version of drydock (only instructions that need no command execution are)`);
+/** Where `--from` of a bind mount and the context come from (shared with COPY). */
+export interface RunRoots {
+  contextDir: string;
+  fromRoot(name: string, where: string): Promise<{ root: string; label: string }>;
+}
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** The argv of a RUN: exec form as is; shell form through SHELL, heredoc bodies handed to the shell. */
+export function runArgv(stage: StageBuilder, instr: RunInstruction): { argv: string[]; script?: { name: string; content: string } } {
+  if (instr.command.form === 'exec') return { argv: instr.command.args };
+  const shell = shellOf(stage);
+  const text = instr.command.text.trim();
+  if (instr.heredocs.length === 1 && /^<<-?\s*["']?[A-Za-z0-9_.-]+["']?$/.test(text)) {
+    // the shell expands the body at run time (BuildKit leaves RUN heredocs to the shell)
+    const body = instr.heredocs[0].content;
+    // a script with its own interpreter runs as a file; otherwise the body is the shell's script
+    if (body.startsWith('#!')) return { argv: [], script: { name: h.name, content: body } };
+    return { argv: [...shell, body] };
+  }
+  if (instr.heredocs.length === 0) return { argv: [...shell, instr.command.text] };
+  // `cat <<EOF > f` and friends: the shell itself reads the heredocs that follow the command
+  const full = [instr.command.text, ...instr.heredocs.map((h) => `${h.content}${h.content.endsWith('\n') || h.content === '' ? '' : '\n'}${h.name}`)].join('\n');
+  return { argv: [...shell, full] };
+}
+
+/** The step's environment: the image's ENV, then ARGs in scope that ENV does not set (Docker). */
+export function runEnv(stage: StageBuilder, home: string): string[] {
+  const env = [...(stage.image.config.config?.Env ?? [])];
+  const names = new Set(env.map((e) => e.split('=', 1)[0]));
+  for (const [k, v] of stage.args.entries()) if (!names.has(k)) { env.push(`${k}=${v}`); names.add(k); }
+  if (!names.has('PATH')) env.push(`PATH=${DEFAULT_PATH}`);
+  if (!names.has('HOME')) env.push(`HOME=${home}`);
+  return env;
+}
+
+interface PreparedMounts { binds: BindMount[]; tmpfs: string[]; env: string[]; cleanup: () => Promise<void> }
+
+async function prepareMounts(stage: StageBuilder, instr: RunInstruction, roots: RunRoots, where: string): Promise<PreparedMounts> {
+  const binds: BindMount[] = [];
+  const tmpfs: string[] = [];
+  const env: string[] = [];
+  const temps: string[] = [];
+  const secretsDir = path.join(stage.env.workDir, 'secrets');
+  for (const m of instr.mounts) {
+    let spec: MountSpec;
+    try {
+      spec = m.raw.includes('$') ? parseMountSpec(m.raw, (w) => stage.expand(w)) : m.spec;
+    } catch (e) {
+      throw new UserError(`${where}: invalid --mount=${m.raw}: ${(e as Error).message}`);
+    }
+    switch (spec.type) {
+      case 'secret': {
+        const id = spec.id ?? (spec.target ? path.posix.basename(spec.target) : undefined);
+        if (!id) throw new UserError(`${where}: --mount=type=secret needs id= or target=`);
+        const def = stage.env.opts.secrets.find((s) => s.id === id);
+        let value: Buffer | undefined;
+        if (def?.src) {
+          try { value = fs.readFileSync(def.src); } catch { throw new UserError(`${where}: secret "${id}": cannot read ${def.src}`); }
+        } else if (def?.env !== undefined && process.env[def.env] !== undefined) value = Buffer.from(process.env[def.env] as string);
+        if (!value) {
+          if (spec.required) throw new UserError(`${where}: secret "${id}" is required but was not given (use --secret id=${id},src=FILE or env=VAR)`);
+          log.warn(`${where}: secret "${id}" was not given; the step runs without it`);
+          continue;
+        }
+        registerSecret(value.toString());
+        if (spec.env) env.push(`${spec.env}=${value.toString()}`);
+        if (spec.env && !spec.target) break;
+        fs.mkdirSync(secretsDir, { recursive: true, mode: 0o700 });
+        const file = path.join(secretsDir, crypto.randomBytes(8).toString('hex'));
+        fs.writeFileSync(file, value, { mode: spec.mode ?? 0o400 });
+        fs.chownSync(file, spec.uid ?? 0, spec.gid ?? 0);
+        temps.push(file);
+        binds.push({ source: file, target: spec.target ?? `/run/secrets/${id}`, readonly: true });
+        break;
+      }
+      case 'cache': {
+        if (!spec.target) throw new UserError(`${where}: --mount=type=cache needs target=`);
+        const id = spec.id ?? spec.target;
+        const dir = path.join(stage.env.opts.cacheDir, 'run-mounts', crypto.createHash('sha256').update(id).digest('hex').slice(0, 32));
+        if (!fs.existsSync(dir)) {
+          fs.mkdirSync(dir, { recursive: true, mode: spec.mode ?? 0o755 });
+          fs.chownSync(dir, spec.uid ?? 0, spec.gid ?? 0);
+        }
+        binds.push({ source: dir, target: spec.target, readonly: spec.readonly });
+        break;
+      }
+      case 'bind': {
+        if (!spec.target) throw new UserError(`${where}: --mount=type=bind needs target=`);
+        const from = spec.from ? await roots.fromRoot(spec.from, where) : { root: roots.contextDir, label: 'the build context' };
+        const rel = path.posix.normalize('/' + (spec.source ?? '/')).slice(1);
+        let source = path.join(from.root, rel);
+        if (!fs.existsSync(source)) throw new UserError(`${where}: --mount=type=bind: source "${spec.source ?? '/'}" not found in ${from.label}`);
+        if (!spec.readonly) {
+          // writes to a rw bind are discarded (BuildKit): give the step a copy, never the original
+          const copy = path.join(stage.env.workDir, `bind-${crypto.randomBytes(6).toString('hex')}`);
+          await fs.promises.cp(source, copy, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+          temps.push(copy);
+          source = copy;
+        }
+        binds.push({ source, target: spec.target, readonly: spec.readonly });
+        break;
+      }
+      case 'tmpfs':
+        if (!spec.target) throw new UserError(`${where}: --mount=type=tmpfs needs target=`);
+        tmpfs.push(spec.target);
+        break;
+      case 'ssh':
+        throw new UserError(`${where}: --mount=type=ssh is not supported: pass credentials with --mount=type=secret`);
+    }
+  }
+  return {
+    binds, tmpfs, env,
+    cleanup: async () => {
+      for (const t of temps) await fs.promises.rm(t, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Step output goes to our stdout with registered secrets masked. */
+function redacting(out: NodeJS.WritableStream): Transform {
+  const t = new Transform({
+    transform(chunk: Buffer, _e, cb) {
+      cb(null, redact(chunk.toString('utf8')));
+    },
+  });
+  t.pipe(out, { end: false });
+  return t;
+}
+
+export async function runInstruction(stage: StageBuilder, instr: RunInstruction, roots: RunRoots): Promise<void> {
+  const where = stage.where(instr);
+  if (instr.security === 'insecure') throw new UserError(`${where}: RUN --security=insecure is not supported (drydock never runs privileged steps)`);
+  const snap = await stage.snapshotter();
+  const isolation = stage.env.isolation();
+  const root = await stage.rootfs();
+  const userSpec = stage.image.config.config?.User || 'root';
+  const user = resolveUser(root, userSpec, where);
+  const { argv: baseArgv, script } = runArgv(stage, instr);
+  const mounts = await prepareMounts(stage, instr, roots, where);
+  let argv = baseArgv;
+  if (script) {
+    // the script file is bound in for the step only, so it never lands in the layer
+    const file = path.join(stage.env.workDir, `heredoc-${crypto.randomBytes(6).toString('hex')}`);
+    fs.writeFileSync(file, script.content, { mode: 0o755 });
+    const target = `/dev/.drydock-${path.basename(file)}`;
+    mounts.binds.push({ source: file, target, readonly: true });
+    argv = [target];
+    const prev = mounts.cleanup;
+    mounts.cleanup = async () => { await prev(); fs.rmSync(file, { force: true }); };
+  }
+  await snap.begin();
+  const stdout = redacting(process.stdout);
+  const stderr = redacting(process.stderr);
+  let result;
+  try {
+    result = await isolation.run({
+      rootfs: snap.runRoot(),
+      argv,
+      env: [...runEnv(stage, user.home), ...mounts.env],
+      uid: user.uid,
+      gid: user.gid,
+      groups: user.groups,
+      workdir: stage.image.config.config?.WorkingDir || '/',
+      network: instr.network ?? 'default',
+      binds: mounts.binds,
+      tmpfs: mounts.tmpfs,
+      stdout,
+      stderr,
+    });
+  } finally {
+    await mounts.cleanup();
+    stdout.end();
+    stderr.end();
+  }
+  if (result.exitCode !== 0) {
+    await snap.finish().catch(() => undefined); // leave the snapshotter consistent; the build fails anyway
+    const shown = instr.command.form === 'exec' ? JSON.stringify(instr.command.args) : instr.command.text;
+    throw new UserError(`${where}: RUN ${shown.length > 120 ? shown.slice(0, 117) + '...' : shown} failed: exit code ${result.exitCode}${result.signal ? ` (${result.signal})` : ''}`);
+  }
+  const t0 = Date.now();
+  const entries = await snap.finish();
+  log.debug(`${where}: snapshot (${snap.name}) found ${entries.length} changed paths in ${Date.now() - t0} ms`);
+  await stage.addLayer(entries, instr, true);
 }
