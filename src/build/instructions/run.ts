@@ -30,7 +30,7 @@ export function runArgv(stage: StageBuilder, instr: RunInstruction): { argv: str
     // the shell expands the body at run time (BuildKit leaves RUN heredocs to the shell)
     const body = instr.heredocs[0].content;
     // a script with its own interpreter runs as a file; otherwise the body is the shell's script
-    if (body.startsWith('#!')) return { argv: [], script: { name: h.name, content: body } };
+    if (body.startsWith('#!')) return { argv: [], script: { name: instr.heredocs[0].name, content: body } };
     return { argv: [...shell, body] };
   }
   if (instr.heredocs.length === 0) return { argv: [...shell, instr.command.text] };
