@@ -185,23 +185,31 @@ export class RegistryHttp {
       authHeader = await this.auth.header(host.auth, apiHost, o.registry, o.repository, scopes);
       res = await this.sendOnce(o, host, url, authHeader);
       if (res.status !== 401) return res;
-      throw await this.authError(o, await readText(res.body));
+      const again = pickChallenge(parseChallenges(res.headers['www-authenticate']));
+      throw await this.authError(o, await readText(res.body), again?.params.error);
     }
-    throw await this.authError(o, text);
+    throw await this.authError(o, text, challenge?.params.error);
   }
 
-  private async authError(o: SendOptions, text: string): Promise<RegistryError> {
+  private async authError(o: SendOptions, text: string, challengeError?: string): Promise<RegistryError> {
     const creds = await this.auth.credentials(o.registry);
     const server = parseErrorBody(text)?.message ?? 'HTTP 401';
     const target = `${o.registry} (${o.repository ?? 'registry'})`;
+    const info = { registry: o.registry, repository: o.repository, status: 401 };
     if (isAnonymous(creds)) {
-      return new RegistryError(`authentication required for ${target}: no credentials found for ${o.registry} (${server})`, {
-        registry: o.registry, repository: o.repository, status: 401, code: 'UNAUTHORIZED',
+      // Docker Hub and others answer a missing repository like a private one.
+      return new RegistryError(
+        `authentication required for ${target}: no credentials found for ${o.registry}, or the repository does not exist (${server})`,
+        { ...info, code: 'UNAUTHORIZED' },
+      );
+    }
+    if (challengeError === 'insufficient_scope') {
+      const action = o.direction === 'push' ? 'push to' : 'pull from';
+      return new RegistryError(`access denied: the credentials for ${o.registry} may not ${action} ${o.repository ?? 'this registry'} (${server})`, {
+        ...info, code: 'DENIED',
       });
     }
-    return new RegistryError(`authentication failed for ${target}: ${server}`, {
-      registry: o.registry, repository: o.repository, status: 401, code: 'UNAUTHORIZED',
-    });
+    return new RegistryError(`authentication failed for ${target}: ${server}`, { ...info, code: 'UNAUTHORIZED' });
   }
 
   /** An error for an unexpected status, with the registry's own error code and message. */
