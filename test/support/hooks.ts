@@ -1,8 +1,10 @@
 // Mocha root hooks: whatever servers the run started are stopped by PID at the end.
 import { stopAll } from './testbed';
+import { stopS3IfStarted } from './s3';
 export const mochaHooks = {
   async afterAll(this: Mocha.Context) {
     this.timeout(30000);
     await stopAll();
+    await stopS3IfStarted();
   },
 };

@@ -131,3 +131,8 @@ export function s3Log(): string {
   const f = path.join(TESTBED_DIR, 's3', 'run', 's3.log');
   return fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '';
 }
+
+/** For the root hooks: stop the server if this process started one. */
+export async function stopS3IfStarted(): Promise<void> {
+  if (current) await (await current).stop();
+}
