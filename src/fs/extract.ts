@@ -10,6 +10,10 @@
 //   after whatever was there is removed, symlinks and hardlinks are created, not written through.
 // - Hardlink targets are resolved the same way, so they are always inside root.
 // Nothing else modifies root while a layer is applied (the executor extracts one layer at a time).
+//
+// Per-entry filesystem calls are synchronous on purpose: a layer is mostly small files, each
+// needing ~6 syscalls, and a thread-pool round trip per call made extraction latency-bound at
+// several times tar's wall time. Decompression still runs on the thread pool, overlapping them.
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -40,7 +44,6 @@ export interface ExtractResult {
 }
 
 const MAX_SYMLINKS = 40; // Linux's MAXSYMLINKS
-const FINALIZE_IN_FLIGHT = 32;
 
 /** One entry of tar-stream's extract iterator (its Source type is not exported). */
 type TarEntry = { header: tar.Header; resume(): unknown } & AsyncIterable<Buffer>;
@@ -102,13 +105,8 @@ function isCode(err: unknown, ...codes: string[]): boolean {
   return codes.includes((err as NodeJS.ErrnoException)?.code ?? '');
 }
 
-async function lstatOrUndefined(p: string): Promise<fs.Stats | undefined> {
-  try {
-    return await fs.promises.lstat(p);
-  } catch (err) {
-    if (isCode(err, 'ENOENT')) return undefined;
-    throw err;
-  }
+function lstatOrUndefined(p: string): fs.Stats | undefined {
+  return fs.lstatSync(p, { throwIfNoEntry: false });
 }
 
 class LayerApplier {
@@ -121,8 +119,6 @@ class LayerApplier {
   private readonly writtenAncestors = new Set<string>();
   /** directory metadata applied at the end, when nothing will be created in them any more */
   private readonly dirMeta = new Map<string, { mode: number; mtime: number }>();
-  private readonly inflight = new Set<Promise<void>>();
-  private firstError: unknown;
   private warnedXattrs = false;
   files = 0;
 
@@ -160,7 +156,7 @@ class LayerApplier {
    * Resolve a directory path inside root, following symlinks with root as '/', optionally
    * creating missing directories (0755, like Docker's implicit parents).
    */
-  private async resolveDir(parts: string[], create: boolean, name: string): Promise<Lookup> {
+  private resolveDir(parts: string[], create: boolean, name: string): Lookup {
     const key = parts.join('/');
     const cached = this.dirCache.get(key);
     if (cached) return { kind: 'dir', parts: cached };
@@ -174,16 +170,16 @@ class LayerApplier {
       const next = [...cur, c];
       const h = this.host(next);
       if (this.opts.ignore?.ignores(h)) return { kind: 'ignored' };
-      const st = await lstatOrUndefined(h);
+      const st = lstatOrUndefined(h);
       if (!st) {
         if (!create) return { kind: 'missing' };
-        await fs.promises.mkdir(h, { mode: 0o755 });
+        fs.mkdirSync(h, { mode: 0o755 });
         cur = next;
         continue;
       }
       if (st.isSymbolicLink()) {
         if (++links > MAX_SYMLINKS) throw this.fail(name, `too many levels of symbolic links resolving "${key}"`);
-        const target = await fs.promises.readlink(h);
+        const target = fs.readlinkSync(h);
         if (target.startsWith('/')) cur = [];
         queue.unshift(...target.split('/'));
         continue;
@@ -205,31 +201,31 @@ class LayerApplier {
   }
 
   /** Remove a host path (recursively, never following symlinks), sparing ignored paths. */
-  private async removeTree(h: string, st: fs.Stats): Promise<void> {
+  private removeTree(h: string, st: fs.Stats): void {
     if (st.isDirectory() || st.isSymbolicLink()) this.dirCache.clear();
     if (!st.isDirectory()) {
-      await fs.promises.unlink(h);
+      fs.unlinkSync(h);
       return;
     }
     const ignore = this.opts.ignore;
     if (!ignore || !ignore.hasIgnoredBelow(h)) {
-      await fs.promises.rm(h, { recursive: true, force: true });
+      fs.rmSync(h, { recursive: true, force: true });
       return;
     }
-    for (const d of await fs.promises.readdir(h, { withFileTypes: true })) {
+    for (const d of fs.readdirSync(h, { withFileTypes: true })) {
       const child = h + '/' + d.name;
       if (ignore.ignores(child)) continue;
-      await this.removeTree(child, await fs.promises.lstat(child));
+      this.removeTree(child, fs.lstatSync(child));
     }
   }
 
   /** Remove what lower layers left under a directory, keeping what this layer wrote there. */
-  private async removeLowerUnder(dirParts: string[]): Promise<void> {
+  private removeLowerUnder(dirParts: string[]): void {
     const h = this.host(dirParts);
     const prefix = dirParts.length ? dirParts.join('/') + '/' : '';
     let dirents: fs.Dirent[];
     try {
-      dirents = await fs.promises.readdir(h, { withFileTypes: true });
+      dirents = fs.readdirSync(h, { withFileTypes: true });
     } catch (err) {
       if (isCode(err, 'ENOENT', 'ENOTDIR')) return;
       throw err;
@@ -240,53 +236,42 @@ class LayerApplier {
       const childHost = this.host(childParts);
       if (this.opts.ignore?.ignores(childHost)) continue;
       if (this.writtenAncestors.has(key) || (this.written.has(key) && d.isDirectory())) {
-        await this.removeLowerUnder(childParts);
+        this.removeLowerUnder(childParts);
       } else if (!this.written.has(key)) {
-        await this.removeTree(childHost, await fs.promises.lstat(childHost));
+        this.removeTree(childHost, fs.lstatSync(childHost));
       }
     }
   }
 
-  private async whiteout(name: string, parentParts: string[], victim: string): Promise<void> {
+  private whiteout(name: string, parentParts: string[], victim: string): void {
     if (victim === '' || victim === '.' || victim === '..' || victim.includes('/')) {
       throw this.fail(name, `whiteout names an invalid path component "${victim}"`);
     }
-    const parent = await this.resolveDir(parentParts, false, name);
+    const parent = this.resolveDir(parentParts, false, name);
     if (parent.kind !== 'dir') return;
     const parts = [...parent.parts, victim];
     const key = parts.join('/');
     const h = this.host(parts);
     if (this.opts.ignore?.ignores(h)) return;
-    const st = await lstatOrUndefined(h);
+    const st = lstatOrUndefined(h);
     if (!st) return;
     // Whiteouts hide lower layers only: what this layer itself put there stays.
     if (this.writtenAncestors.has(key) || this.written.has(key)) {
-      if (st.isDirectory()) await this.removeLowerUnder(parts);
+      if (st.isDirectory()) this.removeLowerUnder(parts);
       return;
     }
-    await this.removeTree(h, st);
+    this.removeTree(h, st);
   }
 
-  private async opaque(name: string, dirParts: string[]): Promise<void> {
-    const dir = await this.resolveDir(dirParts, false, name);
+  private opaque(name: string, dirParts: string[]): void {
+    const dir = this.resolveDir(dirParts, false, name);
     if (dir.kind !== 'dir') return;
-    await this.removeLowerUnder(dir.parts);
-  }
-
-  /** Run fd-level finishing work off the critical path, a bounded number at a time. */
-  private async background(task: () => Promise<void>): Promise<void> {
-    while (this.inflight.size >= FINALIZE_IN_FLIGHT) await Promise.race(this.inflight);
-    if (this.firstError !== undefined) throw this.firstError;
-    const p: Promise<void> = task()
-      .catch((err) => { this.firstError ??= err; })
-      .finally(() => { this.inflight.delete(p); });
-    this.inflight.add(p);
+    this.removeLowerUnder(dir.parts);
   }
 
   async apply(entry: TarEntry): Promise<void> {
     const hdr = entry.header;
     const name = hdr.name;
-    if (this.firstError !== undefined) throw this.firstError;
     const pax = hdr.pax as Record<string, string> | null | undefined;
     const uid = pax?.uid !== undefined ? parseInt(pax.uid, 10) : hdr.uid ?? 0;
     const gid = pax?.gid !== undefined ? parseInt(pax.gid, 10) : hdr.gid ?? 0;
@@ -304,12 +289,12 @@ class LayerApplier {
 
     if (base.startsWith(WHITEOUT_PREFIX)) {
       if (base === OPAQUE_MARKER) {
-        await this.opaque(name, parentParts);
+        this.opaque(name, parentParts);
         this.notify(parentParts.join('/'), 'opaque');
       } else if (base.startsWith(WHITEOUT_PREFIX + WHITEOUT_PREFIX)) {
         return; // other aufs metadata (.wh..wh.plnk, .wh..wh.aufs): not part of the image
       } else {
-        await this.whiteout(name, parentParts, base.slice(WHITEOUT_PREFIX.length));
+        this.whiteout(name, parentParts, base.slice(WHITEOUT_PREFIX.length));
         this.notify([...parentParts, base.slice(WHITEOUT_PREFIX.length)].join('/'), 'whiteout');
       }
       return;
@@ -329,46 +314,53 @@ class LayerApplier {
         return;
     }
 
-    const parent = await this.resolveDir(parentParts, true, name);
+    const parent = this.resolveDir(parentParts, true, name);
     if (parent.kind === 'ignored') return;
     if (parent.kind === 'missing') throw this.fail(name, 'parent directory could not be created');
     const resolved = [...parent.parts, base];
     const h = this.host(resolved);
     if (this.opts.ignore?.ignores(h)) return;
 
-    const existing = await lstatOrUndefined(h);
-    if (existing && !(kind === 'dir' && existing.isDirectory())) {
-      try {
-        await this.removeTree(h, existing);
-      } catch (err) {
-        throw this.fail(name, `cannot replace the existing ${existing.isDirectory() ? 'directory' : 'file'}: ${(err as Error).message}`, err);
-      }
-    }
-
+    const own = this.preserveOwnership;
     try {
       switch (kind) {
         case 'dir':
-          if (!existing || !existing.isDirectory()) await fs.promises.mkdir(h, { mode: 0o700 });
-          if (this.preserveOwnership) await fs.promises.lchown(h, uid, gid);
+          this.createReplacing(name, h, true, () => fs.mkdirSync(h, { mode: 0o700 }));
+          if (own) fs.lchownSync(h, uid, gid);
           this.dirMeta.set(h, { mode, mtime });
           this.dirCache.set(parts.join('/'), resolved);
           break;
-        case 'file':
-          await this.writeFile(entry, h, mode, uid, gid, mtime);
+        case 'file': {
+          const c = fs.constants;
+          const file = this.createReplacing(name, h, false, () => fs.openSync(h, c.O_WRONLY | c.O_CREAT | c.O_EXCL | c.O_NOFOLLOW, 0o600)) as number;
+          try {
+            for await (const chunk of entry) {
+              for (let off = 0; off < chunk.length;) off += fs.writeSync(file, chunk, off, chunk.length - off);
+            }
+            if (own) fs.fchownSync(file, uid, gid);
+            fs.fchmodSync(file, mode); // after chown, which clears setuid/setgid
+            fs.futimesSync(file, mtime, mtime);
+          } finally {
+            fs.closeSync(file);
+          }
           break;
+        }
         case 'symlink':
-          await fs.promises.symlink(hdr.linkname ?? '', h);
-          if (this.preserveOwnership) await fs.promises.lchown(h, uid, gid);
-          await fs.promises.lutimes(h, mtime, mtime);
+          this.createReplacing(name, h, false, () => fs.symlinkSync(hdr.linkname ?? '', h));
+          if (own) fs.lchownSync(h, uid, gid);
+          fs.lutimesSync(h, mtime, mtime);
           break;
         case 'hardlink':
-          await this.hardlink(name, hdr.linkname ?? '', h);
+          this.createReplacing(name, h, false, () => this.hardlink(name, hdr.linkname ?? '', h));
           break;
-        default:
+        default: {
+          const existing = lstatOrUndefined(h);
+          if (existing) this.replace(name, h, existing);
           if (!(await this.mknod(name, kind, h, hdr.devmajor ?? 0, hdr.devminor ?? 0))) return;
-          if (this.preserveOwnership) await fs.promises.lchown(h, uid, gid);
-          await fs.promises.chmod(h, mode); // h is the node just made, not a symlink
-          await fs.promises.lutimes(h, mtime, mtime);
+          if (own) fs.lchownSync(h, uid, gid);
+          fs.chmodSync(h, mode); // h is the node just made, not a symlink
+          fs.lutimesSync(h, mtime, mtime);
+        }
       }
     } catch (err) {
       if (err instanceof UserError) throw err;
@@ -378,46 +370,45 @@ class LayerApplier {
     this.notify(resolved.join('/'), kind);
   }
 
+  private replace(name: string, h: string, existing: fs.Stats): void {
+    try {
+      this.removeTree(h, existing);
+    } catch (err) {
+      throw this.fail(name, `cannot replace the existing ${existing.isDirectory() ? 'directory' : 'file'}: ${(err as Error).message}`, err);
+    }
+  }
+
+  /**
+   * Create optimistically (a fresh root has nothing in the way, so no lstat first); on EEXIST
+   * remove what is there and create again, or keep an existing directory when making one.
+   */
+  private createReplacing<T>(name: string, h: string, isDir: boolean, make: () => T): T | 'kept-dir' {
+    try {
+      return make();
+    } catch (err) {
+      if (!isCode(err, 'EEXIST')) throw err;
+    }
+    const existing = fs.lstatSync(h);
+    if (isDir && existing.isDirectory()) return 'kept-dir';
+    this.replace(name, h, existing);
+    return make();
+  }
+
   private notify(p: string, kind: LayerEntryType): void {
     this.files++;
     this.opts.onEntry?.(p, kind);
   }
 
-  private async writeFile(entry: TarEntry, h: string, mode: number, uid: number, gid: number, mtime: number): Promise<void> {
-    const c = fs.constants;
-    const fh = await fs.promises.open(h, c.O_WRONLY | c.O_CREAT | c.O_EXCL | c.O_NOFOLLOW, 0o600);
-    try {
-      for await (const chunk of entry) {
-        let off = 0;
-        while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
-      }
-    } catch (err) {
-      await fh.close().catch(() => undefined);
-      throw err;
-    }
-    const own = this.preserveOwnership;
-    // chown clears setuid/setgid, so the mode goes on after it.
-    await this.background(async () => {
-      try {
-        if (own) await fh.chown(uid, gid);
-        await fh.chmod(mode);
-        await fh.utimes(mtime, mtime);
-      } finally {
-        await fh.close();
-      }
-    });
-  }
-
-  private async hardlink(name: string, linkname: string, h: string): Promise<void> {
+  private hardlink(name: string, linkname: string, h: string): void {
     const target = this.clean(linkname, name, 'hardlink target');
     if (target.length === 0) throw this.fail(name, 'hardlink to the root directory');
-    const dir = await this.resolveDir(target.slice(0, -1), false, name);
+    const dir = this.resolveDir(target.slice(0, -1), false, name);
     if (dir.kind !== 'dir') throw this.fail(name, `hardlink target "${linkname}" does not exist in the root`);
     const th = this.host([...dir.parts, target[target.length - 1]]);
-    const st = await lstatOrUndefined(th);
+    const st = lstatOrUndefined(th);
     if (!st) throw this.fail(name, `hardlink target "${linkname}" does not exist in the root`);
     if (st.isDirectory()) throw this.fail(name, `hardlink target "${linkname}" is a directory`);
-    await fs.promises.link(th, h); // link(2) does not follow a symlink target: the link is to the symlink
+    fs.linkSync(th, h); // link(2) does not follow a symlink target: the link is to the symlink
   }
 
   /** Node has no mknod: use the mknod tool. False when not permitted (unprivileged builds). */
@@ -436,20 +427,14 @@ class LayerApplier {
     }
   }
 
-  async finish(): Promise<void> {
-    while (this.inflight.size > 0) await Promise.race(this.inflight);
-    if (this.firstError !== undefined) throw this.firstError;
+  finish(): void {
     // Directories last: creating entries inside them moved their mtimes.
     for (const [h, meta] of this.dirMeta) {
-      const st = await lstatOrUndefined(h);
+      const st = lstatOrUndefined(h);
       if (!st || !st.isDirectory()) continue; // replaced later in the layer
-      await fs.promises.chmod(h, meta.mode);
-      await fs.promises.lutimes(h, meta.mtime, meta.mtime);
+      fs.chmodSync(h, meta.mode);
+      fs.lutimesSync(h, meta.mtime, meta.mtime);
     }
-  }
-
-  async drainInflight(): Promise<void> {
-    while (this.inflight.size > 0) await Promise.race(this.inflight);
   }
 }
 
@@ -480,13 +465,12 @@ export async function extractLayer(input: Readable, root: string, opts: ExtractO
         entry.resume(); // whatever was not read (non-files, skipped entries) is drained
       }
     }
-    await applier.finish();
+    applier.finish();
   } catch (err) {
     extract.destroy();
     tarStream.unpipe(extract as unknown as NodeJS.WritableStream);
     tarStream.destroy();
     if (input !== tarStream) input.destroy();
-    await applier.drainInflight();
     const layer = opts.layerName ? ` ${opts.layerName}` : '';
     if (err instanceof UserError) throw err;
     throw new UserError(`cannot extract layer${layer}: ${(err as Error).message}`, { cause: err });

@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import { UserError } from '../log';
+import * as fd from './fd';
 import { HashStream, type Digest } from './hash';
 import { encodeHeader, END_OF_ARCHIVE, paddingFor, type TypeFlag } from './tar-header';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX, type LayerEntry } from './types';
@@ -189,7 +190,7 @@ interface Prepared {
   size: number;
   linkKey?: string; // dev:ino when the file has other links
   bytes?: Buffer; // whole content of a small file
-  handle?: fs.promises.FileHandle; // open handle of a large (or multiply linked) file
+  handle?: number; // open fd of a large (or multiply linked) file
 }
 
 async function prepare(item: PlanItem): Promise<Prepared | undefined> {
@@ -198,30 +199,30 @@ async function prepare(item: PlanItem): Promise<Prepared | undefined> {
   if (data.source === undefined) {
     return { size: data.content?.length ?? 0, bytes: data.content };
   }
-  let handle: fs.promises.FileHandle;
+  let handle: number;
   try {
-    handle = await fs.promises.open(data.source, 'r');
+    handle = await fd.open(data.source, 'r');
   } catch (err) {
     throw new UserError(`layer entry "${item.given}": cannot open source file ${data.source}: ${(err as Error).message}`, { cause: err });
   }
   try {
-    const st = await handle.stat();
+    const st = await fd.fstat(handle);
     if (!st.isFile()) throw new UserError(`layer entry "${item.given}": source ${data.source} is not a regular file`);
     const linkKey = st.nlink > 1 ? `${st.dev}:${st.ino}` : undefined;
     if (st.size <= SMALL_FILE && linkKey === undefined) {
       const bytes = Buffer.allocUnsafe(st.size);
       let off = 0;
       while (off < st.size) {
-        const { bytesRead } = await handle.read(bytes, off, st.size - off, off);
-        if (bytesRead === 0) throw new UserError(`layer entry "${item.given}": source ${data.source} shrank while the layer was written`);
-        off += bytesRead;
+        const n = await fd.read(handle, bytes, off, st.size - off, off);
+        if (n === 0) throw new UserError(`layer entry "${item.given}": source ${data.source} shrank while the layer was written`);
+        off += n;
       }
-      await handle.close();
+      await fd.close(handle);
       return { size: st.size, bytes };
     }
     return { size: st.size, linkKey, handle };
   } catch (err) {
-    await handle.close().catch(() => undefined);
+    await fd.closeQuietly(handle);
     throw err;
   }
 }
@@ -277,7 +278,7 @@ export async function writeLayer(entries: readonly LayerEntry[], outFile: string
           if (first !== undefined) {
             typeflag = '1';
             linkname = first;
-            await prep.handle?.close();
+            if (prep.handle !== undefined) await fd.close(prep.handle);
             prep.handle = undefined;
           } else {
             linkFirst.set(prep.linkKey, item.name);
@@ -294,26 +295,26 @@ export async function writeLayer(entries: readonly LayerEntry[], outFile: string
         if (size > 0 && prep) {
           if (prep.bytes) {
             add(prep.bytes);
-          } else if (prep.handle) {
+          } else if (prep.handle !== undefined) {
             if (batchBytes > 0) yield flush();
             let pos = 0;
             try {
               while (pos < size) {
                 const buf = Buffer.allocUnsafe(Math.min(CHUNK, size - pos));
-                const { bytesRead } = await prep.handle.read(buf, 0, buf.length, pos);
+                const bytesRead = await fd.read(prep.handle, buf, 0, buf.length, pos);
                 if (bytesRead === 0) throw new UserError(`layer entry "${item.given}": source ${item.data?.source} shrank while the layer was written (expected ${size} bytes, got ${pos})`);
                 pos += bytesRead;
                 yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
               }
             } finally {
-              await prep.handle.close();
+              await fd.closeQuietly(prep.handle);
               prep.handle = undefined;
             }
           }
           const pad = paddingFor(size);
           if (pad) add(END_OF_ARCHIVE.subarray(0, pad));
-        } else if (prep?.handle) {
-          await prep.handle.close();
+        } else if (prep?.handle !== undefined) {
+          await fd.close(prep.handle);
         }
         if (batchBytes >= BATCH) yield flush();
       }
@@ -323,7 +324,7 @@ export async function writeLayer(entries: readonly LayerEntry[], outFile: string
       // On failure, release whatever the read-ahead still holds open.
       for (const p of window) {
         const prep = await p.catch(() => undefined);
-        await prep?.handle?.close().catch(() => undefined);
+        if (prep?.handle !== undefined) await fd.closeQuietly(prep.handle);
       }
     }
   }
