@@ -94,6 +94,7 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
   for (const w of parsed.warnings) log.warn(w);
   const ignore = await loadDockerignore(ctx.dir, df.path);
 
+  if (opts.singleSnapshot) log.warn('--single-snapshot is accepted but not honoured yet: each instruction gets its own layer');
   const client = registryClient(opts);
   try {
     if (!opts.noPush && !opts.skipPushPermissionCheck) {
@@ -273,7 +274,7 @@ async function writeOutputs(opts: BuildOptions, image: Image, destinations: Refe
     outputs.push(writeOciLayout(opts.ociLayoutPath, image, tag).then((d) => log.info(`wrote OCI layout ${opts.ociLayoutPath} (ref ${tag}${d.digest !== digest ? `, as OCI manifest ${d.digest}` : ''})`)));
   }
   await Promise.all(outputs);
-  if (!opts.noPush) await pushImage(client, image, destinations);
+  if (!opts.noPush) await pushImage(client, image, destinations, { ignoreImmutableTagErrors: opts.pushIgnoreImmutableTagErrors });
   else if (destinations.length) log.info(`--no-push: not pushing ${destinations.map((d) => d.toString()).join(', ')}`);
   if (opts.digestFile) fs.writeFileSync(opts.digestFile, digest);
   if (opts.imageNameWithDigestFile) {

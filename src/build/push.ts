@@ -19,7 +19,10 @@ export interface PushResult {
 /** Parallel uploads per repository: enough to hide latency, few enough for a 2-core agent. */
 const BLOB_CONCURRENCY = 4;
 
-export async function pushImage(client: RegistryClient, img: Image, destinations: Reference[]): Promise<PushResult> {
+/** Registries that refuse to move an immutable tag say so in these words (ECR, Harbor, GAR). */
+const IMMUTABLE = /immutable|tag .*already exists|ImageTagAlreadyExists|TAG_INVALID/i;
+
+export async function pushImage(client: RegistryClient, img: Image, destinations: Reference[], opts: { ignoreImmutableTagErrors?: boolean } = {}): Promise<PushResult> {
   const s = serializeImage(img);
   const repos = new Map<string, Reference>();
   for (const d of destinations) if (!repos.has(d.name())) repos.set(d.name(), d);
@@ -43,7 +46,16 @@ export async function pushImage(client: RegistryClient, img: Image, destinations
     holders.set(ref.registry, [...(holders.get(ref.registry) ?? []), ref.repository]);
   }
   for (const d of destinations) {
-    const digest = await client.putManifest(d, s.manifestBody, s.manifestMediaType);
+    let digest: string;
+    try {
+      digest = await client.putManifest(d, s.manifestBody, s.manifestMediaType);
+    } catch (e) {
+      if (opts.ignoreImmutableTagErrors && IMMUTABLE.test((e as Error).message)) {
+        log.warn(`${d.toString()}: the registry refused to move an immutable tag; continuing (--push-ignore-immutable-tag-errors)`);
+        continue;
+      }
+      throw e;
+    }
     if (digest !== s.manifestDigest) throw new Error(`registry ${d.registry} stored manifest ${digest}, expected ${s.manifestDigest}`);
     log.info(`pushed ${d.toString()}@${s.manifestDigest}`);
   }

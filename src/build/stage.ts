@@ -11,7 +11,7 @@ import { appendHistory, appendLayer, type Image, type Layer } from '../image/ima
 import { layerMediaType } from '../image/mediatypes';
 import type { Platform } from '../image/platform';
 import type { HistoryEntry } from '../image/config';
-import { log } from '../log';
+import { UserError, log } from '../log';
 import type { BlobStore } from './blob-store';
 import type { BuildOptions } from './options';
 import { ArgScope, envLookup } from './variables';
@@ -32,6 +32,10 @@ export interface StageEnv {
 }
 
 let layerSeq = 0;
+
+function zstdUnsupported(): never {
+  throw new UserError('--compression=zstd needs Node.js 22.15 or later (this is ' + process.version + '): use --compression=gzip');
+}
 
 export class StageBuilder {
   image: Image;
@@ -94,7 +98,7 @@ export class StageBuilder {
     const tmp = path.join(this.env.workDir, `layer-${process.pid}-${++layerSeq}.tmp`);
     const t0 = Date.now();
     const w = await writeLayer(entries, tmp, {
-      compression: 'gzip',
+      compression: this.env.opts.compression === 'zstd' ? zstdUnsupported() : 'gzip',
       level: this.env.opts.compressionLevel,
       reproducible: this.env.opts.reproducible,
       sourceDateEpoch: this.env.opts.sourceDateEpoch,
