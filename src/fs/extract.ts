@@ -405,6 +405,7 @@ class LayerApplier {
     const dir = this.resolveDir(target.slice(0, -1), false, name);
     if (dir.kind !== 'dir') throw this.fail(name, `hardlink target "${linkname}" does not exist in the root`);
     const th = this.host([...dir.parts, target[target.length - 1]]);
+    if (this.opts.ignore?.ignores(th)) throw this.fail(name, `hardlink target "${linkname}" lies in an ignored path`);
     const st = lstatOrUndefined(th);
     if (!st) throw this.fail(name, `hardlink target "${linkname}" does not exist in the root`);
     if (st.isDirectory()) throw this.fail(name, `hardlink target "${linkname}" is a directory`);
