@@ -16,7 +16,6 @@
 // several times tar's wall time. Decompression still runs on the thread pool, overlapping them.
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
@@ -462,6 +461,10 @@ export async function extractLayer(input: Readable, root: string, opts: ExtractO
     for await (const entry of extract) {
       try {
         await applier.apply(entry as unknown as TarEntry);
+      } catch (err) {
+        if (err instanceof UserError) throw err;
+        const layer = opts.layerName ? ` of layer ${opts.layerName}` : '';
+        throw new UserError(`entry "${entry.header.name}"${layer}: ${(err as Error).message}`, { cause: err });
       } finally {
         entry.resume(); // whatever was not read (non-files, skipped entries) is drained
       }
