@@ -80,6 +80,7 @@ export async function lookupCachedBase(cacheDir: string, ref: Reference, platfor
       descriptor: d,
       diffId: config.rootfs.diff_ids[i],
       origin: { registry: ref.registry, repository: ref.repository },
+      localFile: store.blobPath(d.digest),
       open: async () => store.openBlob(d),
     }));
     const manifestMediaType = desc.mediaType === mt.OCI_MANIFEST ? mt.OCI_MANIFEST : mt.DOCKER_MANIFEST;
@@ -124,4 +125,24 @@ export async function warmBaseImage(cacheDir: string, client: RegistryClient, re
   const desc: Descriptor = { mediaType: r.manifestMediaType, digest: r.manifestDigest, size: r.manifestBody.length, platform: have, annotations };
   await store.updateIndex(desc, sameEntry);
   return { ref, digest: r.manifestDigest, platform: have, fetched: true, layers: r.layers.length };
+}
+
+/**
+ * What FROM should use with --cache-dir: kaniko asks the registry for the tag's current digest and
+ * uses the cache only when it holds that digest, so a moved tag is never served stale. We do the
+ * same with one HEAD request, and when the registry cannot be reached, fall back to the image as
+ * it was warmed (said in the log): a build that would otherwise fail can still run offline.
+ */
+export async function lookupCachedBaseFor(cacheDir: string, ref: Reference, platform: Platform, client: RegistryClient, o: BaseCacheOptions = {}): Promise<ResolvedBase | undefined> {
+  if (ref.digest) return lookupCachedBase(cacheDir, ref, platform, o);
+  let digest: string | undefined;
+  try {
+    digest = (await client.headManifest(ref))?.digest;
+  } catch (e) {
+    const cached = await lookupCachedBase(cacheDir, ref, platform, o);
+    if (cached) log.warn(`cannot reach the registry for ${ref.toString()} (${(e as Error).message}); using the cached image as warmed`);
+    return cached;
+  }
+  if (!digest) return undefined;
+  return lookupCachedBase(cacheDir, ref.withDigest(digest), platform, o);
 }

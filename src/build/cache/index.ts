@@ -9,5 +9,7 @@ export { OciLayoutLayerCache } from './oci-cache';
 export { openLayerCache } from './open';
 export { StepCache } from './step-cache';
 export type { LayerStepKind, StepState, StepExtras } from './step-cache';
-export { lookupCachedBase, warmBaseImage } from './base-cache';
+export { lookupCachedBase, lookupCachedBaseFor, warmBaseImage } from './base-cache';
 export type { BaseCacheOptions, WarmResult } from './base-cache';
+export { cachedStep, layerFromCache, layerToCache, stageParentKey, runCacheable, copyFlags } from './stage-hooks';
+export type { CacheAwareStage } from './stage-hooks';

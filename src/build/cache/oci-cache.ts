@@ -46,7 +46,7 @@ export class OciLayoutLayerCache implements LayerCache {
     }
     const descriptor = m.layers[0];
     const store = this.store;
-    const layer: Layer = { descriptor, diffId: verdict.diffId, open: async () => store.openBlob(descriptor) };
+    const layer: Layer = { descriptor, diffId: verdict.diffId, localFile: store.blobPath(descriptor.digest), open: async () => store.openBlob(descriptor) };
     return { key, layer, history: verdict.history, stored: verdict.stored };
   }
 

@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { lookupCachedBase, warmBaseImage } from '../../../src/build/cache/base-cache';
+import { lookupCachedBase, lookupCachedBaseFor, warmBaseImage } from '../../../src/build/cache/base-cache';
 import { resolveBaseImage } from '../../../src/build/base-image';
 import { BlobStore } from '../../../src/build/blob-store';
 import { main as warmMain, dockerfileBaseImages } from '../../../src/cli/warm';
@@ -89,6 +89,21 @@ describe('drydock warm and the base image cache (--cache-dir)', function () {
     // the cache dir is a plain OCI layout: skopeo reads the OCI entry by its reference
     const inspected = JSON.parse(run('skopeo', ['inspect', `oci:${cacheDir}:${ref.toString()}`]));
     assert.equal(inspected.Digest, first.digest);
+  });
+
+  it('lookupCachedBaseFor serves a tag from the cache only while the registry still names that digest', async () => {
+    const cacheDir = path.join(work, 'cache5');
+    const moving = `${reg.host}/drydock/moving:v1`;
+    const copy = (from: string) => run('skopeo', ['copy', '-q', ...skopeoOpts(reg, 'src-'), ...skopeoOpts(reg, 'dest-'), `docker://${reg.host}/library/busybox:${from}`, `docker://${moving}`]);
+    copy('latest');
+    assert.equal(await warmMain(['-i', moving, '-c', cacheDir, '--custom-platform', 'linux/amd64']), 0);
+    const ref = parseReference(moving);
+    const hit = await lookupCachedBaseFor(cacheDir, ref, amd64, client);
+    assert.ok(hit);
+    copy('oci'); // the tag moves to another manifest
+    assert.equal(await lookupCachedBaseFor(cacheDir, ref, amd64, client), undefined, 'a moved tag is not served stale');
+    assert.ok(await lookupCachedBase(cacheDir, ref, amd64), 'the warmed entry itself is still there');
+    assert.equal((await lookupCachedBaseFor(cacheDir, ref.withDigest(hit.digest!), amd64, client))?.digest, hit.digest, 'by digest, no registry needed');
   });
 
   it('keeps one entry per platform of a multi-platform image, found by tag or index digest', async () => {
