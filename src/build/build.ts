@@ -15,7 +15,7 @@ import { defaultPlatform, parsePlatform, formatPlatform, type Platform } from '.
 import { parseReference, type Reference } from '../image/reference';
 import { writeDockerArchive } from '../image/writers/docker-archive';
 import { writeOciLayout } from '../image/writers/oci-layout';
-import { UserError, log } from '../log';
+import { UserError, log, progressReporter } from '../log';
 import { RegistryClient } from '../registry';
 import { BlobStore } from './blob-store';
 import { resolveBaseImage } from './base-image';
@@ -64,6 +64,7 @@ function registryClient(opts: BuildOptions): RegistryClient {
     skipDefaultRegistryFallback: opts.skipDefaultRegistryFallback,
     retries: { pull: opts.imageDownloadRetry, push: opts.pushRetry },
     log: log.child({ component: 'registry' }),
+    onProgress: progressReporter(log),
   });
 }
 

@@ -101,6 +101,7 @@ export class StageBuilder {
       compression: this.env.opts.compression === 'zstd' ? zstdUnsupported() : 'gzip',
       level: this.env.opts.compressionLevel,
       reproducible: this.env.opts.reproducible,
+      preciseMtime: false, // whole seconds, as Docker, kaniko and Go's tar write them
       sourceDateEpoch: this.env.opts.sourceDateEpoch,
     });
     const file = await this.env.blobs.adopt(tmp, w.digest);

@@ -1,3 +1,4 @@
 export * from './logger';
 export * from './redact';
 export * from './errors';
+export * from './progress';

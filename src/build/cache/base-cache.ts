@@ -8,6 +8,8 @@
 // Manifest and config bytes are kept exactly as the registry served them, so the manifest digest
 // (which layer cache keys chain from) is the same whether a base comes from here or the registry.
 // Blobs are shared between images, and `skopeo inspect oci:<cache-dir>:<ref>` works on OCI entries.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Image, Layer } from '../../image/image';
 import { parseConfig } from '../../image/config';
 import type { Descriptor } from '../../image/manifest';
@@ -134,6 +136,7 @@ export async function warmBaseImage(cacheDir: string, client: RegistryClient, re
  * it was warmed (said in the log): a build that would otherwise fail can still run offline.
  */
 export async function lookupCachedBaseFor(cacheDir: string, ref: Reference, platform: Platform, client: RegistryClient, o: BaseCacheOptions = {}): Promise<ResolvedBase | undefined> {
+  if (!fs.existsSync(path.join(cacheDir, 'index.json'))) return undefined; // nothing warmed: no registry round trip
   if (ref.digest) return lookupCachedBase(cacheDir, ref, platform, o);
   let digest: string | undefined;
   try {

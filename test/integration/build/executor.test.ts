@@ -159,7 +159,7 @@ describe('executor (plain registry)', function () {
       { name: 'malformed Dockerfile', files: { Dockerfile: 'FROM scratch\nCOPY\n' }, expect: /Dockerfile:2: .*COPY/ },
       { name: 'unknown instruction', files: { Dockerfile: 'FROM scratch\nRUNN echo hi\n' }, expect: /Dockerfile:2: unknown instruction "?RUNN"?/i },
       { name: 'missing COPY source', files: { Dockerfile: 'FROM scratch\nCOPY nope.txt /x\n' }, expect: /Dockerfile:2: source "nope\.txt" not found in the build context/ },
-      { name: 'RUN (not yet supported)', files: { Dockerfile: 'FROM scratch\nRUN echo hi\n' }, expect: /Dockerfile:2: RUN is not yet supported/ },
+      { name: 'failing RUN', files: { Dockerfile: 'FROM REG/library/busybox:latest\nRUN echo starting && exit 3\n' }, expect: /Dockerfile:2: RUN echo starting && exit 3 failed: exit code 3/ },
       { name: 'missing base repository', files: { Dockerfile: 'FROM REG/library/no-such-image:1\n' }, expect: /Dockerfile:1: cannot pull base image .*no-such-image/ },
       { name: 'unreachable registry', files: { Dockerfile: 'FROM 127.0.0.1:1/library/busybox:latest\n' }, expect: /127\.0\.0\.1:1.*(refused|reach)/i },
       { name: 'unknown flag', files: { Dockerfile: 'FROM scratch\n' }, args: ['--frobnicate'], expect: /unknown option '--frobnicate'/ },
