@@ -46,6 +46,10 @@ function cacheRepository(opts: Pick<BuildOptions, 'cacheRepo' | 'destinations'>)
  */
 export function openLayerCache(opts: BuildOptions, client: RegistryClient, blobs?: BlobStore): LayerCache | null {
   if (!opts.cache) return null;
+  if (opts.singleSnapshot) {
+    log.warn('--cache is ignored with --single-snapshot: the stage makes one layer, there are no per-step layers to cache');
+    return null;
+  }
   const repo = cacheRepository(opts);
   if (!repo) {
     log.warn('--cache is on but there is no --cache-repo and no --destination to infer one from: building without a layer cache');

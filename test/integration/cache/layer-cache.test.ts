@@ -138,6 +138,7 @@ describe('layer cache in a registry repository (--cache-repo host/repo)', functi
   it('openLayerCache: off without --cache, infers <destination>/cache, --no-push-cache never writes', async () => {
     const d = defaultBuildOptions();
     assert.equal(openLayerCache({ ...d }, client), null);
+    assert.equal(openLayerCache({ ...d, cache: true, singleSnapshot: true, cacheRepo: `${reg.host}/c` }, client), null);
     const inferred = openLayerCache({ ...d, cache: true, destinations: [`${reg.host}/team/app:1.0`] }, client);
     assert.ok(inferred instanceof RegistryLayerCache);
     assert.equal(inferred.repo.name(), `${reg.host}/team/app/cache`);
