@@ -1,0 +1,2 @@
+#!/bin/bash
+echo "app running as $(id -un)"
