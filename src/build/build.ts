@@ -28,7 +28,7 @@ import { neededStages, findStage } from './plan';
 import { StageBuilder, type StageEnv } from './stage';
 import { ArgScope, platformArgs } from './variables';
 import { extractLayer } from '../fs/extract';
-import { selectIsolation, type Isolation } from './isolation';
+import { defaultIgnorePaths, selectIsolation, type Isolation } from './isolation';
 
 export interface BuildResult {
   digest: string;
@@ -95,7 +95,6 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
   for (const w of parsed.warnings) log.warn(w);
   const ignore = await loadDockerignore(ctx.dir, df.path);
 
-  if (opts.singleSnapshot) log.warn('--single-snapshot is accepted but not honoured yet: each instruction gets its own layer');
   const client = registryClient(opts);
   try {
     if (!opts.noPush && !opts.skipPushPermissionCheck) {
@@ -118,6 +117,8 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
     }
     const target = opts.target ? findStage(parsed.stages, opts.target, df.displayName) : parsed.stages[parsed.stages.length - 1];
     const needed = neededStages(parsed.stages, target.index, globals, parsed.escape, opts.skipUnusedStages);
+    const hostRootStage = chooseHostRootStage(parsed.stages.filter((s) => needed.has(s.index)), env, df.displayName);
+    const hostRoot = hostRootStage === undefined ? undefined : { ignore: defaultIgnorePaths(process.env, [...opts.ignorePaths, workDir, ctx.dir]) };
     const builders = new Map<number, StageBuilder>();
     const imageRoots = new Map<string, string>();
     const totalSteps = parsed.stages.filter((s) => needed.has(s.index)).reduce((n, s) => n + 1 + s.instructions.length, 0);
@@ -130,7 +131,7 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
       step++;
       const base = await stageBase(stage, builders, parsed.stages, globals, env, client);
       log.info(`STEP ${step}/${totalSteps}: ${stage.from.text}`);
-      const sb = new StageBuilder(stage.index, stage.name, base, env, globals, automatic);
+      const sb = new StageBuilder(stage.index, stage.name, base, env, globals, automatic, stage.index === hostRootStage ? hostRoot : undefined);
       builders.set(stage.index, sb);
       timings.push({ text: stage.from.text, ms: Date.now() - t0 });
       const roots: SourceRoots = {
@@ -153,6 +154,7 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
         timings.push({ text: instr.text, ms });
         if (ms >= 1000) log.info(`  done in ${(ms / 1000).toFixed(1)}s`);
       }
+      await sb.finishStage();
     }
     const unused = ArgScope.unused(opts.buildArgs, [globals, ...[...builders.values()].map((b) => b.args)]);
     if (unused.length) log.warn(`build arguments not consumed by any ARG: ${unused.join(', ')}`);
@@ -181,6 +183,21 @@ function lazyIsolation(opts: BuildOptions): () => Isolation {
     }
     return chosen;
   };
+}
+
+/**
+ * With --isolation=none RUN executes in the host's `/`, so the one stage that runs commands is
+ * unpacked there; every other stage keeps a private root. Two stages cannot share `/` without
+ * deleting each other's files (kaniko deletes the root between stages; we refuse instead).
+ */
+function chooseHostRootStage(stages: Stage[], env: StageEnv, file: string): number | undefined {
+  const withRun = stages.filter((s) => s.instructions.some((i) => i.kind === 'run'));
+  if (withRun.length === 0 || env.isolation().name !== 'none') return undefined;
+  if (withRun.length > 1) {
+    const lines = withRun.map((s) => `${file}:${s.from.line}`).join(', ');
+    throw new UserError(`--isolation=none runs commands in / and can do so for one stage only, but stages at ${lines} have RUN instructions: use --isolation=chroot`);
+  }
+  return withRun[0].index;
 }
 
 /** A stand-in stage for evaluating global ARG lines (only `args` and expansion are used). */

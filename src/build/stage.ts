@@ -6,6 +6,7 @@ import { expandWord, expandWords, lexWord } from '../dockerfile/expand';
 import type { EscapeChar, Instruction } from '../dockerfile/types';
 import { extractLayer } from '../fs/extract';
 import type { LayerEntry } from '../fs/types';
+import { IgnoreList } from '../fs/ignore';
 import { writeLayer } from '../fs/layer-writer';
 import { appendHistory, appendLayer, type Image, type Layer } from '../image/image';
 import { layerMediaType } from '../image/mediatypes';
@@ -31,6 +32,11 @@ export interface StageEnv {
   isolation: () => Isolation;
 }
 
+/** A stage whose root is the host's `/` (--isolation=none, the kaniko way), with what to spare. */
+export interface HostRoot {
+  ignore: string[];
+}
+
 let layerSeq = 0;
 
 function zstdUnsupported(): never {
@@ -45,6 +51,8 @@ export class StageBuilder {
   /** how many of image.layers are applied to `root` */
   private applied = 0;
   private snap?: Snapshotter;
+  /** --single-snapshot: the one snapshot of this stage, started with its first change */
+  private single?: { snap: Snapshotter; changed: boolean };
 
   constructor(
     readonly index: number,
@@ -53,6 +61,7 @@ export class StageBuilder {
     readonly env: StageEnv,
     globals: ArgScope,
     automaticArgs: Record<string, string>,
+    readonly hostRoot?: HostRoot,
   ) {
     this.image = base;
     this.args = new ArgScope(env.opts.buildArgs, automaticArgs, globals);
@@ -94,7 +103,12 @@ export class StageBuilder {
    * Write `entries` as a new layer on top of the image. `inRoot`: the entries are already in the
    * root (a RUN's snapshot); otherwise a materialized root gets them applied now.
    */
-  async addLayer(entries: LayerEntry[], instr: Instruction, inRoot = false): Promise<Layer> {
+  async addLayer(entries: LayerEntry[], instr: Instruction, inRoot = false): Promise<Layer | undefined> {
+    if (this.env.opts.singleSnapshot) return this.changeInSingleSnapshot(entries, instr, inRoot);
+    return this.appendLayer(entries, this.history(instr), inRoot);
+  }
+
+  private async appendLayer(entries: LayerEntry[], history: HistoryEntry, inRoot: boolean): Promise<Layer> {
     const tmp = path.join(this.env.workDir, `layer-${process.pid}-${++layerSeq}.tmp`);
     const t0 = Date.now();
     const w = await writeLayer(entries, tmp, {
@@ -112,33 +126,80 @@ export class StageBuilder {
       open: async () => fs.createReadStream(file),
     };
     log.debug(`layer ${w.digest.slice(7, 19)}: ${entries.length} entries, ${w.size} bytes in ${Date.now() - t0} ms`);
-    this.image = appendLayer(this.image, layer, this.history(instr));
+    this.image = appendLayer(this.image, layer, history);
     if (inRoot) this.applied++;
     else if (this.root && this.applied === this.image.layers.length - 1) {
-      await extractLayer(await layer.open(), this.root);
+      await extractLayer(await layer.open(), this.root, this.extractOptions());
       this.applied++;
       await this.snap?.addKnownChanges(entries.map((e) => '/' + e.path));
     }
     return layer;
   }
 
-  /** The snapshotter of this stage's root, created with the first RUN. */
-  async snapshotter(): Promise<Snapshotter> {
+  /**
+   * --single-snapshot: COPY/ADD apply to the root without a layer, RUN changes it in place, and
+   * finishStage() makes one layer of everything against the base (kaniko's semantics).
+   */
+  private async changeInSingleSnapshot(entries: LayerEntry[], instr: Instruction, inRoot: boolean): Promise<undefined> {
+    if (!inRoot) {
+      await this.startSingleSnapshot();
+      const tmp = path.join(this.env.workDir, `layer-${process.pid}-${++layerSeq}.tmp`);
+      await writeLayer(entries, tmp, { compression: 'none', preciseMtime: false });
+      await extractLayer(fs.createReadStream(tmp), await this.rootfs(), this.extractOptions());
+      await fs.promises.rm(tmp, { force: true });
+    }
+    this.single!.changed = true;
+    this.image = appendHistory(this.image, this.history(instr));
+    return undefined;
+  }
+
+  private async startSingleSnapshot(): Promise<Snapshotter> {
+    if (!this.single) {
+      const root = await this.rootfs();
+      const { snapshotter } = selectSnapshotter({ ...this.snapshotOptions(root), isolation: 'none', prefer: 'stat-walk' });
+      await snapshotter.begin();
+      this.single = { snap: snapshotter, changed: false };
+    }
+    return this.single.snap;
+  }
+
+  /** Close the stage: with --single-snapshot, its one layer. */
+  async finishStage(): Promise<void> {
+    if (!this.single?.changed) return;
+    const entries = await this.single.snap.finish();
+    this.single = undefined;
+    await this.appendLayer(entries, { created: this.env.created, created_by: 'single snapshot (--single-snapshot)', comment: 'drydock' }, true);
+  }
+
+  private snapshotOptions(root: string) {
+    const isolation = this.env.isolation();
+    return {
+      root,
+      ignore: [...(this.hostRoot?.ignore ?? []), ...this.env.opts.ignorePaths],
+      transient: () => isolation.transientPaths(),
+    };
+  }
+
+  private extractOptions() {
+    return this.hostRoot ? { ignore: new IgnoreList(this.hostRoot.ignore) } : {};
+  }
+
+  /**
+   * The snapshotter around one RUN, created with the first RUN. With --single-snapshot the stage's
+   * one snapshot is used and `perStep` is false: the RUN must not begin/finish it.
+   */
+  async snapshotter(): Promise<{ snap: Snapshotter; perStep: boolean }> {
+    if (this.env.opts.singleSnapshot) return { snap: await this.startSingleSnapshot(), perStep: false };
     if (!this.snap) {
       const root = await this.rootfs();
       const isolation = this.env.isolation();
-      const { snapshotter, why } = selectSnapshotter({
-        root,
-        isolation: isolation.name,
-        ignore: this.env.opts.ignorePaths,
-        transient: () => isolation.transientPaths(),
-      });
+      const { snapshotter, why } = selectSnapshotter({ ...this.snapshotOptions(root), isolation: isolation.name });
       log.debug(`stage ${this.name ?? this.index}: ${why}`);
       this.snap = snapshotter;
     } else {
       await this.rootfs();
     }
-    return this.snap;
+    return { snap: this.snap, perStep: true };
   }
 
   get materialized(): boolean {
@@ -151,7 +212,7 @@ export class StageBuilder {
    */
   async rootfs(): Promise<string> {
     if (!this.root) {
-      this.root = path.join(this.env.workDir, `stage-${this.index}`, 'rootfs');
+      this.root = this.hostRoot ? '/' : path.join(this.env.workDir, `stage-${this.index}`, 'rootfs');
       await fs.promises.mkdir(this.root, { recursive: true });
     }
     const pending = this.image.layers.slice(this.applied);
@@ -160,7 +221,7 @@ export class StageBuilder {
     const opened = pending.map((l) => l.open()); // start every download now; consume in order
     opened.forEach((p) => p.catch(() => undefined));
     for (let i = 0; i < pending.length; i++) {
-      await extractLayer(await opened[i], this.root);
+      await extractLayer(await opened[i], this.root, this.extractOptions());
       this.applied++;
     }
     this.snap?.invalidate(); // changed behind the snapshotter's back: it walks again

@@ -131,7 +131,7 @@ export function buildCommand(): Command {
     // RUN, snapshots, isolation
     .addOption(new Option('--isolation <mode>', 'where RUN executes: chroot (a private root), none (the kaniko way: root is /), auto').choices(['auto', 'chroot', 'none']).default(d.isolation))
     .addOption(new Option('--snapshot-mode <mode>', 'accepted for kaniko compatibility; snapshots always detect content changes').choices(['full', 'redo', 'time']).default(d.snapshotMode))
-    .option('--single-snapshot [bool]', 'one layer for the whole build', parseBool('single-snapshot'))
+    .option('--single-snapshot [bool]', 'one layer per stage, taken at its end', parseBool('single-snapshot'))
     .option('--use-new-run [bool]', 'accepted for kaniko compatibility (always on)', parseBool('use-new-run'))
     .option('--ignore-path <path>', 'path never snapshotted or touched (repeatable)', collect, [])
     .option('--ignore-var-run [bool]', 'ignore /var/run when snapshotting (kaniko default true)', parseBool('ignore-var-run'))

@@ -146,7 +146,7 @@ function redacting(out: NodeJS.WritableStream): Transform {
 export async function runInstruction(stage: StageBuilder, instr: RunInstruction, roots: RunRoots): Promise<void> {
   const where = stage.where(instr);
   if (instr.security === 'insecure') throw new UserError(`${where}: RUN --security=insecure is not supported (drydock never runs privileged steps)`);
-  const snap = await stage.snapshotter();
+  const { snap, perStep } = await stage.snapshotter();
   const isolation = stage.env.isolation();
   const root = await stage.rootfs();
   const userSpec = stage.image.config.config?.User || 'root';
@@ -164,13 +164,13 @@ export async function runInstruction(stage: StageBuilder, instr: RunInstruction,
     const prev = mounts.cleanup;
     mounts.cleanup = async () => { await prev(); fs.rmSync(file, { force: true }); };
   }
-  await snap.begin();
+  if (perStep) await snap.begin();
   const stdout = redacting(process.stdout);
   const stderr = redacting(process.stderr);
   let result;
   try {
     result = await isolation.run({
-      rootfs: snap.runRoot(),
+      rootfs: perStep ? snap.runRoot() : root,
       argv,
       env: [...runEnv(stage, user.home), ...mounts.env],
       uid: user.uid,
@@ -189,9 +189,13 @@ export async function runInstruction(stage: StageBuilder, instr: RunInstruction,
     stderr.end();
   }
   if (result.exitCode !== 0) {
-    await snap.finish().catch(() => undefined); // leave the snapshotter consistent; the build fails anyway
+    if (perStep) await snap.finish().catch(() => undefined); // leave the snapshotter consistent; the build fails anyway
     const shown = instr.command.form === 'exec' ? JSON.stringify(instr.command.args) : instr.command.text;
     throw new UserError(`${where}: RUN ${shown.length > 120 ? shown.slice(0, 117) + '...' : shown} failed: exit code ${result.exitCode}${result.signal ? ` (${result.signal})` : ''}`);
+  }
+  if (!perStep) {
+    await stage.addLayer([], instr, true); // recorded; the stage's single snapshot holds the change
+    return;
   }
   const t0 = Date.now();
   const entries = await snap.finish();

@@ -1,0 +1,119 @@
+// RUN end to end: the step's changes become one layer (deletions as whiteouts), mounts reach the
+// step and nothing else (a secret never lands in a layer, the history or the log), cache mounts
+// persist between builds, --single-snapshot makes one layer.
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { makeContext, runExecutor, umociUnpack } from '../../support/executor';
+import { pushBaseImages, run, startRegistry, tmpDir, type Registry } from '../../support/testbed';
+
+/** Every byte of every blob of an OCI layout, gunzipped where needed, as one string. */
+function layoutText(layout: string): string {
+  const dir = path.join(layout, 'blobs/sha256');
+  return fs.readdirSync(dir).map((f) => {
+    const p = path.join(dir, f);
+    const raw = fs.readFileSync(p);
+    return raw[0] === 0x1f && raw[1] === 0x8b ? run('sh', ['-c', `gzip -dc < '${p}'`]) : raw.toString('latin1');
+  }).join('\n');
+}
+
+describe('executor: RUN', function () {
+  this.timeout(120000);
+  let reg: Registry;
+  before(async () => {
+    reg = await startRegistry('plain');
+    await pushBaseImages(reg);
+  });
+
+  it('runs shell, exec and heredoc forms as the image user, with deletions as whiteouts', async () => {
+    const ctx = makeContext({
+      Dockerfile: [
+        `FROM ${reg.host}/library/busybox:latest`,
+        'ARG WHO=builder',
+        'ENV GREETING=hi',
+        'WORKDIR /work',
+        'RUN echo "$GREETING $WHO from $(pwd)" > /work/out.txt && rm -r /bin/vi /root',
+        'RUN ["/bin/sh", "-c", "id -u > /work/uid-root"]',
+        'USER nobody',
+        'RUN id -u > /tmp/uid-nobody',
+        'USER root',
+        'RUN <<EOF',
+        'set -e',
+        'echo "heredoc $GREETING" > /work/heredoc.txt',
+        'EOF',
+        'RUN cat <<EOF > /work/inline.txt',
+        'inline',
+        'EOF',
+      ].join('\n'),
+    });
+    const layout = tmpDir('drydock-layout-');
+    const r = await runExecutor(['-c', ctx, '--no-push', '--oci-layout-path', layout]);
+    assert.equal(r.code, 0, r.stderr);
+    const { rootfs } = umociUnpack(layout, 'latest');
+    const read = (p: string) => fs.readFileSync(path.join(rootfs, p), 'utf8');
+    assert.equal(read('work/out.txt'), 'hi builder from /work\n');
+    assert.equal(read('work/uid-root'), '0\n');
+    assert.equal(read('tmp/uid-nobody'), '65534\n');
+    assert.equal(read('work/heredoc.txt'), 'heredoc hi\n');
+    assert.equal(read('work/inline.txt'), 'inline\n');
+    assert.equal(fs.existsSync(path.join(rootfs, 'bin/vi')), false, 'deleted file is whited out');
+    assert.equal(fs.existsSync(path.join(rootfs, 'root')), false, 'deleted directory is whited out');
+    assert.equal(fs.existsSync(path.join(rootfs, 'etc/resolv.conf')), false, 'the step\'s resolv.conf is not left in a layer');
+  });
+
+  it('secret, cache and bind mounts reach the step only; the secret appears nowhere', async () => {
+    const secretValue = 's3cr3t-value-4242';
+    const secretFile = path.join(tmpDir(), 'token');
+    fs.writeFileSync(secretFile, secretValue);
+    const cacheDir = tmpDir('drydock-cache-');
+    const ctx = makeContext({
+      Dockerfile: [
+        `FROM ${reg.host}/library/busybox:latest`,
+        'RUN --mount=type=secret,id=token test "$(cat /run/secrets/token)" = "' + secretValue.slice(0, 6) + '$(cat /run/secrets/token | cut -c7-)" && echo "secret seen" > /secret-seen && cat /run/secrets/token',
+        'RUN --mount=type=secret,id=token,env=TOKEN sh -c \'test -n "$TOKEN" && echo ok > /env-seen\'',
+        'RUN --mount=type=cache,target=/var/cache/app sh -c \'n=$(cat /var/cache/app/count 2>/dev/null || echo 0); echo $((n+1)) > /var/cache/app/count; cp /var/cache/app/count /count\'',
+        'RUN --mount=type=bind,source=data,target=/mnt/data cp /mnt/data/in.txt /from-bind.txt',
+      ].join('\n'),
+      'data/in.txt': 'bound\n',
+    });
+    const counts: string[] = [];
+    for (let k = 0; k < 2; k++) {
+      const layout = tmpDir('drydock-layout-');
+      const r = await runExecutor(['-c', ctx, '--no-push', '--oci-layout-path', layout, '--secret', `id=token,src=${secretFile}`, '--cache-dir', cacheDir]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(!r.stdout.includes(secretValue) && !r.stderr.includes(secretValue), 'secret not in the log');
+      assert.match(r.stdout, /\*\*\*/, 'the step printed the secret, and the log masked it');
+      assert.ok(!layoutText(layout).includes(secretValue), 'secret in no blob (layers, config, history)');
+      const { rootfs } = umociUnpack(layout, 'latest');
+      assert.equal(fs.readFileSync(path.join(rootfs, 'secret-seen'), 'utf8'), 'secret seen\n');
+      assert.equal(fs.readFileSync(path.join(rootfs, 'env-seen'), 'utf8'), 'ok\n');
+      assert.equal(fs.readFileSync(path.join(rootfs, 'from-bind.txt'), 'utf8'), 'bound\n');
+      assert.equal(fs.existsSync(path.join(rootfs, 'run/secrets/token')), false);
+      assert.equal(fs.existsSync(path.join(rootfs, 'var/cache/app/count')), false, 'cache mount content stays out of the layer');
+      counts.push(fs.readFileSync(path.join(rootfs, 'count'), 'utf8').trim());
+    }
+    assert.deepEqual(counts, ['1', '2'], 'the cache mount persists between builds');
+  });
+
+  it('a required secret that was not given fails clearly', async () => {
+    const ctx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:latest\nRUN --mount=type=secret,id=npmrc,required=true cat /run/secrets/npmrc\n` });
+    const r = await runExecutor(['-c', ctx, '--no-push']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Dockerfile:2: secret "npmrc" is required but was not given/);
+  });
+
+  it('--single-snapshot makes one layer per stage over the base', async () => {
+    const ctx = makeContext({
+      Dockerfile: `FROM ${reg.host}/library/busybox:latest\nCOPY a.txt /a.txt\nRUN echo b > /b.txt && rm /bin/vi\nRUN echo c > /c.txt\n`,
+      'a.txt': 'a\n',
+    });
+    const layout = tmpDir('drydock-layout-');
+    const r = await runExecutor(['-c', ctx, '--no-push', '--single-snapshot', '--oci-layout-path', layout]);
+    assert.equal(r.code, 0, r.stderr);
+    const inspect = JSON.parse(run('skopeo', ['inspect', `oci:${layout}:latest`]));
+    assert.equal(inspect.Layers.length, 2, 'the base layer and one snapshot');
+    const { rootfs } = umociUnpack(layout, 'latest');
+    for (const [f, c] of [['a.txt', 'a\n'], ['b.txt', 'b\n'], ['c.txt', 'c\n']]) assert.equal(fs.readFileSync(path.join(rootfs, f), 'utf8'), c);
+    assert.equal(fs.existsSync(path.join(rootfs, 'bin/vi')), false);
+  });
+});
