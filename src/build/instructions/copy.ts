@@ -10,7 +10,7 @@ import { extractLayer } from '../../fs/extract';
 import type { LayerEntry } from '../../fs/types';
 import { entriesFromDir } from '../../fs/walk';
 import { UserError, log } from '../../log';
-import { planCopy, type SourceFilter } from '../copy-sources';
+import { matchComponent, planCopy, type SourceFilter } from '../copy-sources';
 import type { StageBuilder } from '../stage';
 import { needsNameLookup, resolveChown } from '../users';
 import { missingDirs } from './metadata';
@@ -107,7 +107,7 @@ export async function copy(stage: StageBuilder, instr: CopyInstruction, roots: S
       mtime: stage.env.opts.reproducible ? mtime : undefined,
     });
     // COPY --from keeps the owner of the files unless --chown says otherwise; context files are root's
-    if (instr.flags.from && !explicit) await keepSourceOwners(entries, src.root, dest);
+    if (instr.flags.from && !explicit) await keepSourceOwners(entries);
   }
   entries.push(...heredocEntries(c, instr.heredocs, dest, destIsDir || sources.length + instr.heredocs.length > 1, uid, gid, chmod, mtime));
   entries.push(...(await parentEntries(c, entries, uid, gid, mtime)));
@@ -116,19 +116,17 @@ export async function copy(stage: StageBuilder, instr: CopyInstruction, roots: S
 }
 
 /** Source ownership for COPY --from (Docker keeps the uid/gid of files copied between stages). */
-async function keepSourceOwners(entries: LayerEntry[], root: string, _dest: string): Promise<void> {
+async function keepSourceOwners(entries: LayerEntry[]): Promise<void> {
   for (const e of entries) {
     if (!e.source) continue;
     const st = await fs.promises.lstat(e.source);
     e.uid = st.uid;
     e.gid = st.gid;
   }
-  void root;
 }
 
 function withExcludes(base: SourceFilter | undefined, patterns: string[]): SourceFilter | undefined {
   if (patterns.length === 0) return base;
-  const { matchComponent } = require('../copy-sources') as typeof import('../copy-sources');
   const excluded = (rel: string) => patterns.some((p) => {
     const pp = p.split('/').filter(Boolean);
     const rp = rel.split('/');
