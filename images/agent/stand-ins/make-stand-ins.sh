@@ -13,10 +13,11 @@
 #                                  (1000:1000), /home/jenkins/{.jenkins,agent}, /usr/share/jenkins/agent.jar,
 #                                  JAVA_HOME=/opt/java/openjdk, the same ENV, USER, WORKDIR, VOLUMEs and
 #                                  ENTRYPOINT as the real image. Its `java` is a shell script that
-#                                  records its argv in /tmp/java-argv (a JDK is 300 MB; the shim's own
+#                                  records its argv in /tmp/java-argv and prints it and its parent's name (a JDK is 300 MB; the shim's own
 #                                  tests prove the java command with a real JVM), agent.jar is a jar
-#                                  with only a manifest. glibc and libstdc++ come from the host, as
-#                                  they come from Debian in the real image.
+#                                  with only a manifest. glibc, libstdc++, util-linux's setpriv and
+#                                  unshare and coreutils' chroot come from the host, as they come
+#                                  from Debian in the real image.
 # A busybox stand-in for BUSYBOX_IMAGE is test/support/make-base-images.sh's library/busybox:latest.
 #
 # env: BASE_CACHE (cache dir)  DEST_CREDS (user:pass)  DEST_CERT_DIR (dir with ca.crt => TLS verify)
@@ -52,11 +53,26 @@ common_root() {
     local dst="$R/$p"
     [ -e "$dst" ] || [ -L "$dst" ] || { mkdir -p "$(dirname "$dst")"; ln -s /usr/bin/busybox "$dst"; }
   done
-  # node's shared libraries (ldd prints "name => /path (addr)" or "/path (addr)")
-  for lib in $(ldd "$NODE" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'); do
-    local dir; dir=$(readlink -f "$(dirname "$lib")")
+  copy_libs "$R" "$NODE"
+}
+
+# the shared libraries of BINARY (ldd prints "name => /path (addr)" or "/path (addr)") into ROOT
+copy_libs() {
+  local R=$1 lib dir
+  for lib in $(ldd "$2" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'); do
+    dir=$(readlink -f "$(dirname "$lib")")
     mkdir -p "$R$dir"
-    cp -L "$lib" "$R$dir/$(basename "$lib")"
+    [ -e "$R$dir/$(basename "$lib")" ] || cp -L "$lib" "$R$dir/$(basename "$lib")"
+  done
+}
+
+# host programs at their host paths (replacing busybox applets), with their libraries
+copy_programs() {
+  local R=$1 p; shift
+  for p in "$@"; do
+    p=$(command -v "$p")
+    rm -f "$R$p"; cp "$p" "$R$p"
+    copy_libs "$R" "$p"
   done
 }
 
@@ -80,6 +96,8 @@ build() {
   # jenkins/inbound-agent
   local J=$W/jenkins
   common_root "$J"
+  # Debian's util-linux and coreutils, which the executor's chroot isolation uses to change user
+  copy_programs "$J" setpriv unshare chroot
   printf 'root:x:0:0:root:/root:/bin/sh\njenkins:x:1000:1000:Jenkins user:/home/jenkins:/bin/sh\n' > "$J/etc/passwd"
   printf 'root:x:0:\njenkins:x:1000:\n' > "$J/etc/group"
   mkdir -p "$J/home/jenkins/.jenkins" "$J/home/jenkins/agent" "$J/opt/java/openjdk/bin" "$J/usr/share/jenkins"
@@ -89,6 +107,7 @@ build() {
 # Stand-in for the JDK's java (see make-stand-ins.sh): records its argv, one per line.
 printf '%s\n' "$@" > /tmp/java-argv
 echo "stand-in java: $*"
+echo "stand-in java's parent: $(cat /proc/$PPID/comm)"
 JAVA
   chmod 755 "$J/opt/java/openjdk/bin/java"
   printf 'Manifest-Version: 1.0\nVersion: 3327.v868139a_d00e0\nMain-Class: hudson.remoting.jnlp.Main\n' > "$W/MANIFEST.MF"
