@@ -8,6 +8,8 @@ import { parseReference, type Reference } from '../image/reference';
 import { UserError, log } from '../log';
 import type { RegistryClient } from '../registry';
 import type { BlobStore } from './blob-store';
+import { lookupCachedBaseFor } from './cache/base-cache';
+import type { BuildOptions } from './options';
 
 export interface ResolvedBase {
   image: Image;
@@ -16,7 +18,7 @@ export interface ResolvedBase {
   digest?: string;
 }
 
-export async function resolveBaseImage(name: string, platform: Platform, client: RegistryClient, blobs: BlobStore, where: string): Promise<ResolvedBase> {
+export async function resolveBaseImage(name: string, platform: Platform, client: RegistryClient, blobs: BlobStore, where: string, opts?: Pick<BuildOptions, 'cache' | 'cacheDir' | 'cacheTtlSeconds'>): Promise<ResolvedBase> {
   // scratch images are OCI (what current builders default to); other bases keep their family
   if (name === 'scratch') return { image: emptyImage(platform, mt.OCI_MANIFEST) };
   let ref: Reference;
@@ -24,6 +26,11 @@ export async function resolveBaseImage(name: string, platform: Platform, client:
     ref = parseReference(name);
   } catch (e) {
     throw new UserError(`${where}: invalid base image reference "${name}": ${(e as Error).message}`);
+  }
+  // --cache --cache-dir (filled by `drydock warm`): used when it holds what the registry names now
+  if (opts?.cache && opts.cacheDir) {
+    const cached = await lookupCachedBaseFor(opts.cacheDir, ref, platform, client, { ttlSeconds: opts.cacheTtlSeconds });
+    if (cached) return cached;
   }
   const t0 = Date.now();
   const r = await client.resolveImage(ref, platform).catch((e: unknown) => {

@@ -28,6 +28,7 @@ import { neededStages, findStage } from './plan';
 import { StageBuilder, type StageEnv } from './stage';
 import { ArgScope, platformArgs } from './variables';
 import { extractLayer } from '../fs/extract';
+import { cachedStep, openLayerCache, stageParentKey, StepCache } from './cache';
 import { defaultIgnorePaths, selectIsolation, type Isolation } from './isolation';
 
 export interface BuildResult {
@@ -107,6 +108,7 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
       file: df.displayName, escape: parsed.escape, created: createdTime(opts),
       isolation: lazyIsolation(opts),
     };
+    const steps = new StepCache(openLayerCache(opts, client, env.blobs), opts);
     const globals = new ArgScope(opts.buildArgs, automatic, null);
     for (const a of parsed.globalArgs) {
       try {
@@ -131,7 +133,9 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
       step++;
       const base = await stageBase(stage, builders, parsed.stages, globals, env, client);
       log.info(`STEP ${step}/${totalSteps}: ${stage.from.text}`);
-      const sb = new StageBuilder(stage.index, stage.name, base, env, globals, automatic, stage.index === hostRootStage ? hostRoot : undefined);
+      const sb = new StageBuilder(stage.index, stage.name, base.image, env, globals, automatic, stage.index === hostRootStage ? hostRoot : undefined);
+      if (steps.cache) sb.steps = steps;
+      sb.cacheKey = base.cacheKey;
       builders.set(stage.index, sb);
       timings.push({ text: stage.from.text, ms: Date.now() - t0 });
       const roots: SourceRoots = {
@@ -146,7 +150,7 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
         const t1 = Date.now();
         log.info(`STEP ${step}/${totalSteps}: ${instr.text}`);
         try {
-          await execute(sb, instr, roots, state);
+          await cachedStep(sb, instr, () => execute(sb, instr, roots, state));
         } catch (e) {
           throw locate(e, df.displayName, instr.line);
         }
@@ -164,6 +168,8 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
       if (Object.keys(opts.labels).length) c.Labels = { ...(c.Labels ?? {}), ...opts.labels };
       file.created = env.created;
     });
+    await steps.flush();
+    if (steps.cache) log.info(`layer cache: ${steps.hits} hit(s), ${steps.misses} miss(es)`);
     const s = serializeImage(image);
     await writeOutputs(opts, image, destinations, client, s.manifestDigest);
     const seconds = (Date.now() - started) / 1000;
@@ -208,7 +214,7 @@ function globalsStage(globals: ArgScope, env: StageEnv): StageBuilder {
   return sb;
 }
 
-async function stageBase(stage: Stage, builders: Map<number, StageBuilder>, stages: Stage[], globals: ArgScope, env: StageEnv, client: RegistryClient): Promise<Image> {
+async function stageBase(stage: Stage, builders: Map<number, StageBuilder>, stages: Stage[], globals: ArgScope, env: StageEnv, client: RegistryClient): Promise<{ image: Image; cacheKey: string }> {
   const where = `${env.file}:${stage.from.line}`;
   const lookup = (n: string) => globals.get(n);
   const { expandWord } = require('../dockerfile/expand') as typeof import('../dockerfile/expand');
@@ -218,10 +224,11 @@ async function stageBase(stage: Stage, builders: Map<number, StageBuilder>, stag
   if (earlier) {
     const b = builders.get(earlier.index);
     if (!b) throw new UserError(`${where}: stage "${name}" was not built`);
-    return b.image;
+    return { image: b.image, cacheKey: b.cacheKey };
   }
   const platform = stage.platform ? parsePlatform(expandWord(stage.platform, lookup, env.escape)) : env.platform;
-  return (await resolveBaseImage(name, platform, client, env.blobs, where)).image;
+  const r = await resolveBaseImage(name, platform, client, env.blobs, where, env.opts);
+  return { image: r.image, cacheKey: stageParentKey(r.digest, platform) };
 }
 
 async function runOnbuildTriggers(sb: StageBuilder, roots: SourceRoots, state: { cmdSet: boolean }, file: string): Promise<void> {
@@ -233,7 +240,7 @@ async function runOnbuildTriggers(sb: StageBuilder, roots: SourceRoots, state: {
   for (const t of triggers) {
     log.info(`  ONBUILD ${t}`);
     const parsed = parseDockerfile(`FROM scratch\n${t}\n`, `${file} (ONBUILD trigger of the base image)`);
-    for (const instr of parsed.stages[0].instructions) await execute(sb, instr, roots, state);
+    for (const instr of parsed.stages[0].instructions) await cachedStep(sb, instr, () => execute(sb, instr, roots, state));
   }
 }
 

@@ -122,8 +122,9 @@ export interface CopyPlanOptions {
   destIsDir: boolean;
   /** the destination is an existing directory in the image */
   destExistsAsDir: boolean;
-  uid: number;
-  gid: number;
+  /** owner of the copies; undefined keeps the source's (COPY --from without --chown) */
+  uid?: number;
+  gid?: number;
   chmod?: number;
   filter?: SourceFilter;
   where: string;
@@ -163,7 +164,7 @@ export async function planCopy(o: CopyPlanOptions): Promise<LayerEntry[]> {
 }
 
 function fileEntry(abs: string, st: fs.Stats, target: string, o: CopyPlanOptions): LayerEntry {
-  const base = { path: target, uid: o.uid, gid: o.gid, mtime: o.mtime ?? st.mtime };
+  const base = { path: target, uid: o.uid ?? st.uid, gid: o.gid ?? st.gid, mtime: o.mtime ?? st.mtime };
   if (st.isSymbolicLink()) return { ...base, type: 'symlink', linkname: fs.readlinkSync(abs), mode: 0o777 };
   return { ...base, type: 'file', source: abs, size: st.size, mode: o.chmod ?? st.mode & 0o7777 };
 }

@@ -18,6 +18,7 @@ import type { BuildOptions } from './options';
 import { ArgScope, envLookup } from './variables';
 import type { Isolation } from './isolation';
 import { selectSnapshotter, type Snapshotter } from './snapshot';
+import { layerFromCache, layerToCache, type StepCache } from './cache';
 
 export interface StageEnv {
   opts: BuildOptions;
@@ -51,6 +52,10 @@ export class StageBuilder {
   /** how many of image.layers are applied to `root` */
   private applied = 0;
   private snap?: Snapshotter;
+  /** the build's layer cache (undefined: no cache) and the key chain of this stage's steps */
+  steps?: StepCache;
+  cacheKey = '';
+  pendingCacheKey?: string;
   /** --single-snapshot: the one snapshot of this stage, started with its first change */
   private single?: { snap: Snapshotter; changed: boolean };
 
@@ -105,7 +110,25 @@ export class StageBuilder {
    */
   async addLayer(entries: LayerEntry[], instr: Instruction, inRoot = false): Promise<Layer | undefined> {
     if (this.env.opts.singleSnapshot) return this.changeInSingleSnapshot(entries, instr, inRoot);
-    return this.appendLayer(entries, this.history(instr), inRoot);
+    const cached = await layerFromCache(this, instr, entries);
+    if (cached) return this.appendCached(cached, instr, entries);
+    const layer = await this.appendLayer(entries, this.history(instr), inRoot);
+    layerToCache(this, instr, layer);
+    return layer;
+  }
+
+  /**
+   * Put a layer from the cache on top of the image. A materialized root gets it now when `entries`
+   * (a COPY's plan) tell the snapshotter what changed; otherwise rootfs() applies it when needed.
+   */
+  async appendCached(layer: Layer, instr: Instruction, entries?: LayerEntry[]): Promise<Layer> {
+    this.image = appendLayer(this.image, layer, this.history(instr));
+    if (entries && this.root && this.applied === this.image.layers.length - 1) {
+      await extractLayer(await layer.open(), this.root, this.extractOptions());
+      this.applied++;
+      await this.snap?.addKnownChanges(entries.map((e) => '/' + e.path));
+    }
+    return layer;
   }
 
   private async appendLayer(entries: LayerEntry[], history: HistoryEntry, inRoot: boolean): Promise<Layer> {

@@ -103,26 +103,16 @@ export async function copy(stage: StageBuilder, instr: CopyInstruction, roots: S
   if (sources.length) {
     entries = await planCopy({
       root: src.root, rootName: src.label, sources, dest, destIsDir, destExistsAsDir,
-      uid, gid, chmod, filter, where,
+      // COPY --from keeps the owner of the files unless --chown says otherwise; context files are root's
+      ...(instr.flags.from && !explicit ? {} : { uid, gid }),
+      chmod, filter, where,
       mtime: stage.env.opts.reproducible ? mtime : undefined,
     });
-    // COPY --from keeps the owner of the files unless --chown says otherwise; context files are root's
-    if (instr.flags.from && !explicit) await keepSourceOwners(entries);
   }
   entries.push(...heredocEntries(c, instr.heredocs, dest, destIsDir || sources.length + instr.heredocs.length > 1, uid, gid, chmod, mtime));
   entries.push(...(await parentEntries(c, entries, uid, gid, mtime)));
   await stage.addLayer(entries, instr);
   log.debug(`${where}: COPY wrote ${entries.length} entries`);
-}
-
-/** Source ownership for COPY --from (Docker keeps the uid/gid of files copied between stages). */
-async function keepSourceOwners(entries: LayerEntry[]): Promise<void> {
-  for (const e of entries) {
-    if (!e.source) continue;
-    const st = await fs.promises.lstat(e.source);
-    e.uid = st.uid;
-    e.gid = st.gid;
-  }
 }
 
 function withExcludes(base: SourceFilter | undefined, patterns: string[]): SourceFilter | undefined {

@@ -1,0 +1,119 @@
+// The layer cache through whole builds: an unchanged rebuild hits every cached step and yields the
+// same image digest; changing one input (a COPY source, a build arg, an ENV) misses from that step
+// on; --cache-dir bases from `drydock warm` give the same keys as the registry.
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { build } from '../../../src/build/build';
+import { parseBuildArgs } from '../../../src/cli/build';
+import { main as warmMain } from '../../../src/cli/warm';
+import { log } from '../../../src/log';
+import { makeContext, umociUnpack } from '../../support/executor';
+import { pushBaseImages, startRegistry, tmpDir, type Registry } from '../../support/testbed';
+
+/** Run a build in-process, capturing the cache lines of its log. */
+async function buildWith(args: string[]): Promise<{ digest: string; hits: number; misses: number; lines: string[] }> {
+  const lines: string[] = [];
+  const orig = process.stderr.write.bind(process.stderr);
+  const origOut = process.stdout.write.bind(process.stdout);
+  const capture = (chunk: unknown) => { lines.push(String(chunk)); return true; };
+  (process.stderr as unknown as { write: unknown }).write = capture;
+  (process.stdout as unknown as { write: unknown }).write = capture;
+  try {
+    const opts = parseBuildArgs(args)!;
+    const r = await build(opts);
+    const text = lines.join('');
+    return {
+      digest: r.digest,
+      hits: (text.match(/cache hit /g) ?? []).length,
+      misses: (text.match(/no cached layer/g) ?? []).length,
+      lines: text.split('\n'),
+    };
+  } finally {
+    (process.stderr as unknown as { write: unknown }).write = orig;
+    (process.stdout as unknown as { write: unknown }).write = origOut;
+    log.configure({ level: 'info' });
+  }
+}
+
+describe('layer cache in whole builds', function () {
+  this.timeout(180000);
+  let reg: Registry;
+  let work: string;
+  let ctx: string;
+  before(async () => {
+    reg = await startRegistry('plain');
+    await pushBaseImages(reg);
+    work = tmpDir('drydock-build-cache-');
+    ctx = makeContext({
+      'a.txt': 'alpha\n',
+      'c.txt': 'gamma\n',
+      Dockerfile: [
+        `FROM ${reg.host}/library/busybox:latest`,
+        'ARG V=1',
+        'ENV GREETING=hello',
+        'COPY a.txt /app/a.txt',
+        'RUN cat /app/a.txt > /app/b.txt && echo "$GREETING $V" >> /app/b.txt',
+        'COPY c.txt /app/',
+        'CMD ["cat", "/app/b.txt"]',
+      ].join('\n') + '\n',
+    });
+  });
+  after(() => {
+    for (const d of [work, ctx]) if (d) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  const args = (cacheRepo: string, extra: string[] = []) => [
+    '--context', ctx, '--no-push', '--reproducible', '--cache', `--cache-repo=${cacheRepo}`, '--cache-copy-layers',
+    '--oci-layout-path', path.join(work, 'out'), '--custom-platform', 'linux/amd64', ...extra,
+  ];
+
+  for (const backend of ['oci', 'registry'] as const) {
+    it(`${backend}: rebuild hits every step with the same digest; one changed input misses from there on`, async () => {
+      const repo = backend === 'oci' ? `oci:${path.join(work, 'layer-cache')}` : `${reg.host}/drydock/build-cache`;
+      const first = await buildWith(args(repo));
+      assert.deepEqual([first.hits, first.misses], [0, 3]);
+      const again = await buildWith(args(repo));
+      assert.deepEqual([again.hits, again.misses], [3, 0], again.lines.filter((l) => /cache|STEP/.test(l)).join('\n'));
+      assert.equal(again.digest, first.digest);
+      const { rootfs } = umociUnpack(path.join(work, 'out'), 'latest');
+      assert.equal(fs.readFileSync(path.join(rootfs, 'app/b.txt'), 'utf8'), 'alpha\nhello 1\n', 'the image from cached layers has the RUN output');
+
+      fs.writeFileSync(path.join(ctx, 'c.txt'), 'gamma 2\n');
+      const lastCopy = await buildWith(args(repo));
+      assert.deepEqual([lastCopy.hits, lastCopy.misses], [2, 1], 'only the last COPY misses');
+      assert.notEqual(lastCopy.digest, first.digest);
+      fs.writeFileSync(path.join(ctx, 'c.txt'), 'gamma\n');
+      assert.equal((await buildWith(args(repo))).digest, first.digest, 'restoring the file hits again');
+
+      const arg = await buildWith(args(repo, ['--build-arg', 'V=2']));
+      assert.deepEqual([arg.hits, arg.misses], [0, 3], 'an ARG value in scope changes every later key');
+
+      fs.writeFileSync(path.join(ctx, 'a.txt'), 'alpha 2\n');
+      const src = await buildWith(args(repo));
+      assert.deepEqual([src.hits, src.misses], [0, 3], 'a changed COPY source misses it and every later step');
+      fs.writeFileSync(path.join(ctx, 'a.txt'), 'alpha\n');
+
+      const df = fs.readFileSync(path.join(ctx, 'Dockerfile'), 'utf8');
+      fs.writeFileSync(path.join(ctx, 'Dockerfile'), df.replace('ENV GREETING=hello', 'ENV GREETING=hi'));
+      const env = await buildWith(args(repo));
+      assert.deepEqual([env.hits, env.misses], [0, 3], 'an ENV change misses every later layer');
+      fs.writeFileSync(path.join(ctx, 'Dockerfile'), df);
+      assert.equal((await buildWith(args(repo))).digest, first.digest);
+    });
+  }
+
+  it('--no-push-cache reads but does not write; --cache-dir bases keep the keys', async () => {
+    const repo = `oci:${path.join(work, 'ro-cache')}`;
+    const ro = await buildWith(args(repo, ['--no-push-cache']));
+    assert.deepEqual([ro.hits, ro.misses], [0, 3]);
+    assert.deepEqual((await buildWith(args(repo, ['--no-push-cache']))).hits, 0);
+    const first = await buildWith(args(repo));
+    const cacheDir = path.join(work, 'bases');
+    assert.equal(await warmMain(['-i', `${reg.host}/library/busybox:latest`, '-c', cacheDir, '--custom-platform', 'linux/amd64']), 0);
+    const warm = await buildWith(args(repo, ['--cache-dir', cacheDir]));
+    assert.ok(warm.lines.some((l) => /using cached base image/.test(l)), 'the base came from the cache dir');
+    assert.deepEqual([warm.hits, warm.misses], [3, 0]);
+    assert.equal(warm.digest, first.digest);
+  });
+});
