@@ -141,6 +141,19 @@ describe('executor (plain registry)', function () {
     }
   });
 
+  it('COPY --from an image, --label, and JSON logs', async () => {
+    const ctx = makeContext({ Dockerfile: `FROM scratch\nCOPY --from=${reg.host}/library/busybox:latest /bin/busybox /busybox\n` });
+    const layout = tmpDir('drydock-layout-');
+    const r = await runExecutor(['-c', ctx, '--no-push', '--oci-layout-path', layout, '--label', 'team=infra', '--label', 'tier=build', '--log-format', 'json']);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stderr.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    assert.ok(lines.some((l) => l.level === 'info' && /^STEP 2\/2: COPY --from=/.test(l.msg)), 'steps are JSON log lines');
+    const insp = JSON.parse(run('skopeo', ['inspect', `oci:${layout}:latest`]));
+    assert.deepEqual(insp.Labels, { team: 'infra', tier: 'build' });
+    const { rootfs } = umociUnpack(layout, 'latest');
+    assert.ok(fs.statSync(path.join(rootfs, 'busybox')).size > 100000);
+  });
+
   it('honours .dockerignore with ! exceptions', async () => {
     const ctx = makeContext({
       Dockerfile: 'FROM scratch\nCOPY . /ctx/\n',

@@ -75,4 +75,20 @@ describe('executor: build and push against a real registry', function () {
       assert.ok(fs.existsSync(path.join(rootfs, 'bin/busybox')), 'base layer unpacked');
     });
   }
+
+  it('htpasswd: a wrong password fails before building, names the registry, never prints the password, pushes nothing', async () => {
+    const reg = await startRegistry('htpasswd');
+    await pushBaseImages(reg);
+    const cfgDir = tmpDir('drydock-dockercfg-');
+    const badPass = 'wrong-Passw0rd-xyz';
+    fs.writeFileSync(path.join(cfgDir, 'config.json'), JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from(`${reg.user}:${badPass}`).toString('base64') } } }));
+    const ctx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:latest\nLABEL a=b\n` });
+    const dest = `${reg.host}/drydock/wrong-password:1`;
+    const r = await runExecutor(['-c', ctx, '-d', dest], { env: { DOCKER_CONFIG: cfgDir } });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, new RegExp(`authentication failed for ${reg.host.replace(/\./g, '\\.')}`));
+    assert.ok(!r.stderr.includes(badPass) && !r.stdout.includes(badPass), 'password not printed');
+    assert.ok(!r.stderr.includes(Buffer.from(`${reg.user}:${badPass}`).toString('base64')), 'encoded credentials not printed');
+    assert.throws(() => run('skopeo', ['inspect', '--raw', ...skopeoOpts(reg), `docker://${dest}`]));
+  });
 });
