@@ -97,7 +97,7 @@ const SCENARIOS: Scenario[] = [
           'COPY deps.txt /app/deps.txt',
           'RUN mkdir -p /app/deps && for i in $(seq 1 2000); do echo $i > /app/deps/$i; done',
           'COPY src/ /app/src/',
-          'RUN cat /app/src/*.txt > /app/bundle.txt',
+          'RUN cat /app/src/*/*.txt > /app/bundle.txt',
         ].join('\n'),
         'deps.txt': 'dependency list\n',
       });
