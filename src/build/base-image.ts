@@ -1,13 +1,15 @@
 // FROM: turn a base reference into an Image value whose layers download lazily (into the build's
 // blob store) and remember where they came from, so a push to the same registry can mount them.
 import type { Image, Layer } from '../image/image';
-import { emptyImage } from '../image/image';
+import { editConfig, emptyImage } from '../image/image';
 import * as mt from '../image/mediatypes';
 import type { Platform } from '../image/platform';
 import { parseReference, type Reference } from '../image/reference';
 import { UserError, log } from '../log';
 import type { RegistryClient } from '../registry';
 import type { BlobStore } from './blob-store';
+
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 import { lookupCachedBaseFor } from './cache/base-cache';
 import type { BuildOptions } from './options';
 
@@ -20,7 +22,13 @@ export interface ResolvedBase {
 
 export async function resolveBaseImage(name: string, platform: Platform, client: RegistryClient, blobs: BlobStore, where: string, opts?: Pick<BuildOptions, 'cache' | 'cacheDir' | 'cacheTtlSeconds'>): Promise<ResolvedBase> {
   // scratch images are OCI (what current builders default to); other bases keep their family
-  if (name === 'scratch') return { image: emptyImage(platform, mt.OCI_MANIFEST) };
+  if (name === 'scratch') {
+    // like kaniko and buildah, a scratch image starts with the default PATH
+    const image = editConfig(emptyImage(platform, mt.OCI_MANIFEST), (c) => {
+      c.Env = [`PATH=${DEFAULT_PATH}`];
+    });
+    return { image };
+  }
   let ref: Reference;
   try {
     ref = parseReference(name);

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../log';
 import { entriesFromDir } from '../fs/walk';
+import { resolveInRootSync } from '../fs/in-root';
 import type { LayerEntry } from '../fs/types';
 
 export interface SourceFilter {
@@ -22,25 +23,55 @@ export function matchComponent(pattern: string, name: string): boolean {
 }
 
 const reCache = new Map<string, RegExp>();
+
+function badPattern(p: string, why: string): never {
+  throw new UserError(`invalid pattern "${p}": ${why} (patterns follow Go's filepath.Match)`);
+}
+
+const classChar = (c: string) => `\\u{${c.codePointAt(0)!.toString(16)}}`;
+
+/** Compile a filepath.Match pattern, rejecting what Go rejects as ErrBadPattern. */
 function globToRegExp(p: string): RegExp {
   let re = reCache.get(p);
   if (re) return re;
+  const chars = [...p];
+  let i = 0;
+  const getEsc = (): string => {
+    if (i >= chars.length || chars[i] === '-' || chars[i] === ']') badPattern(p, 'a character class needs a character here');
+    if (chars[i] === '\\') {
+      i++;
+      if (i >= chars.length) badPattern(p, 'trailing backslash in a character class');
+    }
+    return chars[i++];
+  };
   let out = '^';
-  for (let i = 0; i < p.length; i++) {
-    const c = p[i];
+  while (i < chars.length) {
+    const c = chars[i++];
     if (c === '*') out += '[^/]*';
     else if (c === '?') out += '[^/]';
-    else if (c === '\\' && i + 1 < p.length) out += escapeRe(p[++i]);
-    else if (c === '[') {
-      const end = p.indexOf(']', i + 2);
-      if (end < 0) throw new UserError(`invalid pattern "${p}": unterminated [ character class`);
-      let cls = p.slice(i + 1, end);
-      if (cls.startsWith('^') || cls.startsWith('!')) cls = '^' + cls.slice(1);
-      out += `[${cls.replace(/\\(.)/g, '\\$1')}]`;
-      i = end;
+    else if (c === '\\') {
+      if (i >= chars.length) badPattern(p, 'trailing backslash');
+      out += escapeRe(chars[i++]);
+    } else if (c === '[') {
+      let negate = false;
+      if (chars[i] === '^') { negate = true; i++; }
+      const ranges: string[] = [];
+      for (;;) {
+        if (i >= chars.length) badPattern(p, 'unterminated [ character class');
+        if (chars[i] === ']' && ranges.length > 0) { i++; break; }
+        const lo = getEsc();
+        let hi = lo;
+        if (chars[i] === '-') { i++; hi = getEsc(); }
+        ranges.push(lo === hi ? classChar(lo) : `${classChar(lo)}-${classChar(hi)}`);
+      }
+      out += `[${negate ? '^/' : ''}${ranges.join('')}]`;
     } else out += escapeRe(c);
   }
-  re = new RegExp(out + '$', 'u');
+  try {
+    re = new RegExp(out + '$', 'u');
+  } catch {
+    badPattern(p, 'a character range is out of order');
+  }
   reCache.set(p, re);
   return re;
 }
@@ -120,7 +151,7 @@ export interface CopyPlanOptions {
   dest: string;
   /** the destination was written with a trailing '/' */
   destIsDir: boolean;
-  /** the destination is an existing directory in the image */
+  /** the destination is an existing directory in the image (its owner and mode are kept) */
   destExistsAsDir: boolean;
   /** owner of the copies; undefined keeps the source's (COPY --from without --chown) */
   uid?: number;
@@ -136,14 +167,21 @@ export interface CopyPlanOptions {
 export async function planCopy(o: CopyPlanOptions): Promise<LayerEntry[]> {
   const filter = o.filter ?? noFilter;
   const matched = o.sources.flatMap((s) => matchSources(o.root, s, filter, o.where, o.rootName).map((rel) => ({ s, rel })));
-  const multi = matched.length > 1 || o.sources.some(hasWildcard);
+  // a wildcard that matches one file copies it like a plain source (Docker, buildah, kaniko)
+  const multi = matched.length > 1;
   const destRel = cleanSourcePath(o.dest);
   if (multi && !o.destIsDir && !o.destExistsAsDir) {
     throw new UserError(`${o.where}: when using COPY with more than one source file, the destination must be a directory and end with a /`);
   }
   const entries: LayerEntry[] = [];
   for (const { rel } of matched) {
-    const abs = path.join(o.root, rel);
+    // a source named by the user that is a symlink is followed (inside the root), as Docker does;
+    // links inside a copied directory stay links
+    let abs = path.join(o.root, rel);
+    if (fs.lstatSync(abs).isSymbolicLink()) {
+      const target = resolveInRootSync(o.root, rel);
+      if (fs.existsSync(target)) abs = target;
+    }
     const st = fs.lstatSync(abs);
     if (st.isDirectory()) {
       const sub = await entriesFromDir(abs, destRel, {
@@ -151,8 +189,13 @@ export async function planCopy(o: CopyPlanOptions): Promise<LayerEntry[]> {
         gid: o.gid,
         chmod: o.chmod !== undefined ? { file: o.chmod, dir: o.chmod } : undefined,
         mtime: o.mtime,
+        includeRoot: false,
         filter: (r: string, dir: boolean) => (filter.excluded(rel ? `${rel}/${r}` : r, dir) ? (dir ? 'skip-dir' : 'exclude') : 'include'),
       });
+      // the destination keeps its owner and mode when it exists; a new one is 0755 (buildah, Docker)
+      if (!o.destExistsAsDir && destRel !== '') {
+        sub.unshift({ path: destRel, type: 'dir', mode: o.chmod ?? 0o755, uid: o.uid ?? 0, gid: o.gid ?? 0, mtime: o.mtime ?? st.mtime });
+      }
       entries.push(...sub);
     } else {
       const target = multi || o.destIsDir || o.destExistsAsDir ? path.posix.join(destRel, path.posix.basename(rel)) : destRel;

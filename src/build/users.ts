@@ -1,47 +1,30 @@
 // User and group names → numeric ids, read from a stage's own /etc/passwd and /etc/group (never
 // the host's), as Docker does for USER and COPY --chown.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { resolveInRootSync } from '../fs/in-root';
 import { UserError } from '../log';
 
 interface PasswdEntry { name: string; uid: number; gid: number; home: string }
 interface GroupEntry { name: string; gid: number; members: string[] }
 
-function readLines(file: string): string[] {
+/** Lines of a file inside the root; a missing file or a link loop reads as empty. */
+function readLines(root: string, inImage: string): string[] {
   try {
-    return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+    return fs.readFileSync(resolveInRootSync(root, inImage), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
   } catch {
     return [];
   }
 }
 
-/** Resolve files inside `root` without following symlinks out of it (etc may be a link). */
-function inRoot(root: string, p: string): string {
-  let cur = root;
-  for (const part of p.split('/').filter(Boolean)) {
-    let next = path.join(cur, part);
-    for (let hops = 0; hops < 40; hops++) {
-      let st: fs.Stats;
-      try { st = fs.lstatSync(next); } catch { break; }
-      if (!st.isSymbolicLink()) break;
-      const target = fs.readlinkSync(next);
-      next = target.startsWith('/') ? path.join(root, target) : path.join(path.dirname(next), target);
-      if (!next.startsWith(root)) next = root;
-    }
-    cur = next;
-  }
-  return cur;
-}
-
 export function readPasswd(root: string): PasswdEntry[] {
-  return readLines(inRoot(root, 'etc/passwd')).map((l) => {
+  return readLines(root, '/etc/passwd').map((l) => {
     const f = l.split(':');
     return { name: f[0], uid: Number(f[2]), gid: Number(f[3]), home: f[5] ?? '/' };
   }).filter((e) => Number.isInteger(e.uid) && Number.isInteger(e.gid));
 }
 
 export function readGroups(root: string): GroupEntry[] {
-  return readLines(inRoot(root, 'etc/group')).map((l) => {
+  return readLines(root, '/etc/group').map((l) => {
     const f = l.split(':');
     return { name: f[0], gid: Number(f[2]), members: (f[3] ?? '').split(',').filter(Boolean) };
   }).filter((e) => Number.isInteger(e.gid));

@@ -47,6 +47,8 @@ export class ArgScope {
   get(name: string): string | undefined {
     if (this.values.has(name)) return this.values.get(name);
     if (PROXY_ARGS.includes(name)) return this.buildArgs[name];
+    // the global scope (FROM lines) sees the automatic platform args undeclared (BuildKit)
+    if (this.globals === null && name in this.automatic) return this.automatic[name];
     return undefined;
   }
 

@@ -61,8 +61,11 @@ function buildArgs(entries: string[], env: NodeJS.ProcessEnv): Record<string, st
 /** --registry-map index.docker.io=mirror.gcr.io;other.io (kaniko: ';'-separated targets, repeatable) */
 function registryMaps(entries: string[]): Record<string, string[]> {
   const out: Record<string, string[]> = {};
-  for (const [from, to] of Object.entries(keyValue(entries, 'registry-map'))) {
-    out[from] = [...(out[from] ?? []), ...to.split(';').filter(Boolean)];
+  for (const e of entries) {
+    // one flag per entry: repeating a source registry adds targets (kaniko appends)
+    for (const [from, to] of Object.entries(keyValue([e], 'registry-map'))) {
+      out[from] = [...(out[from] ?? []), ...to.split(';').filter(Boolean)];
+    }
   }
   return out;
 }
@@ -173,7 +176,11 @@ export function parseBuildArgs(args: string[], env: NodeJS.ProcessEnv = process.
     throw e;
   }
   const o = cmd.opts();
-  log.configure({ level: parseLevel(o.verbosity), format: parseFormat(o.logFormat), timestamps: !!o.logTimestamp });
+  try {
+    log.configure({ level: parseLevel(o.verbosity), format: parseFormat(o.logFormat), timestamps: !!o.logTimestamp });
+  } catch (e) {
+    throw new UserError((e as Error).message, { exitCode: 2 });
+  }
   const d = defaultBuildOptions();
   const noPushFlag = o.push === false || (typeof o.push === 'string' && parseBool('no-push')(o.push));
   const opts: BuildOptions = {

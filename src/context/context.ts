@@ -3,9 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import * as zlib from 'node:zlib';
-import * as tarStream from 'tar-stream';
+import { extractLayer } from '../fs/extract';
 import { httpGet } from './http-get';
 import { UserError, log } from '../log';
 
@@ -65,57 +63,20 @@ export async function openContext(spec: string, workDir: string, subPath: string
   return { dir, source: spec };
 }
 
-/** Unpack a tar or gzip'd tar stream into `dest` (regular files, dirs, symlinks; no escapes). */
+/**
+ * Unpack a tar or gzip'd tar stream into `dest` with the layer extractor's path safety: links in
+ * the archive can never make a later entry land outside the context directory.
+ */
 async function unpackInto(input: Readable | NodeJS.ReadableStream, dest: string, what: string): Promise<string> {
   await fs.promises.mkdir(dest, { recursive: true });
   const src = input instanceof Readable ? input : Readable.from(input as AsyncIterable<Buffer>);
-  const gz = await startsWithGzipMagic(src);
-  const extract = tarStream.extract();
-  const done = (async () => {
-    for await (const entry of extract) {
-      const h = entry.header;
-      const rel = path.posix.normalize(h.name).replace(/^(\.\/|\/)+/, '');
-      const target = path.join(dest, rel);
-      if (rel.startsWith('..') || (!target.startsWith(dest + path.sep) && target !== dest)) {
-        entry.resume();
-        throw new UserError(`build context ${what}: entry "${h.name}" points outside the context`);
-      }
-      await fs.promises.mkdir(path.dirname(target), { recursive: true });
-      if (h.type === 'directory') {
-        await fs.promises.mkdir(target, { recursive: true });
-        entry.resume();
-      } else if (h.type === 'symlink') {
-        await fs.promises.rm(target, { force: true });
-        await fs.promises.symlink(h.linkname ?? '', target);
-        entry.resume();
-      } else if (h.type === 'file' || h.type === 'contiguous-file') {
-        await pipeline(entry, fs.createWriteStream(target, { mode: h.mode }));
-        if (h.mode !== undefined) await fs.promises.chmod(target, h.mode & 0o7777);
-      } else {
-        entry.resume();
-      }
-    }
-  })();
-  const unpacked = gz ? pipeline(src, zlib.createGunzip(), extract) : pipeline(src, extract);
-  await Promise.all([unpacked, done]).catch((e) => {
-    if (e instanceof UserError) throw e;
-    throw new UserError(`build context ${what}: not a readable tar${gz ? '.gz' : ''} archive (${(e as Error).message})`);
-  });
-  return dest;
-}
-
-/** Look at the first bytes without consuming them (they are pushed back with unshift). */
-async function startsWithGzipMagic(src: Readable): Promise<boolean> {
-  let chunk: Buffer | null = src.read();
-  while (chunk === null && !src.readableEnded) {
-    await new Promise<void>((resolve, reject) => {
-      const done = () => { src.off('readable', done); src.off('end', done); src.off('error', fail); resolve(); };
-      const fail = (e: Error) => { src.off('readable', done); src.off('end', done); reject(e); };
-      src.once('readable', done); src.once('end', done); src.once('error', fail);
-    });
-    chunk = src.read();
+  try {
+    await extractLayer(src, dest, { preserveOwnership: false, layerName: `build context ${what}` });
+  } catch (e) {
+    const msg = (e as Error).message;
+    if (/climbs out|outside/.test(msg)) throw new UserError(`build context ${what}: an entry points outside the context: ${msg.replace(/^.*?: (entry|path)/, '$1')}`);
+    if (e instanceof UserError && !/tar header|unexpected end|incorrect header|invalid/i.test(msg)) throw e;
+    throw new UserError(`build context ${what}: not a readable tar or tar.gz archive (${msg.replace(/^cannot extract layer [^:]*: /, '')})`);
   }
-  if (!chunk) return false;
-  src.unshift(chunk);
-  return chunk.length >= 2 && chunk[0] === 0x1f && chunk[1] === 0x8b;
+  return dest;
 }

@@ -15,9 +15,11 @@ export function registerSecret(value: string | undefined | null): void {
 const MASK = '***';
 
 const patterns: Array<[RegExp, string]> = [
-  [/(authorization\s*[:=]\s*"?)(basic|bearer)\s+[^\s",]+/gi, `$1$2 ${MASK}`],
+  [/(authorization"?\s*[:=]\s*"?)(basic|bearer)\s+[^\s",]+/gi, `$1$2 ${MASK}`],
   [/((?:"|\b)(?:password|secret|token|access_token|identitytoken|registrytoken|auth|refresh_token|secretAccessKey|sessionToken|x-amz-security-token)"?\s*[:=]\s*"?)[^"\s,}&]+/gi, `$1${MASK}`],
-  [/(\/\/[^/:@\s]+:)[^@\s/]+@/g, `$1${MASK}@`],
+  // user:password@ in URLs; passwords may hold '/' and '@' (the last '@' of the word ends them),
+  // but host:port/path@digest is no password
+  [/(\/\/[^/:@\s]+:)(?!\d+(?:\/|\s|$))\S*@/g, `$1${MASK}@`],
   [/(X-Amz-Signature=|X-Amz-Credential=|X-Amz-Security-Token=)[^&\s"]+/g, `$1${MASK}`],
   [/(Signature=)[0-9a-f]{64}/g, `$1${MASK}`],
 ];
@@ -26,6 +28,9 @@ export function redact(text: string): string {
   let out = text;
   for (const s of known) {
     if (out.includes(s)) out = out.split(s).join(MASK);
+    // the same secret as it appears inside a JSON string (quotes and backslashes escaped)
+    const escaped = JSON.stringify(s).slice(1, -1);
+    if (escaped !== s && out.includes(escaped)) out = out.split(escaped).join(MASK);
   }
   for (const [re, rep] of patterns) out = out.replace(re, rep);
   return out;

@@ -98,7 +98,7 @@ export async function copy(stage: StageBuilder, instr: CopyInstruction, roots: S
   }
   const filter = withExcludes(src.filter, instr.flags.exclude.map((e) => stage.expand(e)));
   const sources = instr.sources.map((s) => stage.expand(s));
-  const destExistsAsDir = sources.length > 0 && !destIsDir ? await stage.isDir(dest) : false;
+  const destExistsAsDir = sources.length > 0 ? await stage.isDir(dest) : false;
   let entries: LayerEntry[] = [];
   if (sources.length) {
     entries = await planCopy({
@@ -172,7 +172,7 @@ export async function add(stage: StageBuilder, instr: AddInstruction, roots: Sou
     } else plain.push(s);
   }
   if (plain.length) {
-    const destExistsAsDir = !destIsDir ? await stage.isDir(dest) : false;
+    const destExistsAsDir = await stage.isDir(dest);
     entries.push(...(await planCopy({
       root: roots.contextDir, rootName: 'the build context', sources: plain, dest, destIsDir: destIsDir || multi, destExistsAsDir,
       uid, gid, chmod, filter: roots.contextFilter, where, mtime: stage.env.opts.reproducible ? mtime : undefined,

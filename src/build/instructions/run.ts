@@ -12,6 +12,7 @@ import type { BindMount } from '../isolation';
 import type { StageBuilder } from '../stage';
 import { resolveUser } from '../users';
 import { shellOf } from './metadata';
+import { DEFAULT_PATH } from '../base-image';
 
 /** Where `--from` of a bind mount and the context come from (shared with COPY). */
 export interface RunRoots {
@@ -19,7 +20,6 @@ export interface RunRoots {
   fromRoot(name: string, where: string): Promise<{ root: string; label: string }>;
 }
 
-const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** The argv of a RUN: exec form as is; shell form through SHELL, heredoc bodies handed to the shell. */
 export function runArgv(stage: StageBuilder, instr: RunInstruction): { argv: string[]; script?: { name: string; content: string } } {

@@ -139,10 +139,10 @@ describe('build/copy-sources', () => {
         assert.deepEqual(summary(await plan({ sources: ['a.txt', 'run.sh'], dest: '/opt/', destIsDir: true })), ['file opt/a.txt 644 0:0', 'file opt/run.sh 755 0:0']);
         assert.deepEqual(summary(await plan({ sources: ['*.txt'], dest: '/opt', destExistsAsDir: true })), ['file opt/a.txt 644 0:0', 'file opt/b.txt 644 0:0']);
       });
-      it('a directory source copies its contents (the directory itself takes the destination name)', async () => {
+      it('a directory source copies its contents; a new destination directory is 0755 (buildah, Docker)', async () => {
         const es = await plan({ sources: ['dir'], dest: '/app', uid: 1, gid: 2 });
         assert.deepEqual(summary(es), [
-          'dir app 750 1:2', 'symlink app/abs-link 777 1:2 -> /etc/passwd', 'file app/f 644 1:2', 'file app/secret.key 644 1:2',
+          'dir app 755 1:2', 'symlink app/abs-link 777 1:2 -> /etc/passwd', 'file app/f 644 1:2', 'file app/secret.key 644 1:2',
           'dir app/sub 755 1:2', 'file app/sub/g 600 1:2',
         ]);
       });
@@ -154,7 +154,7 @@ describe('build/copy-sources', () => {
         const es = await plan({ sources: ['dir', 'link-to-a'], dest: '/d/', destIsDir: true, chmod: 0o640, mtime });
         assert.deepEqual(summary(es), [
           'dir d 640 0:0', 'symlink d/abs-link 777 0:0 -> /etc/passwd', 'file d/f 640 0:0', 'file d/secret.key 640 0:0',
-          'dir d/sub 640 0:0', 'file d/sub/g 640 0:0', 'symlink d/link-to-a 777 0:0 -> a.txt',
+          'dir d/sub 640 0:0', 'file d/sub/g 640 0:0', 'file d/link-to-a 640 0:0',
         ]);
         for (const e of es) assert.equal(e.mtime.getTime(), mtime.getTime(), e.path);
       });
@@ -164,8 +164,13 @@ describe('build/copy-sources', () => {
         const [e] = await plan({ sources: ['a.txt'], dest: '/a' });
         assert.equal(e.mtime.getTime(), t.getTime());
       });
-      it('a symlink source is copied as a symlink, not followed', async () => {
-        assert.deepEqual(summary(await plan({ sources: ['link-to-a'], dest: '/l' })), ['symlink l 777 0:0 -> a.txt']);
+      it('a symlink named as a source is followed inside the root (Docker); links inside directories stay links', async () => {
+        assert.deepEqual(summary(await plan({ sources: ['link-to-a'], dest: '/l' })), ['file l 644 0:0']);
+      });
+      it('an existing destination directory keeps its owner and mode (no entry for it)', async () => {
+        const es = await plan({ sources: ['dir'], dest: '/usr/local/', destIsDir: true, destExistsAsDir: true });
+        assert.ok(!es.some((e) => e.path === 'usr/local'));
+        assert.ok(es.some((e) => e.path === 'usr/local/f'));
       });
       it('.dockerignore applies inside copied directories, relative to the root', async () => {
         const es = await plan({ sources: ['dir'], dest: '/app', filter: ignoreKeys });

@@ -150,4 +150,23 @@ describe('build/users', () => {
       userError(() => resolveUser(r, 'root', 'w'), 'root');
     });
   });
+
+  describe('links never lead out of the root', () => {
+    it('a link to a sibling directory whose name starts with the root name stays out', () => {
+      const r = path.join(tmpDir('drydock-users-'), 'rootfs');
+      fs.mkdirSync(r);
+      const sibling = `${r}-evil/etc`;
+      fs.mkdirSync(sibling, { recursive: true });
+      fs.writeFileSync(path.join(sibling, 'passwd'), 'evil:x:666:666::/:/bin/sh\n');
+      fs.symlinkSync('../rootfs-evil/etc', path.join(r, 'etc'));
+      userError(() => resolveUser(r, 'evil', 'w'), 'evil');
+    });
+    it('an absolute link through another absolute link (etc -> /lnk/etc, lnk -> /) stays in the root', () => {
+      const r = path.join(tmpDir('drydock-users-'), 'rootfs');
+      fs.mkdirSync(r);
+      fs.symlinkSync('/', path.join(r, 'lnk'));
+      fs.symlinkSync('/lnk/etc', path.join(r, 'etc'));
+      userError(() => resolveUser(r, 'root', 'w'), 'root');
+    });
+  });
 });

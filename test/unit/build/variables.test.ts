@@ -135,4 +135,12 @@ describe('build/variables', () => {
     assert.deepEqual(before, ['PATH=/bin', 'A=1', 'AB=2']);
     assert.deepEqual(setEnv(undefined, 'X', ''), ['X=']);
   });
+
+  describe('global scope', () => {
+    it('automatic platform args are visible in the global scope (FROM lines) without ARG (BuildKit docs)', () => {
+      const globals = new ArgScope({}, platformArgs(armv7, amd64), null);
+      assert.equal(globals.get('BUILDPLATFORM'), 'linux/amd64');
+      assert.equal(globals.get('TARGETARCH'), 'arm');
+    });
+  });
 });

@@ -297,4 +297,14 @@ describe('cli/build parseBuildArgs', () => {
     }
     assert.match(out, /--destination/);
   });
+
+  describe('repeated maps and bad log settings', () => {
+    it('a repeated source registry adds targets (kaniko multiKeyMultiValueArg appends)', () => {
+      assert.deepEqual(parse([...D, '--registry-map', 'a=x', '--registry-map', 'a=y;z']).registryMaps, { a: ['x', 'y', 'z'] });
+    });
+    it('a bad --verbosity or --log-format is a user error naming the value', () => {
+      throwsUser(() => parse([...D, '--verbosity', 'loud']), 'verbosity', 'loud');
+      throwsUser(() => parse([...D, '--log-format', 'xml']), 'log format', 'xml');
+    });
+  });
 });

@@ -115,6 +115,17 @@ describe('context/context', () => {
       await userError(openContext(g, work, undefined), g);
     });
 
+    describe('symlinks in the archive', () => {
+      it('a file written through a symlink entry pointing outside', async () => {
+        const outside = path.join(tmp, 'outside');
+        fs.mkdirSync(outside);
+        const f = path.join(tmp, 'evil-link.tar');
+        fs.writeFileSync(f, await tarBuffer([{ name: 'out', type: 'symlink', linkname: outside }, { name: 'out/pwned', data: 'pwned' }]));
+        await openContext(f, work, undefined).catch(() => undefined);
+        assert.ok(!fs.existsSync(path.join(outside, 'pwned')), 'the archive wrote outside the context through its own symlink');
+      });
+    });
+
     describe('escape attempts', () => {
       for (const name of ['../escaped.txt', 'a/../../escaped.txt', '/abs-escaped.txt']) {
         it(`entry ${name}`, async () => {
