@@ -1,21 +1,12 @@
 // `drydock build` / `executor`: kaniko's executor flags mapped onto BuildOptions. No build logic here.
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { defaultBuildOptions, type BuildOptions } from '../build/options';
-import { UserError, log, parseFormat, parseLevel } from '../log';
+import { UserError } from '../log';
+import {
+  addLogFlags, addRegistryFlags, collect, configureLogging, intArg, keyValue, newCommand, parseBool, parseCommand, registryOptions,
+} from './flags';
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
-
-/** Go's pflag accepts `--flag`, `--flag=true|false|1|0|t|f`: kaniko users pass all of them. */
-export function parseBool(flag: string) {
-  return (v: string | boolean | undefined): boolean => {
-    if (v === undefined || v === true) return true;
-    switch (String(v).toLowerCase()) {
-      case '1': case 't': case 'true': return true;
-      case '0': case 'f': case 'false': return false;
-    }
-    throw new UserError(`invalid value "${v}" for --${flag}: expected true or false`);
-  };
-}
+export { parseBool } from './flags';
 
 /** Go duration ("336h", "1h30m", "90s", "500ms") → seconds. */
 export function parseGoDuration(s: string, flag: string): number {
@@ -35,16 +26,6 @@ export function parseGoDuration(s: string, flag: string): number {
   return total;
 }
 
-function keyValue(entries: string[], flag: string, sep = '='): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const e of entries) {
-    const i = e.indexOf(sep);
-    if (i <= 0) throw new UserError(`invalid value "${e}" for --${flag}: expected KEY${sep}VALUE`);
-    out[e.slice(0, i)] = e.slice(i + 1);
-  }
-  return out;
-}
-
 /** --build-arg K=V, or --build-arg K to take the value from the environment (as docker build does). */
 function buildArgs(entries: string[], env: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = {};
@@ -54,18 +35,6 @@ function buildArgs(entries: string[], env: NodeJS.ProcessEnv): Record<string, st
     if (i < 0) {
       if (env[e] !== undefined) out[e] = env[e] as string;
     } else out[e.slice(0, i)] = e.slice(i + 1);
-  }
-  return out;
-}
-
-/** --registry-map index.docker.io=mirror.gcr.io;other.io (kaniko: ';'-separated targets, repeatable) */
-function registryMaps(entries: string[]): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const e of entries) {
-    // one flag per entry: repeating a source registry adds targets (kaniko appends)
-    for (const [from, to] of Object.entries(keyValue([e], 'registry-map'))) {
-      out[from] = [...(out[from] ?? []), ...to.split(';').filter(Boolean)];
-    }
   }
   return out;
 }
@@ -88,12 +57,7 @@ function secrets(entries: string[]): BuildOptions['secrets'] {
 
 export function buildCommand(): Command {
   const d = defaultBuildOptions();
-  const cmd = new Command('build')
-    .description('Build an image from a Dockerfile and push it (flag-compatible with kaniko\'s /kaniko/executor).')
-    .helpOption('-h, --help', 'show this help')
-    .configureOutput({ writeOut: (s) => process.stdout.write(s), outputError: () => {} /* reported once, as a UserError */ })
-    .exitOverride()
-    .allowExcessArguments(false)
+  const cmd = newCommand('build', 'Build an image from a Dockerfile and push it (flag-compatible with kaniko\'s /kaniko/executor).')
     // inputs
     .option('-c, --context <path>', 'build context: directory, dir://DIR, tar://FILE, FILE.tar[.gz], s3://BUCKET/KEY, https://URL', d.context)
     .option('--context-sub-path <path>', 'sub-directory of the context to build from')
@@ -116,16 +80,8 @@ export function buildCommand(): Command {
     .option('--compression-level <n>', 'layer compression level', (v) => intArg(v, 'compression-level'))
     // registries
     .option('--insecure [bool]', 'push to plain-HTTP registries', parseBool('insecure'))
-    .option('--insecure-pull [bool]', 'pull from plain-HTTP registries', parseBool('insecure-pull'))
-    .option('--insecure-registry <host>', 'use plain HTTP for this registry (repeatable)', collect, [])
-    .option('--skip-tls-verify [bool]', 'do not verify TLS certificates when pushing', parseBool('skip-tls-verify'))
-    .option('--skip-tls-verify-pull [bool]', 'do not verify TLS certificates when pulling', parseBool('skip-tls-verify-pull'))
-    .option('--skip-tls-verify-registry <host>', 'do not verify TLS certificates of this registry (repeatable)', collect, [])
-    .option('--registry-certificate <host=path>', 'CA certificate to trust for a registry (repeatable)', collect, [])
-    .option('--registry-client-cert <host=cert,key>', 'TLS client certificate and key for a registry (repeatable)', collect, [])
-    .option('--registry-mirror <host>', 'mirror for docker.io pulls, tried in order (repeatable)', collect, [])
-    .option('--registry-map <from=to[;to2]>', 'pull images of registry FROM from TO instead (repeatable)', collect, [])
-    .option('--skip-default-registry-fallback [bool]', 'fail instead of falling back to the original registry when mirrors fail', parseBool('skip-default-registry-fallback'))
+    .option('--skip-tls-verify [bool]', 'do not verify TLS certificates when pushing', parseBool('skip-tls-verify'));
+  addRegistryFlags(cmd)
     .option('--push-retry <n>', 'retries for transient push failures (408/429/5xx, resets), with backoff (default 3; kaniko: 0)', (v) => intArg(v, 'push-retry'), d.pushRetry)
     .option('--image-download-retry <n>', 'retries for transient pull failures, with backoff (default 3; kaniko: 0)', (v) => intArg(v, 'image-download-retry'), d.imageDownloadRetry)
     .option('--image-fs-extract-retry <n>', 'accepted for kaniko compatibility (extraction is not retried: downloads are)', (v) => intArg(v, 'image-fs-extract-retry'))
@@ -151,36 +107,16 @@ export function buildCommand(): Command {
     .option('--compressed-caching [bool]', 'accepted for kaniko compatibility', parseBool('compressed-caching'))
     // process
     .option('--kaniko-dir <dir>', 'working directory for stage roots and layers (default: a temporary directory)')
-    .option('--cleanup [bool]', 'remove the working directory after the build', parseBool('cleanup'))
-    .option('-v, --verbosity <level>', 'log level: trace, debug, info, warn, error, fatal, panic', 'info')
-    .option('--log-format <format>', 'log format: text, color or json', 'text')
-    .option('--log-timestamp [bool]', 'prefix log lines with a timestamp', parseBool('log-timestamp'));
-  return cmd;
-}
-
-function intArg(v: string, flag: string): number {
-  if (!/^\d+$/.test(v)) throw new UserError(`invalid value "${v}" for --${flag}: expected a whole number`);
-  return Number(v);
+    .option('--cleanup [bool]', 'remove the working directory after the build', parseBool('cleanup'));
+  return addLogFlags(cmd);
 }
 
 /** Turn argv into BuildOptions (and configure logging); exported for tests. */
 export function parseBuildArgs(args: string[], env: NodeJS.ProcessEnv = process.env): BuildOptions | null {
   const cmd = buildCommand();
-  try {
-    cmd.parse(args, { from: 'user' });
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') return null;
-      throw new UserError(e.message.replace(/^error: /, ''), { exitCode: 2 });
-    }
-    throw e;
-  }
+  if (!parseCommand(cmd, args)) return null;
   const o = cmd.opts();
-  try {
-    log.configure({ level: parseLevel(o.verbosity), format: parseFormat(o.logFormat), timestamps: !!o.logTimestamp });
-  } catch (e) {
-    throw new UserError((e as Error).message, { exitCode: 2 });
-  }
+  configureLogging(o);
   const d = defaultBuildOptions();
   const noPushFlag = o.push === false || (typeof o.push === 'string' && parseBool('no-push')(o.push));
   const opts: BuildOptions = {
@@ -202,17 +138,7 @@ export function parseBuildArgs(args: string[], env: NodeJS.ProcessEnv = process.
     reproducible: !!o.reproducible,
     sourceDateEpoch: env.SOURCE_DATE_EPOCH ? intArg(env.SOURCE_DATE_EPOCH, 'SOURCE_DATE_EPOCH (environment)') : undefined,
     skipUnusedStages: !!o.skipUnusedStages,
-    insecure: !!o.insecure,
-    insecurePull: !!o.insecurePull,
-    insecureRegistries: o.insecureRegistry,
-    skipTlsVerify: !!o.skipTlsVerify,
-    skipTlsVerifyPull: !!o.skipTlsVerifyPull,
-    skipTlsVerifyRegistries: o.skipTlsVerifyRegistry,
-    registryCertificates: keyValue(o.registryCertificate, 'registry-certificate'),
-    registryClientCerts: keyValue(o.registryClientCert, 'registry-client-cert'),
-    registryMirrors: o.registryMirror,
-    registryMaps: registryMaps(o.registryMap),
-    skipDefaultRegistryFallback: !!o.skipDefaultRegistryFallback,
+    ...transport(o),
     pushRetry: o.pushRetry,
     imageDownloadRetry: o.imageDownloadRetry,
     skipPushPermissionCheck: !!o.skipPushPermissionCheck,
@@ -239,6 +165,24 @@ export function parseBuildArgs(args: string[], env: NodeJS.ProcessEnv = process.
     throw new UserError('no --destination given: pass at least one --destination, or --no-push (with --tar-path or --oci-layout-path to keep the image)', { exitCode: 2 });
   }
   return opts;
+}
+
+/** The registry flags in BuildOptions' names. */
+function transport(o: Record<string, any>) {
+  const t = registryOptions(o);
+  return {
+    insecure: !!t.insecure,
+    insecurePull: !!t.insecurePull,
+    insecureRegistries: t.insecureRegistries ?? [],
+    skipTlsVerify: !!t.skipTlsVerify,
+    skipTlsVerifyPull: !!t.skipTlsVerifyPull,
+    skipTlsVerifyRegistries: t.skipTlsVerifyRegistries ?? [],
+    registryCertificates: t.registryCertificates ?? {},
+    registryClientCerts: t.registryClientCerts ?? {},
+    registryMirrors: t.mirrors ?? [],
+    registryMaps: t.registryMap ?? {},
+    skipDefaultRegistryFallback: !!t.skipDefaultRegistryFallback,
+  };
 }
 
 function compression(v: string): 'gzip' | 'zstd' {
