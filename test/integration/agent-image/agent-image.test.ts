@@ -89,6 +89,11 @@ describe('agent image (Dockerfile.agent built by our executor, run with podman)'
     assert.equal(pull.code, 0, `podman pull ${image.ref}: ${pull.stderr}`);
   });
 
+  // the image is ~250 MB unpacked: do not leave it in the run's podman storage
+  after(async () => {
+    if (env && image) await podman(env, ['rmi', '-f', image.ref]);
+  });
+
   it('has the inbound-agent user, workdir, volumes and the shim as entrypoint, and kaniko\'s DOCKER_CONFIG', () => {
     const cfg = JSON.parse(run('skopeo', ['inspect', '--config', ...skopeoOpts(reg), `docker://${image.ref}`])).config;
     assert.deepEqual(cfg.Entrypoint, ['/usr/local/bin/jenkins-agent']);
