@@ -25,6 +25,8 @@ export interface SelectOptions {
   launcher?: Launcher;
   probeFs?: ProbeFs;
   hostResolvConf?: string;
+  /** the process's uid (tests) */
+  uid?: number;
 }
 
 let mountProbe: boolean | undefined;
@@ -52,6 +54,12 @@ export function selectIsolation(requested: 'chroot' | 'none' | 'auto', opts: Sel
     if (!mayMount && !caps.has('CAP_MKNOD')) missing.push('CAP_MKNOD (or CAP_SYS_ADMIN to bind-mount /dev)');
     return missing.length ? `this process lacks ${missing.join(', ')}` : undefined;
   };
+  // a non-root process has no capabilities at all: neither mode can build (none would unpack the
+  // base image over / with someone else's rights), and the remedy is the user, not a capability
+  const uid = opts.uid ?? process.getuid?.() ?? 0;
+  if (uid !== 0 && caps.missing('CAP_SYS_CHROOT', 'CAP_SETUID', 'CAP_SETGID', 'CAP_CHOWN').length > 0) {
+    throw new UserError(`RUN needs root in the build container, but this process runs as uid ${uid} without capabilities: run the container as root (docker/podman --user 0, ECS task definition "user": "0"), as kaniko needs too`);
+  }
   if (requested === 'chroot' || requested === 'auto') {
     const problem = chrootProblem();
     if (!problem) {

@@ -17,6 +17,10 @@ describe('build/isolation capabilities', () => {
   it('selectIsolation names the missing capability', () => {
     const caps = CapabilitySet.of('CAP_SETUID', 'CAP_SETGID', 'CAP_MKNOD');
     assert.throws(() => selectIsolation('chroot', { caps, noMount: true }), /this process lacks CAP_SYS_CHROOT/);
+    // not root and no capabilities: neither mode may run (none would unpack over / as that user)
+    for (const mode of ['auto', 'chroot', 'none'] as const) {
+      assert.throws(() => selectIsolation(mode, { caps: CapabilitySet.of(), noMount: true, uid: 1000 }), /needs root in the build container, but this process runs as uid 1000/);
+    }
     const noMknod = CapabilitySet.of('CAP_SETUID', 'CAP_SETGID', 'CAP_SYS_CHROOT');
     assert.throws(() => selectIsolation('chroot', { caps: noMknod, noMount: true }), /lacks CAP_MKNOD \(or CAP_SYS_ADMIN/);
     assert.equal(selectIsolation('chroot', { caps: CapabilitySet.of('CAP_SETUID', 'CAP_SETGID', 'CAP_SYS_CHROOT', 'CAP_MKNOD'), noMount: true }).name, 'chroot');
