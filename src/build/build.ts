@@ -107,6 +107,7 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
       opts, blobs: new BlobStore(path.join(workDir, 'blobs')), workDir, platform,
       file: df.displayName, escape: parsed.escape, created: createdTime(opts),
       isolation: lazyIsolation(opts),
+      compression: layerCompressionFor(opts, destinations),
     };
     const steps = new StepCache(openLayerCache(opts, client, env.blobs), opts);
     const globals = new ArgScope(opts.buildArgs, automatic, null);
@@ -178,6 +179,21 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
   } finally {
     await client.close();
   }
+}
+
+/**
+ * Compressing costs more than anything else for big files, and only pays off on a network:
+ * `auto` compresses when the image (or its cache) is pushed, and leaves layers of local outputs
+ * (--tar-path, --oci-layout-path) uncompressed, as docker save and buildah's storage do.
+ */
+export function layerCompressionFor(opts: BuildOptions, destinations: Reference[]): 'gzip' | 'none' {
+  if (opts.compression === 'zstd') {
+    throw new UserError(`--compression=zstd needs Node.js 22.15 or later (this is ${process.version}): use --compression=gzip`);
+  }
+  if (opts.compression !== 'auto') return opts.compression;
+  const pushes = !opts.noPush && destinations.length > 0;
+  const pushesCache = opts.cache && !opts.noPushCache;
+  return pushes || pushesCache ? 'gzip' : 'none';
 }
 
 function lazyIsolation(opts: BuildOptions): () => Isolation {
@@ -314,7 +330,7 @@ function summary(image: Image, digest: string, destinations: Reference[], timing
   const mb = (imageSize(image) / 1e6).toFixed(1);
   log.info('');
   log.info(`built ${formatPlatform(platform)} image ${digest}`);
-  log.info(`  size ${mb} MB (compressed), ${image.layers.length} layers, ${seconds.toFixed(1)}s`);
+  log.info(`  size ${mb} MB (layer blobs), ${image.layers.length} layers, ${seconds.toFixed(1)}s`);
   for (const d of destinations) log.info(`  ${d.toString()}`);
   log.info('  time per step:');
   for (const t of timings) log.info(`    ${(t.ms / 1000).toFixed(2).padStart(7)}s  ${t.text.length > 70 ? t.text.slice(0, 67) + '...' : t.text}`);

@@ -42,7 +42,8 @@ export interface BuildOptions {
   pushIgnoreImmutableTagErrors: boolean;
 
   // layers
-  compression: 'gzip' | 'zstd';
+  /** auto: gzip when the image leaves the machine (a push, a pushed cache), none otherwise */
+  compression: 'auto' | 'gzip' | 'zstd' | 'none';
   compressionLevel?: number;
 
   // RUN and snapshots (executor part 2)
@@ -92,7 +93,7 @@ export function defaultBuildOptions(): BuildOptions {
     imageDownloadRetry: 3,
     skipPushPermissionCheck: false,
     pushIgnoreImmutableTagErrors: false,
-    compression: 'gzip',
+    compression: 'auto',
     isolation: 'auto',
     snapshotMode: 'full',
     singleSnapshot: false,

@@ -1,6 +1,7 @@
 // One stage of a build: its image under construction, its variables, and (only when some
 // instruction needs the files) its root filesystem on disk.
 import * as fs from 'node:fs';
+import { PassThrough } from 'node:stream';
 import * as path from 'node:path';
 import { expandWord, expandWords, lexWord } from '../dockerfile/expand';
 import type { EscapeChar, Instruction } from '../dockerfile/types';
@@ -31,6 +32,8 @@ export interface StageEnv {
   created: string;
   /** the RUN runner, chosen on first use (selection fails where RUN is impossible) */
   isolation: () => Isolation;
+  /** how new layers are compressed (see layerCompressionFor) */
+  compression: 'gzip' | 'none';
 }
 
 /** A stage whose root is the host's `/` (--isolation=none, the kaniko way), with what to spare. */
@@ -40,9 +43,6 @@ export interface HostRoot {
 
 let layerSeq = 0;
 
-function zstdUnsupported(): never {
-  throw new UserError('--compression=zstd needs Node.js 22.15 or later (this is ' + process.version + '): use --compression=gzip');
-}
 
 export class StageBuilder {
   image: Image;
@@ -134,16 +134,24 @@ export class StageBuilder {
   private async appendLayer(entries: LayerEntry[], history: HistoryEntry, inRoot: boolean): Promise<Layer> {
     const tmp = path.join(this.env.workDir, `layer-${process.pid}-${++layerSeq}.tmp`);
     const t0 = Date.now();
+    // a materialized root gets the entries in the same pass that writes the layer: the tar
+    // stream is extracted as it is made (no second read, no gunzip)
+    const applyNow = !inRoot && this.root !== undefined && this.applied === this.image.layers.length;
+    const tap = applyNow ? new PassThrough({ highWaterMark: 1 << 20 }) : undefined;
+    const applying = tap ? extractLayer(tap, this.root!, this.extractOptions()) : undefined;
+    applying?.catch(() => undefined); // awaited below; the writer fails too when it does
     const w = await writeLayer(entries, tmp, {
-      compression: this.env.opts.compression === 'zstd' ? zstdUnsupported() : 'gzip',
+      compression: this.env.compression,
       level: this.env.opts.compressionLevel,
       reproducible: this.env.opts.reproducible,
       preciseMtime: false, // whole seconds, as Docker, kaniko and Go's tar write them
       sourceDateEpoch: this.env.opts.sourceDateEpoch,
+      tap,
     });
+    await applying;
     const file = await this.env.blobs.adopt(tmp, w.digest);
     const layer: Layer = {
-      descriptor: { mediaType: layerMediaType(this.image.manifestMediaType, 'gzip'), digest: w.digest, size: w.size },
+      descriptor: { mediaType: layerMediaType(this.image.manifestMediaType, this.env.compression), digest: w.digest, size: w.size },
       diffId: w.diffId,
       localFile: file,
       open: async () => fs.createReadStream(file),
@@ -151,8 +159,7 @@ export class StageBuilder {
     log.debug(`layer ${w.digest.slice(7, 19)}: ${entries.length} entries, ${w.size} bytes in ${Date.now() - t0} ms`);
     this.image = appendLayer(this.image, layer, history);
     if (inRoot) this.applied++;
-    else if (this.root && this.applied === this.image.layers.length - 1) {
-      await extractLayer(await layer.open(), this.root, this.extractOptions());
+    else if (applyNow) {
       this.applied++;
       await this.snap?.addKnownChanges(entries.map((e) => '/' + e.path));
     }
@@ -167,8 +174,11 @@ export class StageBuilder {
     if (!inRoot) {
       await this.startSingleSnapshot();
       const tmp = path.join(this.env.workDir, `layer-${process.pid}-${++layerSeq}.tmp`);
-      await writeLayer(entries, tmp, { compression: 'none', preciseMtime: false });
-      await extractLayer(fs.createReadStream(tmp), await this.rootfs(), this.extractOptions());
+      const tap = new PassThrough({ highWaterMark: 1 << 20 });
+      const applying = extractLayer(tap, await this.rootfs(), this.extractOptions());
+      applying.catch(() => undefined);
+      await writeLayer(entries, tmp, { compression: 'none', preciseMtime: false, tap });
+      await applying;
       await fs.promises.rm(tmp, { force: true });
     }
     this.single!.changed = true;

@@ -76,7 +76,7 @@ export function buildCommand(): Command {
     .option('--digest-file <file>', 'write the image digest to this file')
     .option('--image-name-with-digest-file <file>', 'write IMAGE@DIGEST for each destination to this file')
     .option('--image-name-tag-with-digest-file <file>', 'write IMAGE:TAG@DIGEST for each destination to this file')
-    .option('--compression <gzip|zstd>', 'layer compression', d.compression)
+    .option('--compression <auto|gzip|zstd|none>', 'layer compression; auto: gzip when pushing (image or cache), none for local outputs', d.compression)
     .option('--compression-level <n>', 'layer compression level', (v) => intArg(v, 'compression-level'))
     // registries
     .option('--insecure [bool]', 'push to plain-HTTP registries', parseBool('insecure'))
@@ -185,9 +185,9 @@ function transport(o: Record<string, any>) {
   };
 }
 
-function compression(v: string): 'gzip' | 'zstd' {
-  if (v === 'gzip' || v === 'zstd') return v;
-  throw new UserError(`invalid value "${v}" for --compression: expected gzip or zstd`);
+function compression(v: string): BuildOptions['compression'] {
+  if (v === 'auto' || v === 'gzip' || v === 'zstd' || v === 'none') return v;
+  throw new UserError(`invalid value "${v}" for --compression: expected auto, gzip, zstd or none`);
 }
 
 export async function main(args: string[]): Promise<number> {

@@ -4,7 +4,7 @@
 // files do not serialize on open/read/close, and nothing but a small read-ahead window is held in
 // memory whatever the layer size.
 import * as fs from 'node:fs';
-import { Readable } from 'node:stream';
+import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import { UserError } from '../log';
@@ -34,6 +34,11 @@ export interface WriteLayerOptions {
   preciseMtime?: boolean;
   /** Files opened and (when small) read ahead of the writer. Default 16. */
   readAhead?: number;
+  /**
+   * Also stream the uncompressed tar here (e.g. into extractLayer, to apply the layer to a root
+   * in the same pass). Ended with the layer; its backpressure slows the writer.
+   */
+  tap?: Writable;
 }
 
 export interface LayerWriteResult {
@@ -232,6 +237,20 @@ async function prepare(item: PlanItem): Promise<Prepared | undefined> {
  * caller gives is what the layer holds. Two 'file' entries whose sources are the same host inode
  * become a file and a hardlink to it.
  */
+/** Pass chunks on and also write them to `side`, waiting for it (its backpressure counts too). */
+function tee(side: Writable): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      if (side.destroyed) return cb(new Error('the layer tap closed early'));
+      if (side.write(chunk)) cb(null, chunk);
+      else side.once('drain', () => cb(null, chunk));
+    },
+    flush(cb) {
+      side.end(cb);
+    },
+  });
+}
+
 export async function writeLayer(entries: readonly LayerEntry[], outFile: string, opts: WriteLayerOptions): Promise<LayerWriteResult> {
   if (opts.compression !== 'gzip' && opts.compression !== 'none') {
     throw new UserError(`layer compression "${String(opts.compression)}" is not supported: expected gzip or none (zstd needs Node 22.15+)`);
@@ -331,16 +350,19 @@ export async function writeLayer(entries: readonly LayerEntry[], outFile: string
 
   const uncompressed = new HashStream();
   const out = fs.createWriteStream(outFile);
+  const tar = Readable.from(tarStream(), { objectMode: false });
+  const tapped: Transform[] = opts.tap ? [tee(opts.tap)] : [];
   try {
     if (opts.compression === 'gzip') {
       const compressed = new HashStream();
       const gzip = zlib.createGzip({ level: opts.level ?? DEFAULT_GZIP_LEVEL, chunkSize: 256 * 1024 });
-      await pipeline(Readable.from(tarStream(), { objectMode: false }), uncompressed, gzip, compressed, out);
+      await pipeline([tar, ...tapped, uncompressed, gzip, compressed, out]);
       return { digest: compressed.digest, size: compressed.bytes, diffId: uncompressed.digest, uncompressedSize: uncompressed.bytes };
     }
-    await pipeline(Readable.from(tarStream(), { objectMode: false }), uncompressed, out);
+    await pipeline([tar, ...tapped, uncompressed, out]);
     return { digest: uncompressed.digest, size: uncompressed.bytes, diffId: uncompressed.digest, uncompressedSize: uncompressed.bytes };
   } catch (err) {
+    opts.tap?.destroy(err as Error);
     await fs.promises.rm(outFile, { force: true }).catch(() => undefined);
     throw err;
   }
