@@ -2,6 +2,7 @@
 // cannot be mounted the same tests prove the fallback instead.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { OverlaySnapshotter, overlayUnavailableReason, selectSnapshotter } from '../../../../src/build/snapshot';
 import { tmpDir } from '../../../support/testbed';
@@ -108,5 +109,19 @@ describe('build/snapshot OverlaySnapshotter', function () {
     await s.begin();
     w(s.runRoot(), 'keep/b.txt', 'b');
     assert.deepEqual(describeEntries(await s.finish()), ['dir keep 755', 'file keep/b.txt 644']);
+  });
+
+  it('mounts volatile where the kernel has it (unmounting flushes nothing) and mounts again over the same scratch', async function () {
+    const [major, minor] = os.release().split('.').map(Number);
+    const root = makeRoot();
+    const s = new OverlaySnapshotter({ root });
+    for (let i = 0; i < 3; i++) {
+      await s.begin(); // a volatile mount leaves work/incompat/volatile behind, which a reuse must clear
+      const line = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === s.runRoot());
+      assert.ok(line, `the merged directory ${s.runRoot()} is mounted`);
+      if (major > 5 || (major === 5 && minor >= 10)) assert.match(line, /[ ,](fsync=)?volatile(,|$)/, `kernel ${os.release()} should take volatile: ${line}`);
+      w(s.runRoot(), `keep/step${i}`, String(i));
+      assert.deepEqual(describeEntries(await s.finish()), ['dir keep 755', `file keep/step${i} 644`]);
+    }
   });
 });
