@@ -118,10 +118,11 @@ describe('build/snapshot OverlaySnapshotter', function () {
     for (let i = 0; i < 3; i++) {
       await s.begin(); // a volatile mount leaves work/incompat/volatile behind, which a reuse must clear
       const line = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === s.runRoot());
-      assert.ok(line, `the merged directory ${s.runRoot()} is mounted`);
-      if (major > 5 || (major === 5 && minor >= 10)) assert.match(line, /[ ,](fsync=)?volatile(,|$)/, `kernel ${os.release()} should take volatile: ${line}`);
       w(s.runRoot(), `keep/step${i}`, String(i));
-      assert.deepEqual(describeEntries(await s.finish()), ['dir keep 755', `file keep/step${i} 644`]);
+      const entries = await s.finish(); // before asserting: a failed test must not leave the mount behind
+      assert.ok(line, `the merged directory ${s.runRoot()} was mounted`);
+      if (major > 5 || (major === 5 && minor >= 10)) assert.match(line, /[ ,](fsync=)?volatile(,|$)/, `kernel ${os.release()} should take volatile: ${line}`);
+      assert.deepEqual(describeEntries(entries), ['dir keep 755', `file keep/step${i} 644`]);
     }
   });
 });
