@@ -80,11 +80,14 @@ export function buildCommand(env: NodeJS.ProcessEnv, out: (s: string) => void): 
     .option('-p, --password <password>', 'password (prefer --password-stdin: arguments are visible to other processes)')
     .option('--password-stdin', 'read the password from stdin')
     .option('--config-dir <dir>', 'directory of config.json (default: $DOCKER_CONFIG, else ~/.docker)')
-    .action(async (registry: string, o: { username: string; password?: string; passwordStdin?: boolean; configDir?: string }) => {
+    .option('--no-verify', 'store without checking the credentials against the registry first')
+    .option('--registry-certificate <path>', 'CA certificate to trust for the registry when checking')
+    .action(async (registry: string, o: { username: string; password?: string; passwordStdin?: boolean; configDir?: string; verify: boolean; registryCertificate?: string }) => {
       if (o.password && o.passwordStdin) throw new UserError('creds login: give --password or --password-stdin, not both');
       const password = o.passwordStdin ? readStdin().replace(/\r?\n$/, '') : o.password;
       if (!password) throw new UserError('creds login: no password; use --password-stdin');
       registerSecret(password);
+      if (o.verify) await verifyLogin(registry, o.username, password, o.registryCertificate);
       const where = await loginToConfig(registry, o.username, password, path.join(o.configDir ?? dockerConfigDir(env), 'config.json'), env);
       out(`Login Succeeded: credentials for ${registry} stored in ${where}\n`);
     });
@@ -113,5 +116,23 @@ export async function main(args: string[], env: NodeJS.ProcessEnv = process.env)
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     throw e;
+  }
+}
+
+/** docker login's check: the registry must accept the credentials before they are stored. */
+async function verifyLogin(registry: string, username: string, password: string, ca?: string): Promise<void> {
+  const { RegistryClient } = require('../registry') as typeof import('../registry');
+  const { StaticKeychain } = require('../credentials/keychain') as typeof import('../credentials/keychain');
+  const { normalizeRegistryHost } = require('../image/reference') as typeof import('../image/reference');
+  const host = normalizeRegistryHost(registry);
+  const client = new RegistryClient({
+    keychain: new StaticKeychain({ [host === 'docker.io' ? 'index.docker.io' : host]: { username, password } }),
+    registryCertificates: ca ? { [host]: ca } : undefined,
+    retries: 1,
+  });
+  try {
+    await client.checkLogin(host);
+  } finally {
+    await client.close();
   }
 }

@@ -460,6 +460,16 @@ export class RegistryClient {
    * Fail early when we may not push to `ref` (kaniko checks before building): start an upload with
    * push scope, then cancel it.
    */
+  /**
+   * Check that the registry accepts the keychain's credentials, as `docker login` does: GET /v2/
+   * authenticated (Basic, or a bearer token fetched without scopes, which the token service
+   * refuses for wrong credentials).
+   */
+  async checkLogin(registry: string): Promise<void> {
+    const res = await this.http.request({ registry, direction: 'pull', method: 'GET', url: '/v2/', what: `login to ${registry}`, scopes: [] }, [200]);
+    res.body.resume();
+  }
+
   async checkPushAccess(ref: Reference): Promise<void> {
     try {
       await this.http.retrying('push', `push check for ${ref.name()}`, async () => {

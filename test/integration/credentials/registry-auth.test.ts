@@ -127,6 +127,18 @@ for (const mode of ['htpasswd', 'token'] as const) {
       assert.ok(!(r.stdout + r.stderr).includes(PASS));
     });
 
+    it('creds login checks the credentials against the registry first, like docker login', async () => {
+      const bad = await cli('drydock', ['creds', 'login', reg.host, '-u', USER, '-p', 'not-the-password'], env);
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.stderr, new RegExp(`authentication failed for ${reg.host.replace(/\./g, '\\.')}`));
+      assert.ok(!(bad.stdout + bad.stderr).includes('not-the-password'));
+      assert.equal(fs.existsSync(path.join(configDir(), 'config.json')), false, 'nothing stored for rejected credentials');
+      const good = await cli('drydock', ['creds', 'login', reg.host, '-u', USER, '-p', PASS], env);
+      assert.equal(good.code, 0, good.stderr);
+      assert.match(good.stdout, /Login Succeeded/);
+      assert.match(await pull(reg, env), /^sha256:/);
+    });
+
     it('logs in with native ecr-login (ECR stand-in) for a host named in credHelpers', async () => {
       const e = { ...env, AWS_ENDPOINT_URL_ECR: aws.endpoint, AWS_ACCESS_KEY_ID: 'AKIDTASKROLE', AWS_SECRET_ACCESS_KEY: 'task-role-secret', AWS_SESSION_TOKEN: 'task-role-session' };
       const r = await cli('drydock', ['creds', 'compose', '--ecr', reg.host], e);
