@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadDockerfile, type LoadedDockerfile } from './dockerfile-source';
 import { parseDockerfile } from '../dockerfile';
+import { expandWord } from '../dockerfile/expand';
 import type { Instruction, Stage } from '../dockerfile/types';
 import { locate } from '../dockerfile/errors';
 import { openContext } from '../context/context';
@@ -113,7 +114,8 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
     const globals = new ArgScope(opts.buildArgs, automatic, null);
     for (const a of parsed.globalArgs) {
       try {
-        meta.arg(globalsStage(globals, env), a);
+        // global ARGs see only each other (and the automatic platform args)
+        meta.arg({ args: globals, expand: (w) => expandWord(w, (n) => globals.get(n), parsed.escape) }, a);
       } catch (e) {
         throw locate(e, df.displayName, a.line);
       }
@@ -222,18 +224,9 @@ function chooseHostRootStage(stages: Stage[], env: StageEnv, file: string): numb
   return withRun[0].index;
 }
 
-/** A stand-in stage for evaluating global ARG lines (only `args` and expansion are used). */
-function globalsStage(globals: ArgScope, env: StageEnv): StageBuilder {
-  const sb = Object.create(StageBuilder.prototype) as StageBuilder;
-  Object.assign(sb, { args: globals, env, image: { manifestMediaType: '', config: { config: {} }, layers: [] } });
-  (sb as unknown as { lookup: (n: string) => string | undefined }).lookup = (n) => globals.get(n);
-  return sb;
-}
-
 async function stageBase(stage: Stage, builders: Map<number, StageBuilder>, stages: Stage[], globals: ArgScope, env: StageEnv, client: RegistryClient): Promise<{ image: Image; cacheKey: string }> {
   const where = `${env.file}:${stage.from.line}`;
   const lookup = (n: string) => globals.get(n);
-  const { expandWord } = require('../dockerfile/expand') as typeof import('../dockerfile/expand');
   const name = expandWord(stage.baseImage, lookup, env.escape);
   if (!name) throw new UserError(`${where}: FROM names no image (the base "${stage.baseImage}" expanded to an empty string)`);
   const earlier = stages.find((s) => s.index < stage.index && s.name === name.toLowerCase());

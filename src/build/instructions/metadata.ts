@@ -21,7 +21,8 @@ export function commandArgv(stage: StageBuilder, c: CommandForm): string[] {
   return c.form === 'exec' ? c.args : [...shellOf(stage), c.text];
 }
 
-export function arg(stage: StageBuilder, i: ArgInstruction): void {
+/** ARG needs only a scope and expansion: global ARGs (before FROM) have no stage. */
+export function arg(stage: Pick<StageBuilder, 'args' | 'expand'>, i: ArgInstruction): void {
   for (const a of i.args) stage.args.declare(stage.expand(a.name), a.value === undefined ? undefined : stage.expand(a.value));
 }
 
