@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../log';
 import { entriesFromDir } from '../fs/walk';
-import { resolveInRootSync } from '../fs/in-root';
+import { hostPathInRoot } from '../fs/in-root';
 import type { LayerEntry } from '../fs/types';
 
 export interface SourceFilter {
@@ -179,7 +179,7 @@ export async function planCopy(o: CopyPlanOptions): Promise<LayerEntry[]> {
     // links inside a copied directory stay links
     let abs = path.join(o.root, rel);
     if (fs.lstatSync(abs).isSymbolicLink()) {
-      const target = resolveInRootSync(o.root, rel);
+      const target = hostPathInRoot(o.root, rel);
       if (fs.existsSync(target)) abs = target;
     }
     const st = fs.lstatSync(abs);

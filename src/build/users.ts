@@ -1,7 +1,7 @@
 // User and group names → numeric ids, read from a stage's own /etc/passwd and /etc/group (never
 // the host's), as Docker does for USER and COPY --chown.
 import * as fs from 'node:fs';
-import { resolveInRootSync } from '../fs/in-root';
+import { hostPathInRoot } from '../fs/in-root';
 import { UserError } from '../log';
 
 interface PasswdEntry { name: string; uid: number; gid: number; home: string }
@@ -10,7 +10,7 @@ interface GroupEntry { name: string; gid: number; members: string[] }
 /** Lines of a file inside the root; a missing file or a link loop reads as empty. */
 function readLines(root: string, inImage: string): string[] {
   try {
-    return fs.readFileSync(resolveInRootSync(root, inImage), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+    return fs.readFileSync(hostPathInRoot(root, inImage), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
   } catch {
     return [];
   }
