@@ -43,6 +43,7 @@ export interface ExtractResult {
 }
 
 const MAX_SYMLINKS = 40; // Linux's MAXSYMLINKS
+const GUNZIP_CHUNK = 256 * 1024;
 
 /** One entry of tar-stream's extract iterator (its Source type is not exported). */
 type TarEntry = { header: tar.Header; resume(): unknown } & AsyncIterable<Buffer>;
@@ -90,7 +91,9 @@ async function peek(input: Readable, n: number): Promise<{ head: Buffer; stream:
 export async function decompressIfNeeded(input: Readable): Promise<Readable> {
   const { head, stream } = await peek(input, 4);
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
-    const gunzip = zlib.createGunzip();
+    // zlib hands out one chunk per thread-pool round trip: its 16 KiB default made gunzip of a
+    // 77 MB layer take 0.5 s instead of 0.2 s
+    const gunzip = zlib.createGunzip({ chunkSize: GUNZIP_CHUNK });
     stream.on('error', (err) => gunzip.destroy(err));
     return stream.pipe(gunzip);
   }
