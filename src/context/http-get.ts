@@ -1,10 +1,15 @@
 // GET a URL (ADD sources, https build contexts) following redirects, with transient failures
 // retried and a status error that names the URL.
-import { Agent, interceptors, request, type Dispatcher } from 'undici';
+// undici is required on first use, not imported: loading it costs ~80 ms, and every build loads
+// this module (through context.ts) while few builds download anything.
+import type { Dispatcher } from 'undici';
 import { UserError } from '../log';
+
+const undici = (): typeof import('undici') => require('undici') as typeof import('undici');
 
 let dispatcher: Dispatcher | undefined;
 function redirecting(): Dispatcher {
+  const { Agent, interceptors } = undici();
   dispatcher ??= new Agent().compose(interceptors.redirect({ maxRedirections: 10 }));
   return dispatcher;
 }
@@ -14,7 +19,7 @@ export async function httpGet(url: string, what: string, attempts = 3): Promise<
   for (let i = 0; i < attempts; i++) {
     if (i > 0) await new Promise((r) => setTimeout(r, 500 * 2 ** (i - 1)));
     try {
-      const res = await request(url, { dispatcher: redirecting() });
+      const res = await undici().request(url, { dispatcher: redirecting() });
       if (res.statusCode === 200) return res;
       res.body.resume();
       const transient = res.statusCode === 408 || res.statusCode === 429 || res.statusCode >= 500;

@@ -1,7 +1,9 @@
 // Native ecr-login: what docker-credential-ecr-login does, without the binary. Tokens are cached
 // per registry until half their lifetime has passed, and a cached token that has not yet expired
 // is reused when GetAuthorizationToken fails (ECR throttles; a build should not die of it).
-import { getAuthorizationToken, type EcrToken } from '../aws/ecr';
+// ../aws/ecr is required on first use, not imported: it brings the SigV4 signer and undici (~90 ms
+// to load), which every build would pay through the keychain, while only ECR hosts need them.
+import type { EcrToken } from '../aws/ecr';
 import type { CredentialProvider } from '../aws/credentials';
 import { requireRegion } from '../aws/region';
 import { Logger, UserError, describeError, log as rootLog } from '../log';
@@ -54,6 +56,7 @@ export class EcrLogin {
       return { username: hit.token.username, password: hit.token.password };
     }
     try {
+      const { getAuthorizationToken } = require('../aws/ecr') as typeof import('../aws/ecr');
       const token = await getAuthorizationToken({
         region: isPublic ? ECR_PUBLIC_REGION : region,
         registryIds: ecr?.registryId ? [ecr.registryId] : undefined,

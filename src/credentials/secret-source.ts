@@ -1,7 +1,10 @@
 // Where composed credentials come from: a small S3 object or an SSM parameter.
-import { getObjectStream } from '../aws/s3';
-import { getParameter } from '../aws/ssm';
 import { Logger, UserError, registerSecret } from '../log';
+
+// ../aws/s3 and ../aws/ssm are required on first use, not imported: they bring the SigV4 signer and
+// undici (~90 ms to load), which every build would pay through credentials/index.ts.
+const s3 = (): typeof import('../aws/s3') => require('../aws/s3') as typeof import('../aws/s3');
+const ssm = (): typeof import('../aws/ssm') => require('../aws/ssm') as typeof import('../aws/ssm');
 
 // config.json files and "user:token" secrets are tiny; anything bigger is the wrong object
 const MAX_BYTES = 1024 * 1024;
@@ -13,7 +16,7 @@ export interface SourceOptions {
 
 /** Read a whole small S3 object as text; refuses objects over 1 MiB. */
 export async function readS3Text(url: string, opts: SourceOptions = {}): Promise<string> {
-  const { body, contentLength } = await getObjectStream(url, { env: opts.env, log: opts.log, defaultObject: null });
+  const { body, contentLength } = await s3().getObjectStream(url, { env: opts.env, log: opts.log, defaultObject: null });
   if (contentLength !== undefined && contentLength > MAX_BYTES) {
     body.destroy();
     throw new UserError(`${url} is ${contentLength} bytes: a credentials file or secret is expected to be under 1 MiB`);
@@ -35,7 +38,7 @@ export async function readS3Text(url: string, opts: SourceOptions = {}): Promise
 export async function readSecretSource(source: string, opts: SourceOptions = {}): Promise<string> {
   let value: string;
   if (source.startsWith('s3://')) value = await readS3Text(source, opts);
-  else if (source.startsWith('ssm:')) value = await getParameter(source.slice(4).replace(/^\/\/(?=\/)/, ''), { decrypt: true, env: opts.env, log: opts.log });
+  else if (source.startsWith('ssm:')) value = await ssm().getParameter(source.slice(4).replace(/^\/\/(?=\/)/, ''), { decrypt: true, env: opts.env, log: opts.log });
   else throw new UserError(`unknown secret source "${source}": expected s3://bucket/key or ssm:/parameter/name`);
   value = value.trim();
   registerSecret(value);

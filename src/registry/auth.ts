@@ -1,7 +1,8 @@
 // Registry authentication: what a host asked for at /v2/ (nothing, Basic, Bearer), credentials from
 // the keychain, and the Docker token flow (https://distribution.github.io/distribution/spec/auth/token/)
 // with a token cache per (host, scopes) kept until shortly before the token expires.
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { undici } from './undici';
 import type { AuthConfig, Keychain } from '../credentials/keychain';
 import { isAnonymous } from '../credentials/keychain';
 import { registerSecret, type Logger } from '../log';
@@ -118,7 +119,7 @@ export class Authenticator {
         if (auth.service) form.set('service', auth.service);
         if (uniqueScopes.length) form.set('scope', uniqueScopes.join(' '));
         headers['content-type'] = 'application/x-www-form-urlencoded';
-        res = await request(realm, { method: 'POST', headers, body: form.toString(), dispatcher });
+        res = await undici().request(realm, { method: 'POST', headers, body: form.toString(), dispatcher });
       } else {
         const url = new URL(realm);
         if (auth.service) url.searchParams.set('service', auth.service);
@@ -126,7 +127,7 @@ export class Authenticator {
         if (creds.username || creds.password) {
           headers.authorization = `Basic ${Buffer.from(`${creds.username ?? ''}:${creds.password ?? ''}`).toString('base64')}`;
         }
-        res = await request(url, { method: 'GET', headers, dispatcher });
+        res = await undici().request(url, { method: 'GET', headers, dispatcher });
       }
     } catch (e) {
       const err = networkError(e, realm.host, repository);

@@ -3,7 +3,8 @@
 // redirects (dropping credentials when the origin changes), and map failures to RegistryErrors.
 // `request` adds the retry policy around it; bodies come from openers so every attempt can resend.
 import type { Readable } from 'node:stream';
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
+import { undici } from './undici';
 import type { Keychain } from '../credentials/keychain';
 import { isAnonymous } from '../credentials/keychain';
 import { redactHeaders, type Logger } from '../log';
@@ -109,7 +110,7 @@ export class RegistryHttp {
       const origin = `${scheme}://${apiHost}`;
       let res: Dispatcher.ResponseData;
       try {
-        res = await request(`${origin}/v2/`, { method: 'GET', headers: { 'user-agent': this.transport.userAgent }, dispatcher });
+        res = await undici().request(`${origin}/v2/`, { method: 'GET', headers: { 'user-agent': this.transport.userAgent }, dispatcher });
       } catch (e) {
         this.log.debug('ping failed', { registry, origin, error: (e as Error).message });
         firstError ??= e;
@@ -141,7 +142,7 @@ export class RegistryHttp {
       const body = o.body ? await o.body() : undefined;
       let res: Dispatcher.ResponseData;
       try {
-        res = await request(url, { method: o.method, headers, body, dispatcher });
+        res = await undici().request(url, { method: o.method, headers, body, dispatcher });
       } catch (e) {
         if (body && typeof body === 'object' && 'destroy' in body) (body as Readable).destroy();
         throw networkError(e, o.registry, o.repository);
@@ -156,7 +157,7 @@ export class RegistryHttp {
         if (next.origin !== url.origin) {
           // Blob storage (S3, a CDN) has its own credentials in the URL; ours must not leak there.
           delete headers.authorization;
-          if (next.origin !== host.origin) dispatcher = this.redirectAgent ??= new Agent();
+          if (next.origin !== host.origin) dispatcher = this.redirectAgent ??= new (undici().Agent)();
         }
         url = next;
         continue;

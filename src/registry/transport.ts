@@ -9,7 +9,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { undici } from './undici';
 import { UserError } from '../log';
 import { normalizeRegistryHost, parseReference, Reference, DOCKER_HUB } from '../image/reference';
 
@@ -154,7 +155,7 @@ export class Transport {
         throw new UserError(`--registry-client-cert ${h}: cannot read ${(e as Error).message}`);
       }
     }
-    d = new Agent({
+    d = new (undici().Agent)({
       connect,
       headersTimeout: this.options.headersTimeoutMs,
       bodyTimeout: this.options.bodyTimeoutMs,
