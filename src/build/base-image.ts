@@ -52,9 +52,11 @@ export async function resolveBaseImage(name: string, platform: Platform, client:
       descriptor: d,
       diffId,
       origin: { registry: r.ref.registry, repository: r.ref.repository },
-      open: async () => {
-        await blobs.ensure(d.digest, () => client.openBlob(r.ref, d));
-        return blobs.open(d.digest);
+      open: () => blobs.openOrFetch(d.digest, () => client.openBlob(r.ref, d)),
+      prefetch: () => blobs.ensure(d.digest, () => client.openBlob(r.ref, d)),
+      // once downloaded, writers link the store's file instead of copying it
+      get localFile() {
+        return blobs.has(d.digest) ? blobs.pathOf(d.digest) : undefined;
       },
     };
   });

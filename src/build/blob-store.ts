@@ -2,7 +2,7 @@
 // many consumers (extraction, tarball, OCI layout) ask for it, and only when one asks.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 export class BlobStore {
@@ -42,6 +42,50 @@ export class BlobStore {
       this.inflight.set(digest, p);
     }
     return p;
+  }
+
+  /**
+   * The blob as a stream. The first reader of a blob not yet on disk reads it as it arrives
+   * while it is written to the store (a base layer is unpacked during its download); later
+   * readers wait for the file.
+   */
+  async openOrFetch(digest: string, fetch: () => Promise<Readable>): Promise<Readable> {
+    const file = this.pathOf(digest);
+    if (fs.existsSync(file)) return fs.createReadStream(file);
+    const running = this.inflight.get(digest);
+    if (running) {
+      await running;
+      return fs.createReadStream(file);
+    }
+    const src = await fetch();
+    const reader = new PassThrough({ highWaterMark: 1 << 20 });
+    const tmp = `${file}.partial`;
+    const done = (async () => {
+      try {
+        // the file write paces the download; the reader gets every chunk as it passes
+        await pipeline(src, new Transform({
+          transform(chunk: Buffer, _e, cb) {
+            if (reader.destroyed || reader.write(chunk)) cb(null, chunk);
+            else reader.once('drain', () => cb(null, chunk));
+          },
+          flush(cb) {
+            reader.end();
+            cb();
+          },
+        }), fs.createWriteStream(tmp));
+        await fs.promises.rename(tmp, file);
+        return file;
+      } catch (e) {
+        reader.destroy(e as Error);
+        await fs.promises.rm(tmp, { force: true });
+        throw e;
+      } finally {
+        this.inflight.delete(digest);
+      }
+    })();
+    done.catch(() => undefined); // the reader sees the error
+    this.inflight.set(digest, done);
+    return reader;
   }
 
   /** A file already written under another name (a layer we built) becomes the blob `digest`. */

@@ -251,10 +251,10 @@ export class StageBuilder {
     const pending = this.image.layers.slice(this.applied);
     if (pending.length === 0) return this.root;
     const t0 = Date.now();
-    const opened = pending.map((l) => l.open()); // start every download now; consume in order
-    opened.forEach((p) => p.catch(() => undefined));
-    for (let i = 0; i < pending.length; i++) {
-      await extractLayer(await opened[i], this.root, this.extractOptions());
+    // the first layer unpacks while it downloads; the others download meanwhile, in parallel
+    for (const l of pending.slice(1)) l.prefetch?.().catch(() => undefined);
+    for (const layer of pending) {
+      await extractLayer(await layer.open(), this.root, this.extractOptions());
       this.applied++;
     }
     this.snap?.invalidate(); // changed behind the snapshotter's back: it walks again

@@ -14,6 +14,8 @@ export interface Layer {
   diffId: string;
   /** Stream the compressed blob (verified against descriptor.digest when it comes from a registry). */
   open(): Promise<Readable>;
+  /** Start fetching the blob in the background (a remote layer), so a later open() is local. */
+  prefetch?(): Promise<unknown>;
   /** The blob as a local file, when it is one (writers may hard-link it instead of copying). */
   localFile?: string;
   /** Where the blob already lives, so a push to the same registry can mount instead of upload. */
