@@ -136,7 +136,8 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
       step++;
       const base = await stageBase(stage, builders, parsed.stages, globals, env, client);
       log.info(`STEP ${step}/${totalSteps}: ${stage.from.text}`);
-      const sb = new StageBuilder(stage.index, stage.name, base.image, env, globals, automatic, stage.index === hostRootStage ? hostRoot : undefined);
+      const runs = stage.instructions.some((i) => i.kind === 'run');
+      const sb = new StageBuilder(stage.index, stage.name, base.image, env, globals, automatic, stage.index === hostRootStage ? hostRoot : undefined, runs);
       if (steps.cache) sb.steps = steps;
       sb.cacheKey = base.cacheKey;
       builders.set(stage.index, sb);

@@ -19,6 +19,7 @@ import type { BuildOptions } from './options';
 import { ArgScope, envLookup } from './variables';
 import type { Isolation } from './isolation';
 import { selectSnapshotter, type Snapshotter } from './snapshot';
+import { PathIndex } from './path-index';
 import { layerFromCache, layerToCache, type StepCache } from './cache';
 
 export interface StageEnv {
@@ -56,6 +57,9 @@ export class StageBuilder {
   steps?: StepCache;
   cacheKey = '';
   pendingCacheKey?: string;
+  /** the paths of the layers so far, for stages that never unpack (see isDir) */
+  private pathIndex?: PathIndex;
+  private indexed = 0;
   /** --single-snapshot: the one snapshot of this stage, started with its first change */
   private single?: { snap: Snapshotter; changed: boolean };
 
@@ -67,6 +71,8 @@ export class StageBuilder {
     globals: ArgScope,
     automaticArgs: Record<string, string>,
     readonly hostRoot?: HostRoot,
+    /** the stage has RUN steps: its root will be unpacked anyway, so use it from the start */
+    readonly runsCommands = true,
   ) {
     this.image = base;
     this.args = new ArgScope(env.opts.buildArgs, automaticArgs, globals);
@@ -158,6 +164,10 @@ export class StageBuilder {
     };
     log.debug(`layer ${w.digest.slice(7, 19)}: ${entries.length} entries, ${w.size} bytes in ${Date.now() - t0} ms`);
     this.image = appendLayer(this.image, layer, history);
+    if (this.pathIndex && this.indexed === this.image.layers.length - 1) {
+      this.pathIndex.addEntries(entries);
+      this.indexed++;
+    }
     if (inRoot) this.applied++;
     else if (applyNow) {
       this.applied++;
@@ -262,8 +272,19 @@ export class StageBuilder {
     return this.root;
   }
 
-  /** Does `p` (absolute in-image path) exist as a directory in the stage's files? */
+  /**
+   * Does `p` (absolute in-image path) exist as a directory in the stage's files? A stage that
+   * runs no command answers from the layers' tar headers and never unpacks its base.
+   */
   async isDir(p: string): Promise<boolean> {
+    if (!this.root && !this.runsCommands && !this.env.opts.singleSnapshot) {
+      this.pathIndex ??= new PathIndex();
+      for (const layer of this.image.layers.slice(this.indexed)) {
+        await this.pathIndex.addLayer(await layer.open());
+        this.indexed++;
+      }
+      return this.pathIndex.isDir(p);
+    }
     const root = await this.rootfs();
     try {
       return fs.statSync(path.join(root, p)).isDirectory();

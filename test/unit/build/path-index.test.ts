@@ -1,0 +1,59 @@
+import { strict as assert } from 'node:assert';
+import { Readable } from 'node:stream';
+import * as zlib from 'node:zlib';
+import * as tar from 'tar-stream';
+import { PathIndex } from '../../../src/build/path-index';
+
+type E = { name: string; type?: 'file' | 'directory' | 'symlink'; linkname?: string };
+
+async function layer(entries: E[], gzip = false): Promise<Readable> {
+  const pack = tar.pack();
+  for (const e of entries) {
+    if (e.type === 'directory' || e.type === 'symlink') pack.entry({ name: e.name, type: e.type, linkname: e.linkname });
+    else pack.entry({ name: e.name, type: 'file' }, 'x');
+  }
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack) chunks.push(c as Buffer);
+  const buf = Buffer.concat(chunks);
+  return Readable.from([gzip ? zlib.gzipSync(buf) : buf]);
+}
+
+describe('build/path-index', () => {
+  it('knows directories from tar headers, follows symlinks inside the image, applies whiteouts and opaque dirs', async () => {
+    const idx = new PathIndex();
+    await idx.addLayer(await layer([
+      { name: 'usr/', type: 'directory' }, { name: 'usr/bin/', type: 'directory' }, { name: 'usr/bin/sh' },
+      { name: 'bin', type: 'symlink', linkname: 'usr/bin' }, { name: 'abs', type: 'symlink', linkname: '/usr' },
+      { name: 'up', type: 'symlink', linkname: '../../../usr' }, { name: 'etc/passwd' }, { name: 'opt/a/b/', type: 'directory' },
+      { name: 'loop', type: 'symlink', linkname: 'loop' },
+    ], true));
+    assert.equal(idx.isDir('/usr/bin'), true);
+    assert.equal(idx.isDir('/bin'), true, 'relative symlink to a directory');
+    assert.equal(idx.isDir('/abs/bin'), true, 'absolute symlink resolved inside the image');
+    assert.equal(idx.isDir('/up'), true, '.. stops at the image root');
+    assert.equal(idx.isDir('/etc'), true, 'parents implied by a file entry');
+    assert.equal(idx.isDir('/etc/passwd'), false);
+    assert.equal(idx.isDir('/usr/bin/sh'), false);
+    assert.equal(idx.isDir('/nope'), false);
+    assert.equal(idx.isDir('/loop'), false, 'a symlink loop is no directory');
+    await idx.addLayer(await layer([{ name: 'opt/a/.wh..wh..opq' }, { name: 'opt/a/c/', type: 'directory' }, { name: 'usr/.wh.bin' }]));
+    assert.equal(idx.isDir('/opt/a/b'), false, 'opaque directory hides the lower content');
+    assert.equal(idx.isDir('/opt/a/c'), true, 'but keeps what the same layer adds');
+    assert.equal(idx.isDir('/usr/bin'), false, 'whiteout removes the directory');
+    assert.equal(idx.isDir('/bin'), false, 'and links to it dangle');
+  });
+
+  it('takes our own layers\' entries without reading a blob', () => {
+    const idx = new PathIndex();
+    const t = new Date(0);
+    idx.addEntries([
+      { path: 'app', type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: t },
+      { path: 'app/x', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: t },
+      { path: 'data', type: 'symlink', linkname: 'app', mode: 0o777, uid: 0, gid: 0, mtime: t },
+    ]);
+    assert.equal(idx.isDir('/data'), true);
+    idx.addEntries([{ path: 'app', type: 'whiteout', mode: 0, uid: 0, gid: 0, mtime: t }]);
+    assert.equal(idx.isDir('/app'), false);
+  });
+});
