@@ -192,9 +192,10 @@ export async function planCopy(o: CopyPlanOptions): Promise<LayerEntry[]> {
         includeRoot: false,
         filter: (r: string, dir: boolean) => (filter.excluded(rel ? `${rel}/${r}` : r, dir) ? (dir ? 'skip-dir' : 'exclude') : 'include'),
       });
-      // the destination keeps its owner and mode when it exists; a new one is 0755 (buildah, Docker)
+      // the destination keeps its owner and mode when it exists; a new one is 0755 even with
+      // --chmod, which applies to what is copied (buildah, BuildKit)
       if (!o.destExistsAsDir && destRel !== '') {
-        sub.unshift({ path: destRel, type: 'dir', mode: o.chmod ?? 0o755, uid: o.uid ?? 0, gid: o.gid ?? 0, mtime: o.mtime ?? st.mtime });
+        sub.unshift({ path: destRel, type: 'dir', mode: 0o755, uid: o.uid ?? 0, gid: o.gid ?? 0, mtime: o.mtime ?? st.mtime });
       }
       entries.push(...sub);
     } else {

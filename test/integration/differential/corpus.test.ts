@@ -1,11 +1,3 @@
-// KNOWN DIFFERENCES (reported to lead): cases left out until our executor is fixed; each is a
-// bug where buildah follows Docker's behaviour (Dockerfiles kept under images/corpus/known-differences/):
-// - images/hello (FROM scratch): config.Env ours=["GREETING=hello"], buildah (like BuildKit, which
-//   always sets a default PATH) = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","GREETING=hello"].
-// - known-differences/copy-symlink-source: `COPY link-to-a /followed` (a symlink source):
-//   /followed type ours=symlink (-> a.txt), buildah=file ("a\n"); Docker follows the source symlink.
-// - known-differences/copy-chmod-dir: `COPY --chmod=751 DIR /dest/`: /dest mode ours=0751,
-//   buildah=0755 (an existing /tmp: ours=0751, buildah=01777); --chmod applies to what is copied.
 // Differential test: every Dockerfile of the corpus (images/corpus/*, images/hello) is built by our
 // executor and by `buildah bud --isolation chroot`; umoci unpacks both images, and the file trees
 // (type, mode, owner, content, link target, hardlink groups) and the configs must be the same.
@@ -72,6 +64,9 @@ const CASES: Case[] = [
     },
   },
   { name: 'debian', dir: 'images/corpus/debian' },
+  { name: 'hello', dir: 'images/hello' },
+  { name: 'copy-symlink-source', dir: 'images/corpus/copy-symlink-source' },
+  { name: 'copy-chmod-dir', dir: 'images/corpus/copy-chmod-dir' },
 ];
 
 /**
