@@ -150,10 +150,10 @@ describe('build/copy-sources', () => {
         const es = await plan({ sources: ['dir/sub'], dest: '/' });
         assert.deepEqual(summary(es), ['file g 600 0:0']);
       });
-      it('--chmod applies to files and directories, not symlinks; mtime is fixed when given', async () => {
+      it('--chmod applies to copied files and directories, not symlinks nor the new destination; mtime is fixed when given', async () => {
         const es = await plan({ sources: ['dir', 'link-to-a'], dest: '/d/', destIsDir: true, chmod: 0o640, mtime });
         assert.deepEqual(summary(es), [
-          'dir d 640 0:0', 'symlink d/abs-link 777 0:0 -> /etc/passwd', 'file d/f 640 0:0', 'file d/secret.key 640 0:0',
+          'dir d 755 0:0', 'symlink d/abs-link 777 0:0 -> /etc/passwd', 'file d/f 640 0:0', 'file d/secret.key 640 0:0',
           'dir d/sub 640 0:0', 'file d/sub/g 640 0:0', 'file d/link-to-a 640 0:0',
         ]);
         for (const e of es) assert.equal(e.mtime.getTime(), mtime.getTime(), e.path);
