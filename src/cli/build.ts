@@ -82,8 +82,8 @@ export function buildCommand(): Command {
     .option('--insecure [bool]', 'push to plain-HTTP registries', parseBool('insecure'))
     .option('--skip-tls-verify [bool]', 'do not verify TLS certificates when pushing', parseBool('skip-tls-verify'));
   addRegistryFlags(cmd)
-    .option('--push-retry <n>', 'retries for transient push failures (408/429/5xx, resets), with backoff (default 3; kaniko: 0)', (v) => intArg(v, 'push-retry'), d.pushRetry)
-    .option('--image-download-retry <n>', 'retries for transient pull failures, with backoff (default 3; kaniko: 0)', (v) => intArg(v, 'image-download-retry'), d.imageDownloadRetry)
+    .option('--push-retry <n>', 'retries for transient push failures (408/429/5xx, resets), with backoff (kaniko defaults to 0)', (v) => intArg(v, 'push-retry'), d.pushRetry)
+    .option('--image-download-retry <n>', 'retries for transient pull failures, with backoff (kaniko defaults to 0)', (v) => intArg(v, 'image-download-retry'), d.imageDownloadRetry)
     .option('--image-fs-extract-retry <n>', 'accepted for kaniko compatibility (extraction is not retried: downloads are)', (v) => intArg(v, 'image-fs-extract-retry'))
     .option('--skip-push-permission-check [bool]', 'do not check push access before building', parseBool('skip-push-permission-check'))
     .option('--push-ignore-immutable-tag-errors [bool]', 'treat a refused push to an immutable tag as success', parseBool('push-ignore-immutable-tag-errors'))
