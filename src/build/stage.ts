@@ -1,11 +1,11 @@
 // One stage of a build: its image under construction, its variables, and (only when some
 // instruction needs the files) its root filesystem on disk.
 import * as fs from 'node:fs';
-import { PassThrough } from 'node:stream';
 import * as path from 'node:path';
 import { expandWord, expandWords, lexWord } from '../dockerfile/expand';
 import type { EscapeChar, Instruction } from '../dockerfile/types';
 import { extractLayer } from '../fs/extract';
+import { failedWithExtraction, layerWeight, startTapExtraction } from '../fs/extract-worker';
 import type { LayerEntry } from '../fs/types';
 import { IgnoreList } from '../fs/ignore';
 import { writeLayer } from '../fs/layer-writer';
@@ -143,18 +143,16 @@ export class StageBuilder {
     // a materialized root gets the entries in the same pass that writes the layer: the tar
     // stream is extracted as it is made (no second read, no gunzip)
     const applyNow = !inRoot && this.root !== undefined && this.applied === this.image.layers.length;
-    const tap = applyNow ? new PassThrough({ highWaterMark: 1 << 20 }) : undefined;
-    const applying = tap ? extractLayer(tap, this.root!, this.extractOptions()) : undefined;
-    applying?.catch(() => undefined); // awaited below; the writer fails too when it does
+    const applying = applyNow ? startTapExtraction(this.root!, this.extractOptions(), layerWeight(entries)) : undefined;
     const w = await writeLayer(entries, tmp, {
       compression: this.env.compression,
       level: this.env.opts.compressionLevel,
       reproducible: this.env.opts.reproducible,
       preciseMtime: false, // whole seconds, as Docker, kaniko and Go's tar write them
       sourceDateEpoch: this.env.opts.sourceDateEpoch,
-      tap,
-    });
-    await applying;
+      tap: applying?.tap,
+    }).catch(failedWithExtraction(applying));
+    await applying?.done;
     const file = await this.env.blobs.adopt(tmp, w.digest);
     const layer: Layer = {
       descriptor: { mediaType: layerMediaType(this.image.manifestMediaType, this.env.compression), digest: w.digest, size: w.size },
@@ -184,11 +182,9 @@ export class StageBuilder {
     if (!inRoot) {
       await this.startSingleSnapshot();
       const tmp = path.join(this.env.workDir, `layer-${process.pid}-${++layerSeq}.tmp`);
-      const tap = new PassThrough({ highWaterMark: 1 << 20 });
-      const applying = extractLayer(tap, await this.rootfs(), this.extractOptions());
-      applying.catch(() => undefined);
-      await writeLayer(entries, tmp, { compression: 'none', preciseMtime: false, tap });
-      await applying;
+      const applying = startTapExtraction(await this.rootfs(), this.extractOptions(), layerWeight(entries));
+      await writeLayer(entries, tmp, { compression: 'none', preciseMtime: false, tap: applying.tap }).catch(failedWithExtraction(applying));
+      await applying.done;
       await fs.promises.rm(tmp, { force: true });
     }
     this.single!.changed = true;

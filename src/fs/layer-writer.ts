@@ -242,8 +242,12 @@ function tee(side: Writable): Transform {
   return new Transform({
     transform(chunk: Buffer, _enc, cb) {
       if (side.destroyed) return cb(new Error('the layer tap closed early'));
-      if (side.write(chunk)) cb(null, chunk);
-      else side.once('drain', () => cb(null, chunk));
+      if (side.write(chunk)) return cb(null, chunk);
+      // a tap that closes while full never drains: stop waiting then
+      const onDrain = (): void => { side.off('close', onClose); cb(null, chunk); };
+      const onClose = (): void => { side.off('drain', onDrain); cb(new Error('the layer tap closed early')); };
+      side.once('drain', onDrain);
+      side.once('close', onClose);
     },
     flush(cb) {
       side.end(cb);

@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Writable } from 'node:stream';
 import { UserError } from '../../../src/log';
 import { writeLayer } from '../../../src/fs/layer-writer';
 import { type LayerEntry } from '../../../src/fs/types';
@@ -241,5 +242,15 @@ describe('fs/layer-writer', () => {
       const i = Number(b.header.name.slice('many/f'.length));
       assert.equal(b.data.toString(), `file ${i}\n`.repeat(i));
     }
+  });
+
+  it('fails, not hangs, when a full tap closes without draining', async () => {
+    const stuck = new Writable({ highWaterMark: 1, write() { /* never done: the tap stays full */ } });
+    setTimeout(() => stuck.destroy(), 50);
+    await assert.rejects(
+      writeLayer([e('a', 'file', { content: Buffer.alloc(300 * 1024) }), e('b', 'file', { content: Buffer.alloc(300 * 1024) })], path.join(dir, 'l.tar'), { compression: 'none', tap: stuck }),
+      /the layer tap closed early/,
+    );
+    assert.equal(fs.existsSync(path.join(dir, 'l.tar')), false);
   });
 });
