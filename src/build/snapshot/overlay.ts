@@ -213,7 +213,7 @@ export class OverlaySnapshotter implements Snapshotter {
     // the rootfs (the step wrote them) but never reported, as kaniko's --ignore-path
     const skip = new IgnoreList(this.opts.transient?.() ?? []);
     const items: UpperItem[] = [];
-    await walkTree(this.upper, '', skip, (rel, st) => items.push({ rel, st }), this.counters, this.opts.concurrency);
+    await walkTree(this.upper, '', skip, (rel, st) => items.push({ rel, st }), this.counters);
     items.sort((a, b) => byPath({ path: a.rel }, { path: b.rel }));
     const namesIn = new Map<string, Set<string>>();
     for (const it of items) {

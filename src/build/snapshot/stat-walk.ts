@@ -68,7 +68,7 @@ export class StatWalkSnapshotter implements Snapshotter {
         continue; // deleted
       }
       state.set(rel, recordOf(st));
-      if (st.isDirectory()) await walkTree(this.root, rel, skip, (r, s) => state.set(r, recordOf(s)), this.counters, this.opts.concurrency);
+      if (st.isDirectory()) await walkTree(this.root, rel, skip, (r, s) => state.set(r, recordOf(s)), this.counters);
       // its parent's mtime moved when the entry was created
       const parent = parentOf(rel);
       if (parent !== '' && state.has(parent)) {
@@ -84,7 +84,7 @@ export class StatWalkSnapshotter implements Snapshotter {
 
   private async walk(): Promise<State> {
     const state: State = new Map();
-    await walkTree(this.root, '', this.skipList(), (rel, st) => state.set(rel, recordOf(st)), this.counters, this.opts.concurrency);
+    await walkTree(this.root, '', this.skipList(), (rel, st) => state.set(rel, recordOf(st)), this.counters);
     return state;
   }
 }

@@ -1,6 +1,7 @@
 // A walk that keeps nothing but what the snapshotter needs: readdir(withFileTypes) per directory,
-// lstat per entry, `concurrency` workers pulling batches from one queue of paths (so a directory of
-// 100,000 entries never becomes 100,000 pending promises), and counters of the work done.
+// lstat per entry, and counters of the work done. Synchronous on purpose: the walk is the whole
+// of a snapshot step and nothing waits behind it, and a promise per lstat costs several times the
+// syscall (100,000 entries: ~1 s directly, ~4 s through the thread pool under load).
 import * as fs from 'node:fs';
 import type { IgnoreList } from '../../fs';
 import { UserError } from '../../log';
@@ -9,8 +10,6 @@ export interface WalkCounters {
   lstat: number;
   readdir: number;
 }
-
-const BATCH = 64;
 
 const vanished = (e: unknown) => ['ENOENT', 'ENOTDIR'].includes((e as NodeJS.ErrnoException).code ?? '');
 
@@ -24,76 +23,32 @@ export async function walkTree(
   skip: IgnoreList,
   visit: (rel: string, st: fs.Stats) => void,
   counters: WalkCounters,
-  concurrency = 4,
 ): Promise<void> {
   const abs = (rel: string) => (rel === '' ? hostDir : hostDir === '/' ? '/' + rel : hostDir + '/' + rel);
-  let queue: string[] = [];
-  let head = 0;
-  let busy = 0;
-  let failure: unknown;
-  const idle: Array<() => void> = [];
-  const wake = () => idle.splice(0).forEach((r) => r());
-
-  const readDir = async (rel: string): Promise<void> => {
+  const dirs = [startRel];
+  while (dirs.length > 0) {
+    const rel = dirs.pop()!;
     let names: fs.Dirent[];
     try {
       counters.readdir++;
-      names = await fs.promises.readdir(abs(rel), { withFileTypes: true });
+      names = fs.readdirSync(abs(rel), { withFileTypes: true });
     } catch (e) {
-      if (vanished(e)) return;
+      if (vanished(e)) continue;
       throw new UserError(`snapshot: cannot read directory ${abs(rel)}: ${(e as Error).message}`, { cause: e });
     }
     for (const d of names) {
       const child = rel === '' ? d.name : rel + '/' + d.name;
-      if (skip.size === 0 || !skip.ignores('/' + child)) queue.push(child);
-    }
-    if (names.length) wake();
-  };
-
-  const statOne = async (rel: string): Promise<void> => {
-    let st: fs.Stats;
-    try {
-      counters.lstat++;
-      st = await fs.promises.lstat(abs(rel));
-    } catch (e) {
-      if (vanished(e)) return;
-      throw new UserError(`snapshot: cannot stat ${abs(rel)}: ${(e as Error).message}`, { cause: e });
-    }
-    visit(rel, st);
-    if (st.isDirectory()) await readDir(rel);
-  };
-
-  const worker = async (): Promise<void> => {
-    for (;;) {
-      if (failure !== undefined) return;
-      if (head < queue.length) {
-        // take a batch: one await per batch instead of one per path keeps the overhead low
-        const batch = queue.slice(head, head + BATCH);
-        head += batch.length;
-        if (head > 4096 && head * 2 > queue.length) {
-          queue = queue.slice(head);
-          head = 0;
-        }
-        busy++;
-        try {
-          await Promise.all(batch.map(statOne));
-        } catch (e) {
-          failure = e;
-          wake();
-        } finally {
-          busy--;
-        }
-        continue;
+      if (skip.size !== 0 && skip.ignores('/' + child)) continue;
+      let st: fs.Stats;
+      try {
+        counters.lstat++;
+        st = fs.lstatSync(abs(child));
+      } catch (e) {
+        if (vanished(e)) continue;
+        throw new UserError(`snapshot: cannot stat ${abs(child)}: ${(e as Error).message}`, { cause: e });
       }
-      if (busy === 0) {
-        wake();
-        return;
-      }
-      await new Promise<void>((r) => idle.push(r));
+      visit(child, st);
+      if (st.isDirectory()) dirs.push(child);
     }
-  };
-
-  await readDir(startRel);
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  if (failure !== undefined) throw failure;
+  }
 }

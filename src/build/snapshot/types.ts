@@ -33,6 +33,4 @@ export interface SnapshotterOptions {
   ignore?: string[];
   /** in-image paths the isolation writes and restores around a step (Isolation.transientPaths) */
   transient?: () => string[];
-  /** walk workers (default 4), each with up to 64 lstat calls in flight */
-  concurrency?: number;
 }
