@@ -1,8 +1,11 @@
 // Writes a layer tarball in one streaming pass:
 //   tar bytes → sha256 (diffID) → gzip → sha256 (digest) → file
-// Entries go out sorted, file contents are read ahead with bounded concurrency so that small
-// files do not serialize on open/read/close, and nothing but a small read-ahead window is held in
-// memory whatever the layer size.
+// Entries go out sorted; nothing but one small file or one read chunk of a large file and the
+// current batch is held in memory whatever the layer size.
+// Source files are opened, stat'ed and (when small) read with synchronous calls: four thread-pool
+// round trips per file cost the main thread more than the syscalls themselves (20,000 small
+// files, COPY without RUN: 2.2-3.0 s with a read-ahead window of 16 async reads -> 1.2-1.9 s).
+// What is lost is overlapping disk latency on a cold page cache; build contexts are usually warm.
 import * as fs from 'node:fs';
 import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -32,8 +35,6 @@ export interface WriteLayerOptions {
   sourceDateEpoch?: number;
   /** Keep millisecond mtimes (a PAX record per entry). Default: true unless reproducible. */
   preciseMtime?: boolean;
-  /** Files opened and (when small) read ahead of the writer. Default 16. */
-  readAhead?: number;
   /**
    * Also stream the uncompressed tar here (e.g. into extractLayer, to apply the layer to a root
    * in the same pass). Ended with the layer; its backpressure slows the writer.
@@ -51,7 +52,7 @@ export interface LayerWriteResult {
 }
 
 const DEFAULT_GZIP_LEVEL = 3;
-const SMALL_FILE = 64 * 1024; // read whole into memory during read-ahead
+const SMALL_FILE = 64 * 1024; // read whole into memory when opened
 const CHUNK = 1 << 20; // read size for large files
 const BATCH = 256 * 1024; // headers and small files are coalesced into chunks of this size
 
@@ -190,7 +191,7 @@ function resolveExplicitHardlinks(items: PlanItem[], byPath: Map<string, LayerEn
   }
 }
 
-/** An opened source file, read ahead of the writer. */
+/** An opened source file. */
 interface Prepared {
   size: number;
   linkKey?: string; // dev:ino when the file has other links
@@ -198,7 +199,7 @@ interface Prepared {
   handle?: number; // open fd of a large (or multiply linked) file
 }
 
-async function prepare(item: PlanItem): Promise<Prepared | undefined> {
+function prepare(item: PlanItem): Prepared | undefined {
   const data = item.data;
   if (!data) return undefined;
   if (data.source === undefined) {
@@ -206,28 +207,28 @@ async function prepare(item: PlanItem): Promise<Prepared | undefined> {
   }
   let handle: number;
   try {
-    handle = await fd.open(data.source, 'r');
+    handle = fs.openSync(data.source, 'r');
   } catch (err) {
     throw new UserError(`layer entry "${item.given}": cannot open source file ${data.source}: ${(err as Error).message}`, { cause: err });
   }
   try {
-    const st = await fd.fstat(handle);
+    const st = fs.fstatSync(handle);
     if (!st.isFile()) throw new UserError(`layer entry "${item.given}": source ${data.source} is not a regular file`);
     const linkKey = st.nlink > 1 ? `${st.dev}:${st.ino}` : undefined;
     if (st.size <= SMALL_FILE && linkKey === undefined) {
       const bytes = Buffer.allocUnsafe(st.size);
       let off = 0;
       while (off < st.size) {
-        const n = await fd.read(handle, bytes, off, st.size - off, off);
+        const n = fs.readSync(handle, bytes, off, st.size - off, off);
         if (n === 0) throw new UserError(`layer entry "${item.given}": source ${data.source} shrank while the layer was written`);
         off += n;
       }
-      await fd.close(handle);
+      fs.closeSync(handle);
       return { size: st.size, bytes };
     }
     return { size: st.size, linkKey, handle };
   } catch (err) {
-    await fd.closeQuietly(handle);
+    try { fs.closeSync(handle); } catch { /* the error on its way matters more */ }
     throw err;
   }
 }
@@ -263,7 +264,6 @@ export async function writeLayer(entries: readonly LayerEntry[], outFile: string
   const reproducible = opts.reproducible ?? false;
   const epochMs = opts.sourceDateEpoch !== undefined ? opts.sourceDateEpoch * 1000 : undefined;
   const preciseMtime = opts.preciseMtime ?? !reproducible;
-  const readAhead = Math.max(1, opts.readAhead ?? 16);
 
   const mtimeOf = (e: LayerEntry): number => {
     if (reproducible) return epochMs ?? 0;
@@ -272,15 +272,7 @@ export async function writeLayer(entries: readonly LayerEntry[], outFile: string
   };
 
   async function* tarStream(): AsyncGenerator<Buffer> {
-    const window: Array<Promise<Prepared | undefined>> = [];
-    let nextToPrepare = 0;
-    const fill = (): void => {
-      while (nextToPrepare < items.length && window.length < readAhead) {
-        const p = prepare(items[nextToPrepare++]);
-        p.catch(() => undefined); // awaited in order below; avoid unhandled rejections meanwhile
-        window.push(p);
-      }
-    };
+    let open: Prepared | undefined; // a large file being read, closed on failure
     const linkFirst = new Map<string, string>();
     let batch: Buffer[] = [];
     let batchBytes = 0;
@@ -289,9 +281,9 @@ export async function writeLayer(entries: readonly LayerEntry[], outFile: string
 
     try {
       for (let i = 0; i < items.length; i++) {
-        fill();
         const item = items[i];
-        const prep = await window.shift()!;
+        const prep = prepare(item);
+        open = prep;
         const e = item.meta;
         let typeflag = item.typeflag;
         let linkname = item.linkname;
@@ -338,17 +330,15 @@ export async function writeLayer(entries: readonly LayerEntry[], outFile: string
           if (pad) add(END_OF_ARCHIVE.subarray(0, pad));
         } else if (prep?.handle !== undefined) {
           await fd.close(prep.handle);
+          prep.handle = undefined;
         }
         if (batchBytes >= BATCH) yield flush();
       }
       add(END_OF_ARCHIVE);
       yield flush();
     } finally {
-      // On failure, release whatever the read-ahead still holds open.
-      for (const p of window) {
-        const prep = await p.catch(() => undefined);
-        if (prep?.handle !== undefined) await fd.closeQuietly(prep.handle);
-      }
+      // on failure (or when the consumer stops early), the file being written is still open
+      if (open?.handle !== undefined) await fd.closeQuietly(open.handle);
     }
   }
 
