@@ -1,5 +1,6 @@
 // The executor: context + Dockerfile → stages → image → destinations. Each step is logged with its
 // time; the closing summary names digest, size and layers.
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -46,7 +47,25 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   try {
     return await buildIn(opts, workDir, started);
   } finally {
-    if (!opts.workDir || opts.cleanup) await fs.promises.rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+    if (opts.cleanup) await fs.promises.rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+    else if (!opts.workDir) await discard(workDir);
+  }
+}
+
+/**
+ * Remove our temporary work dir without making the caller wait for it: stage roots can hold
+ * tens of thousands of files. The dir is renamed away at once and deleted by a detached `rm`
+ * that never crosses into another filesystem.
+ */
+async function discard(dir: string): Promise<void> {
+  const trash = `${dir}.trash`;
+  try {
+    await fs.promises.rename(dir, trash);
+    const child = spawn('rm', ['-rf', '--one-file-system', trash], { detached: true, stdio: 'ignore' });
+    child.on('error', () => fs.rmSync(trash, { recursive: true, force: true }));
+    child.unref();
+  } catch {
+    await fs.promises.rm(dir, { recursive: true, force: true }).catch(() => undefined);
   }
 }
 
