@@ -151,6 +151,7 @@ export class StageBuilder {
       preciseMtime: false, // whole seconds, as Docker, kaniko and Go's tar write them
       sourceDateEpoch: this.env.opts.sourceDateEpoch,
       tap: applying?.tap,
+      tapCopies: applying?.copiesChunks,
     }).catch(failedWithExtraction(applying));
     await applying?.done;
     const file = await this.env.blobs.adopt(tmp, w.digest);
@@ -183,7 +184,7 @@ export class StageBuilder {
       await this.startSingleSnapshot();
       const tmp = path.join(this.env.workDir, `layer-${process.pid}-${++layerSeq}.tmp`);
       const applying = startTapExtraction(await this.rootfs(), this.extractOptions(), layerWeight(entries));
-      await writeLayer(entries, tmp, { compression: 'none', preciseMtime: false, tap: applying.tap }).catch(failedWithExtraction(applying));
+      await writeLayer(entries, tmp, { compression: 'none', preciseMtime: false, tap: applying.tap, tapCopies: applying.copiesChunks }).catch(failedWithExtraction(applying));
       await applying.done;
       await fs.promises.rm(tmp, { force: true });
     }

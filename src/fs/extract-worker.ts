@@ -26,6 +26,8 @@ export interface TapExtraction {
    * or with the error the tap was destroyed with when the writer failed first.
    */
   done: Promise<ExtractResult>;
+  /** The tap copies what it is given before it takes more (the writer may reuse its buffers). */
+  copiesChunks: boolean;
 }
 
 /** How big the layer is, as far as the caller knows before writing it. */
@@ -91,7 +93,7 @@ function extractOnThisThread(root: string, opts: ExtractOptions): TapExtraction 
     throw writerError ?? err;
   });
   done.catch(() => undefined); // the caller may await it only after the writer
-  return { tap, done };
+  return { tap, done, copiesChunks: false };
 }
 
 interface WorkerSetup {
@@ -135,7 +137,9 @@ function extractInWorker(root: string, opts: ExtractOptions): TapExtraction {
   };
 
   const tap = new Writable({
-    highWaterMark: 256 * 1024,
+    // every write() returns false, so the writer waits for 'drain', i.e. until write() below
+    // copied the chunk: it may then reuse the buffer
+    highWaterMark: 1,
     write(chunk: Buffer, _enc, cb) {
       if (settled) return cb(new Error('the layer extraction already ended'));
       // The same chunk goes on to the hash and gzip, so it cannot be handed over (detached):
@@ -190,7 +194,7 @@ function extractInWorker(root: string, opts: ExtractOptions): TapExtraction {
     settle(new Error(`layer extraction worker exited (code ${code}) before the layer was applied`));
     tap.destroy();
   });
-  return { tap, done };
+  return { tap, done, copiesChunks: true };
 }
 
 /** The worker's side: feed posted chunks into extractLayer and report how it went. */

@@ -253,4 +253,18 @@ describe('fs/layer-writer', () => {
     );
     assert.equal(fs.existsSync(path.join(dir, 'l.tar')), false);
   });
+
+  it('reuses its read buffers without corrupting a large file (more than 8 chunks), with and without gzip', async () => {
+    const src = path.join(dir, 'big');
+    const content = Buffer.alloc(11 * 1024 * 1024 + 333);
+    for (let i = 0; i < content.length; i += 4) content.writeUInt32LE((i * 2654435761) >>> 0, i - (i + 4 > content.length ? i + 4 - content.length : 0));
+    fs.writeFileSync(src, content);
+    for (const compression of ['none', 'gzip'] as const) {
+      const out = path.join(dir, `l-${compression}`);
+      await writeLayer([e('big', 'file', { source: src })], out, { compression });
+      const back = await readTar(out);
+      assert.equal(back.length, 1);
+      assert.ok(back[0].data.equals(content), `${compression}: content differs`);
+    }
+  });
 });
