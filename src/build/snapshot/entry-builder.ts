@@ -1,7 +1,7 @@
 // Turn changed paths of a root into layer entries: hardlink groups become one file plus links to
 // it, symlink targets and device numbers are read only for the paths that are reported.
-import * as fsp from 'node:fs/promises';
-import { deviceNumbers, LayerEntry, mapLimit } from '../../fs';
+import * as fs from 'node:fs';
+import { deviceNumbers, LayerEntry } from '../../fs';
 import { Kind, StatRecord } from './stat-record';
 
 export interface Changed {
@@ -16,22 +16,23 @@ export function byPath(a: { path: string }, b: { path: string }): number {
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
-export async function entriesFor(hostRoot: string, changes: Changed[], concurrency = 32): Promise<LayerEntry[]> {
+export async function entriesFor(hostRoot: string, changes: Changed[]): Promise<LayerEntry[]> {
   changes.sort((a, b) => byPath({ path: a.rel }, { path: b.rel }));
   const firstOfInode = new Map<number, string>();
-  const out = await mapLimit(changes, concurrency, async ({ rel, rec }): Promise<LayerEntry | undefined> => {
+  // synchronous: only changed paths are visited, and a promise per readlink costs more than it
+  const out = changes.map(({ rel, rec }): LayerEntry | undefined => {
     const abs = hostRoot === '/' ? '/' + rel : hostRoot + '/' + rel;
     const base = { path: rel, mode: rec[3], uid: rec[4], gid: rec[5], mtime: new Date(rec[6]) };
     switch (rec[0]) {
       case Kind.Dir:
         return { ...base, type: 'dir' };
       case Kind.Symlink:
-        return { ...base, type: 'symlink', mode: 0o777, linkname: await fsp.readlink(abs) };
+        return { ...base, type: 'symlink', mode: 0o777, linkname: fs.readlinkSync(abs) };
       case Kind.Fifo:
         return { ...base, type: 'fifo' };
       case Kind.Char:
       case Kind.Block: {
-        const { major, minor } = deviceNumbers((await fsp.lstat(abs)).rdev);
+        const { major, minor } = deviceNumbers(fs.lstatSync(abs).rdev);
         return { ...base, type: rec[0] === Kind.Char ? 'char' : 'block', devmajor: major, devminor: minor };
       }
       case Kind.Socket:

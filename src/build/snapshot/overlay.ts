@@ -127,9 +127,11 @@ const parentOf = (rel: string) => {
   return i < 0 ? '' : rel.slice(0, i);
 };
 
-async function lstatOrNull(p: string): Promise<fs.Stats | null> {
+// per-path calls below are synchronous: a promise per syscall costs more than the syscall, and
+// nothing else runs while a snapshot is taken
+function lstatOrNull(p: string): fs.Stats | null {
   try {
-    return await fsp.lstat(p);
+    return fs.lstatSync(p);
   } catch {
     return null;
   }
@@ -225,7 +227,7 @@ export class OverlaySnapshotter implements Snapshotter {
     for (const it of items) {
       if (!it.st.isDirectory()) continue;
       this.counters.lstat++;
-      const lower = await lstatOrNull(path.join(this.root, it.rel));
+      const lower = lstatOrNull(path.join(this.root, it.rel));
       if (!lower?.isDirectory()) continue;
       if (await this.hidesLowerChildren(it.rel, namesIn.get(it.rel) ?? new Set())) opaque.add(it.rel);
     }
@@ -234,11 +236,11 @@ export class OverlaySnapshotter implements Snapshotter {
 
   private async hidesLowerChildren(rel: string, upperNames: Set<string>): Promise<boolean> {
     this.counters.readdir++;
-    const lowerNames = await fsp.readdir(path.join(this.root, rel));
+    const lowerNames = fs.readdirSync(path.join(this.root, rel));
     const hiddenCandidate = lowerNames.find((n) => !upperNames.has(n));
     if (hiddenCandidate === undefined) return false; // every lower name is covered: opaque or not, same tree
     this.counters.lstat++;
-    return (await lstatOrNull(path.join(this.merged, rel, hiddenCandidate))) === null;
+    return lstatOrNull(path.join(this.merged, rel, hiddenCandidate)) === null;
   }
 
   private async translate(items: UpperItem[], opaque: Set<string>): Promise<{ changes: Changed[]; special: LayerEntry[] }> {
@@ -260,7 +262,7 @@ export class OverlaySnapshotter implements Snapshotter {
           continue;
         }
         this.counters.lstat++;
-        const lower = await lstatOrNull(path.join(this.root, rel));
+        const lower = lstatOrNull(path.join(this.root, rel));
         if (lower?.isDirectory()) {
           // copied up only because something below changed: report it only if its own metadata did
           const l = recordOf(lower);
@@ -272,7 +274,7 @@ export class OverlaySnapshotter implements Snapshotter {
         continue;
       }
       this.counters.lstat++;
-      const lower = await lstatOrNull(path.join(this.root, rel));
+      const lower = lstatOrNull(path.join(this.root, rel));
       if (lower?.isDirectory()) mark(rel, 'whiteout'); // a directory became a file
       changes.push({ rel, rec });
     }
@@ -282,36 +284,36 @@ export class OverlaySnapshotter implements Snapshotter {
   /** Move the upper directory's content onto the rootfs: it becomes the lower of the next step. */
   private async apply(items: UpperItem[], opaque: Set<string>, special: LayerEntry[]): Promise<void> {
     const dirs: UpperItem[] = [];
-    for (const w of special) if (w.type === 'whiteout') await fsp.rm(path.join(this.root, w.path), { recursive: true, force: true });
+    for (const w of special) if (w.type === 'whiteout') fs.rmSync(path.join(this.root, w.path), { recursive: true, force: true });
     for (const it of items) {
       const dst = path.join(this.root, it.rel);
       if (it.st.isCharacterDevice() && it.st.rdev === 0) {
-        await fsp.rm(dst, { recursive: true, force: true }); // (already done unless ignored)
+        fs.rmSync(dst, { recursive: true, force: true }); // (already done unless ignored)
         continue;
       }
       if (it.st.isDirectory()) {
-        if (opaque.has(it.rel)) await fsp.rm(dst, { recursive: true, force: true });
-        const cur = await lstatOrNull(dst);
-        if (cur && !cur.isDirectory()) await fsp.rm(dst, { force: true });
-        if (!cur || !cur.isDirectory() || opaque.has(it.rel)) await fsp.mkdir(dst);
+        if (opaque.has(it.rel)) fs.rmSync(dst, { recursive: true, force: true });
+        const cur = lstatOrNull(dst);
+        if (cur && !cur.isDirectory()) fs.rmSync(dst, { force: true });
+        if (!cur || !cur.isDirectory() || opaque.has(it.rel)) fs.mkdirSync(dst);
         dirs.push(it);
         continue;
       }
-      const cur = await lstatOrNull(dst);
-      if (cur?.isDirectory()) await fsp.rm(dst, { recursive: true, force: true });
+      const cur = lstatOrNull(dst);
+      if (cur?.isDirectory()) fs.rmSync(dst, { recursive: true, force: true });
       try {
-        await fsp.rename(path.join(this.upper, it.rel), dst);
+        fs.renameSync(path.join(this.upper, it.rel), dst);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
-        await fsp.cp(path.join(this.upper, it.rel), dst, { preserveTimestamps: true, verbatimSymlinks: true, force: true });
+        fs.cpSync(path.join(this.upper, it.rel), dst, { preserveTimestamps: true, verbatimSymlinks: true, force: true });
       }
     }
     // directory metadata last and deepest first: adding their entries moved their mtimes
     for (const it of dirs.reverse()) {
       const dst = path.join(this.root, it.rel);
-      await fsp.chown(dst, it.st.uid, it.st.gid);
-      await fsp.chmod(dst, it.st.mode & 0o7777);
-      await fsp.utimes(dst, it.st.atime, it.st.mtime);
+      fs.chownSync(dst, it.st.uid, it.st.gid);
+      fs.chmodSync(dst, it.st.mode & 0o7777);
+      fs.utimesSync(dst, it.st.atime, it.st.mtime);
     }
   }
 }
