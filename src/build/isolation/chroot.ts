@@ -86,8 +86,14 @@ export class ChrootIsolation implements Isolation {
     if (!ns && spec.network === 'none') {
       throw new UserError('RUN --network=none needs a network namespace, which needs CAP_SYS_ADMIN (and mount rights): not available to this process');
     }
-    if (!ns && ((spec.binds?.length ?? 0) > 0 || (spec.tmpfs?.length ?? 0) > 0)) {
-      throw new UserError('RUN --mount (bind, cache, secret, tmpfs) needs a mount namespace, which needs CAP_SYS_ADMIN: not available to this process');
+    if (!ns) {
+      // without mount rights (an ordinary container, Fargate) a file can still be supplied for the
+      // step as a copy that is put back afterwards (secrets); directories and tmpfs cannot
+      const dirBind = (spec.binds ?? []).find((b) => !fs.statSync(b.source, { throwIfNoEntry: false })?.isFile());
+      if (dirBind || (spec.tmpfs?.length ?? 0) > 0) {
+        const what = dirBind ? `--mount of a directory at ${dirBind.target}` : `--mount=type=tmpfs at ${spec.tmpfs![0]}`;
+        throw new UserError(`RUN ${what} needs a mount namespace, which needs CAP_SYS_ADMIN: not available to this process (file mounts such as secrets work without it)`);
+      }
     }
     const argvTail = this.launcherArgv(root, spec);
 
@@ -129,6 +135,11 @@ export class ChrootIsolation implements Isolation {
       }
       for (const t of spec.tmpfs ?? []) items.push({ kind: 'dir', path: t, onlyIfMissing: true });
     } else {
+      // file mounts (secrets) as copies: owner and mode as the mount asks, taken away after the step
+      for (const b of spec.binds ?? []) {
+        const st = await fsp.stat(b.source);
+        items.push({ kind: 'file', path: b.target, content: await fsp.readFile(b.source), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid });
+      }
       items.push({ kind: 'dir', path: '/dev', onlyIfMissing: true });
       const missing: string[] = [];
       for (const [name, major, minor] of DEV_NODES) {

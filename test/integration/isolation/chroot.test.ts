@@ -108,9 +108,25 @@ for (const shape of shapes) {
     });
 
     if (shape.noMount) {
-      it('refuses --network=none and --mount without CAP_SYS_ADMIN, naming it', async () => {
+      it('refuses --network=none and directory/tmpfs mounts without CAP_SYS_ADMIN, naming it', async () => {
         await assert.rejects(runIn(iso, root, 'true', { network: 'none' }), /CAP_SYS_ADMIN/);
         await assert.rejects(runIn(iso, root, 'true', { tmpfs: ['/cache'] }), /CAP_SYS_ADMIN/);
+        await assert.rejects(runIn(iso, root, 'true', { binds: [{ source: tmpDir(), target: '/cache', readonly: false }] }), /directory at \/cache needs a mount namespace, which needs CAP_SYS_ADMIN/);
+      });
+
+      it('supplies a file mount (a secret) as a copy for the step only, with its owner and mode', async () => {
+        const secret = path.join(tmpDir(), 'token');
+        fs.writeFileSync(secret, 'pssst\n', { mode: 0o400 });
+        fs.chownSync(secret, 65534, 65534);
+        const runBefore = fs.existsSync(path.join(root, 'run'));
+        const r = await runIn(iso, root, 'cat /run/secrets/token; stat -c "%a %u" /run/secrets/token', {
+          binds: [{ source: secret, target: '/run/secrets/token', readonly: true }],
+        });
+        assert.equal(r.exitCode, 0, r.stderr);
+        assert.equal(r.stdout, 'pssst\n400 65534\n');
+        assert.equal(fs.existsSync(path.join(root, 'run/secrets')), false, 'the secret and the directories made for it are gone');
+        assert.equal(fs.existsSync(path.join(root, 'run')), runBefore);
+        assert.ok(iso.transientPaths().includes('/run/secrets/token'), 'the snapshotter is told to skip it');
       });
     } else {
       it('--network=none leaves only loopback, up', async () => {
