@@ -27,6 +27,7 @@ import { UserError } from '../../log';
 import type { CapabilitySet } from './capabilities';
 import { HostTools } from './host-tools';
 import { resolveInRoot } from './root-path';
+import { CopyMounts } from './copy-mounts';
 import { runProcess, validateSpec } from './spawn-step';
 import { StepFiles, StepItem } from './step-files';
 import type { Isolation, RunResult, RunSpec } from './types';
@@ -86,14 +87,8 @@ export class ChrootIsolation implements Isolation {
     if (!ns && spec.network === 'none') {
       throw new UserError('RUN --network=none needs a network namespace, which needs CAP_SYS_ADMIN (and mount rights): not available to this process');
     }
-    if (!ns) {
-      // without mount rights (an ordinary container, Fargate) a file can still be supplied for the
-      // step as a copy that is put back afterwards (secrets); directories and tmpfs cannot
-      const dirBind = (spec.binds ?? []).find((b) => !fs.statSync(b.source, { throwIfNoEntry: false })?.isFile());
-      if (dirBind || (spec.tmpfs?.length ?? 0) > 0) {
-        const what = dirBind ? `--mount of a directory at ${dirBind.target}` : `--mount=type=tmpfs at ${spec.tmpfs![0]}`;
-        throw new UserError(`RUN ${what} needs a mount namespace, which needs CAP_SYS_ADMIN: not available to this process (file mounts such as secrets work without it)`);
-      }
+    if (!ns && (spec.tmpfs?.length ?? 0) > 0) {
+      throw new UserError(`RUN --mount=type=tmpfs at ${spec.tmpfs![0]} needs a mount namespace, which needs CAP_SYS_ADMIN: not available to this process (other mounts are copied in without it)`);
     }
     const argvTail = this.launcherArgv(root, spec);
 
@@ -102,12 +97,16 @@ export class ChrootIsolation implements Isolation {
 
     const items = await this.stepItems(spec);
     const files = new StepFiles(root, (p, mode, maj, min) => this.mknod(p, mode, maj, min));
+    // without mount rights (an ordinary container, Fargate) mounts are copies for the step
+    const copies = ns ? undefined : new CopyMounts(root);
     try {
       await files.place(items);
-      for (const p of files.everPlaced) this.transient.add(p);
+      copies?.place(spec.binds ?? []);
+      for (const p of [...files.everPlaced, ...(copies?.targets ?? [])]) this.transient.add(p);
       const argv = ns ? await this.namespaceArgv(root, spec, argvTail) : argvTail;
       return await runProcess(argv, spec, { PATH: hostToolPath() });
     } finally {
+      copies?.restore();
       await files.restore();
     }
   }
@@ -135,11 +134,6 @@ export class ChrootIsolation implements Isolation {
       }
       for (const t of spec.tmpfs ?? []) items.push({ kind: 'dir', path: t, onlyIfMissing: true });
     } else {
-      // file mounts (secrets) as copies: owner and mode as the mount asks, taken away after the step
-      for (const b of spec.binds ?? []) {
-        const st = await fsp.stat(b.source);
-        items.push({ kind: 'file', path: b.target, content: await fsp.readFile(b.source), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid });
-      }
       items.push({ kind: 'dir', path: '/dev', onlyIfMissing: true });
       const missing: string[] = [];
       for (const [name, major, minor] of DEV_NODES) {

@@ -10,7 +10,7 @@ import { UserError } from '../../log';
 import { resolveInRoot } from './root-path';
 
 export type StepItem =
-  | { kind: 'file'; path: string; content: string | Buffer; mode: number; onlyIfMissing?: boolean; uid?: number; gid?: number }
+  | { kind: 'file'; path: string; content: string | Buffer; mode: number; onlyIfMissing?: boolean }
   | { kind: 'char'; path: string; major: number; minor: number; mode: number; onlyIfMissing: true }
   | { kind: 'dir'; path: string; onlyIfMissing: true };
 
@@ -79,7 +79,6 @@ export class StepFiles {
       if (st) await fsp.rm(hostPath, { force: true });
       if (item.kind === 'file') {
         await fsp.writeFile(hostPath, item.content, { mode: item.mode });
-        if (item.uid !== undefined || item.gid !== undefined) await fsp.chown(hostPath, item.uid ?? 0, item.gid ?? 0);
         await fsp.chmod(hostPath, item.mode);
       } else if (item.kind === 'char') {
         await this.mknod(hostPath, item.mode, item.major, item.minor);

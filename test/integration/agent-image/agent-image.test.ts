@@ -35,16 +35,21 @@ console.log('STATE ' + h.digest('hex') + ' ' + n);
 `;
 
 /** A shell script for `podman run -i IMAGE /bin/sh`: state, a build with `executor EXTRA...`, state. */
-function buildInsideScript(reg: Registry, dest: string, extra: string[]): string {
+/** `mounts`: the RUN also reads a secret and writes a cache mount (without mount rights, copied in). */
+function buildInsideScript(reg: Registry, dest: string, extra: string[], mounts = false): string {
   const js = STATE_JS.replace(/'/g, `'\\''`);
+  // single-quoted in the script below, so it holds no single quote and the shell expands nothing
+  const run = mounts
+    ? 'RUN --mount=type=secret,id=tok --mount=type=cache,target=/root/.cache/app test "$(cat /run/secrets/tok)" = inside-secret && echo cached > /root/.cache/app/f && echo built-inside > /hi && id -u >> /hi'
+    : 'RUN echo built-inside > /hi && id -u >> /hi';
   return [
     'set -u',
     'mkdir -p /home/jenkins/agent/workspace/app && cd /home/jenkins/agent/workspace/app',
     'echo "agent file" > /home/jenkins/agent/marker.txt',
-    `printf 'FROM ${reg.host}/library/busybox:latest\\nRUN echo built-inside > /hi && id -u >> /hi\\nCOPY ctx.txt /ctx.txt\\n' > Dockerfile`,
+    `printf '%s\\n' 'FROM ${reg.host}/library/busybox:latest' '${run}' 'COPY ctx.txt /ctx.txt' > Dockerfile`,
     'echo context-file > ctx.txt',
     `node -e '${js}'`,
-    `executor --context /home/jenkins/agent/workspace/app --destination ${dest} --insecure --insecure-pull --digest-file /tmp/digest ${extra.join(' ')} > /tmp/build.log 2>&1`,
+    `TOK=inside-secret executor --context /home/jenkins/agent/workspace/app --destination ${dest} --insecure --insecure-pull --digest-file /tmp/digest ${mounts ? '--secret id=tok,env=TOK --cache-dir /tmp/cache' : ''} ${extra.join(' ')} > /tmp/build.log 2>&1`,
     'echo "EXIT $?"',
     'cat /tmp/build.log',
     `node -e '${js}'`,
@@ -161,7 +166,7 @@ describe('agent image (Dockerfile.agent built by our executor, run with podman)'
   it('builds and pushes an image inside the running agent (root, chroot isolation, default caps) without touching the agent\'s files', async () => {
     const dest = `${reg.host}/inside/chroot:1`;
     const out = parseInside(await podman(env, ['run', '--rm', '-i', '--network=host', '--user=root', ...DOCKER_DEFAULT_CAPS, image.ref, '/bin/sh'],
-      buildInsideScript(reg, dest, ['--isolation=chroot'])));
+      buildInsideScript(reg, dest, ['--isolation=chroot'], true)));
     assert.equal(out.exit, 0, out.log);
     assert.match(out.log, /RUN isolation: chroot/);
     assert.equal(out.after, out.before, `the agent's files changed:\n${out.log}`);

@@ -108,10 +108,32 @@ for (const shape of shapes) {
     });
 
     if (shape.noMount) {
-      it('refuses --network=none and directory/tmpfs mounts without CAP_SYS_ADMIN, naming it', async () => {
+      it('refuses --network=none and tmpfs mounts without CAP_SYS_ADMIN, naming it', async () => {
         await assert.rejects(runIn(iso, root, 'true', { network: 'none' }), /CAP_SYS_ADMIN/);
-        await assert.rejects(runIn(iso, root, 'true', { tmpfs: ['/cache'] }), /CAP_SYS_ADMIN/);
-        await assert.rejects(runIn(iso, root, 'true', { binds: [{ source: tmpDir(), target: '/cache', readonly: false }] }), /directory at \/cache needs a mount namespace, which needs CAP_SYS_ADMIN/);
+        await assert.rejects(runIn(iso, root, 'true', { tmpfs: ['/cache'] }), /tmpfs at \/cache needs a mount namespace, which needs CAP_SYS_ADMIN/);
+      });
+
+      it('copies directory mounts in for the step: a cache keeps what the step wrote, the image\'s own files come back', async () => {
+        const cache = tmpDir('drydock-cache-mount-');
+        fs.writeFileSync(path.join(cache, 'old'), 'from an earlier build\n');
+        fs.mkdirSync(path.join(root, 'var/cache/app'), { recursive: true });
+        fs.writeFileSync(path.join(root, 'var/cache/app/image-file'), 'the image\'s\n');
+        // image directories carry whole-second times (from tar headers), which come back exactly
+        fs.utimesSync(path.join(root, 'var/cache'), new Date(1e12), new Date(1e12));
+        const varCache = fs.statSync(path.join(root, 'var/cache')).mtimeMs;
+        const ro = tmpDir('drydock-ro-mount-');
+        fs.writeFileSync(path.join(ro, 'in.txt'), 'bound\n');
+        const r = await runIn(iso, root, 'cat /var/cache/app/old; ls /var/cache/app; echo new > /var/cache/app/new; cat /mnt/src/in.txt; echo kept > /kept', {
+          binds: [{ source: cache, target: '/var/cache/app', readonly: false }, { source: ro, target: '/mnt/src', readonly: true }],
+        });
+        assert.equal(r.exitCode, 0, r.stderr);
+        assert.equal(r.stdout, 'from an earlier build\nold\nbound\n', 'the step sees the cache, not the image\'s files under it');
+        assert.deepEqual(fs.readdirSync(cache).sort(), ['new', 'old'], 'what the step wrote went back to the cache');
+        assert.deepEqual(fs.readdirSync(path.join(root, 'var/cache/app')), ['image-file'], 'the image\'s own files are back');
+        assert.equal(fs.statSync(path.join(root, 'var/cache')).mtimeMs, varCache, 'the parent keeps its times');
+        assert.equal(fs.existsSync(path.join(root, 'mnt')), false, 'directories made for a mount are gone');
+        assert.equal(fs.readFileSync(path.join(root, 'kept'), 'utf8'), 'kept\n');
+        fs.rmSync(path.join(root, 'kept'));
       });
 
       it('supplies a file mount (a secret) as a copy for the step only, with its owner and mode', async () => {

@@ -1,0 +1,91 @@
+// RUN mounts of directories where the process may not mount (an ordinary container, Fargate):
+// the source is copied to the target for the step, a cache mount's content is copied back
+// afterwards, and whatever the image had at the target comes back untouched. Slower than a bind
+// mount, but the step sees the same tree and the layer never holds the mounted content.
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { resolveInRootSync } from '../../fs/in-root';
+import type { BindMount } from './types';
+
+interface Placed {
+  mount: BindMount;
+  hostPath: string;
+  /** where the image's own content at the target waits during the step */
+  hidden?: string;
+}
+
+const copyTree = (from: string, to: string) =>
+  fs.cpSync(from, to, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true, force: true, errorOnExist: false });
+
+export class CopyMounts {
+  private placed: Placed[] = [];
+  private created: string[] = [];
+  private parents = new Map<string, fs.Stats>();
+  /** in-image paths the step's mounts occupy, for the snapshotter's skip list */
+  readonly targets = new Set<string>();
+
+  constructor(private readonly root: string) {}
+
+  place(mounts: BindMount[]): void {
+    for (const m of mounts) {
+      const parentInImage = path.posix.dirname(m.target);
+      const { hostPath: parent, created } = resolveInRootSync(this.root, parentInImage, { create: true });
+      for (const c of created) {
+        this.created.push(path.join(this.root, c));
+        this.targets.add(c);
+      }
+      if (!this.parents.has(parent) && !this.created.includes(parent)) this.parents.set(parent, fs.statSync(parent));
+      const hostPath = path.join(parent, path.posix.basename(m.target));
+      const p: Placed = { mount: m, hostPath };
+      if (fs.existsSync(hostPath) || isSymlink(hostPath)) {
+        p.hidden = path.join(parent, `.drydock-mount-${crypto.randomBytes(6).toString('hex')}`);
+        fs.renameSync(hostPath, p.hidden);
+      }
+      this.placed.push(p);
+      this.targets.add('/' + path.relative(this.root, hostPath).split(path.sep).join('/'));
+      const st = fs.statSync(m.source);
+      if (st.isDirectory()) {
+        copyTree(m.source, hostPath);
+        fs.chownSync(hostPath, st.uid, st.gid);
+        fs.chmodSync(hostPath, st.mode & 0o7777);
+      } else {
+        fs.copyFileSync(m.source, hostPath);
+        fs.chownSync(hostPath, st.uid, st.gid);
+        fs.chmodSync(hostPath, st.mode & 0o7777);
+      }
+    }
+  }
+
+  /** Take the mounts away (a writable directory mount's content goes back to its source first). */
+  restore(): void {
+    for (const p of this.placed.reverse()) {
+      if (!p.mount.readonly && fs.statSync(p.mount.source).isDirectory() && fs.existsSync(p.hostPath)) {
+        for (const n of fs.readdirSync(p.mount.source)) fs.rmSync(path.join(p.mount.source, n), { recursive: true, force: true });
+        for (const n of fs.readdirSync(p.hostPath)) copyTree(path.join(p.hostPath, n), path.join(p.mount.source, n));
+      }
+      fs.rmSync(p.hostPath, { recursive: true, force: true });
+      if (p.hidden) fs.renameSync(p.hidden, p.hostPath);
+    }
+    this.placed = [];
+    for (const d of this.created.reverse()) {
+      try {
+        fs.rmdirSync(d);
+      } catch {
+        /* the step wrote there: it belongs to the layer */
+      }
+    }
+    this.created = [];
+    // the parents' entries are as before: their times come back too, so no layer records them
+    for (const [dir, st] of this.parents) if (fs.existsSync(dir)) fs.utimesSync(dir, st.atime, st.mtime);
+    this.parents.clear();
+  }
+}
+
+function isSymlink(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
