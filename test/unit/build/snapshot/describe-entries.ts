@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { LayerEntry } from '../../../../src/fs';
 
 /** One line per entry, enough to see what a layer would hold. */
@@ -8,4 +10,10 @@ export function describeEntries(entries: LayerEntry[]): string[] {
     if (e.type === 'file' || e.type === 'dir') s += ` ${e.mode.toString(8)}`;
     return s;
   });
+}
+
+/** Write a file under a root, making its directories. */
+export function w(root: string, rel: string, content = 'x'): void {
+  fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+  fs.writeFileSync(path.join(root, rel), content);
 }

@@ -6,12 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { OverlaySnapshotter, overlayUnavailableReason, selectSnapshotter } from '../../../../src/build/snapshot';
 import { tmpDir } from '../../../support/testbed';
-import { describeEntries } from './describe-entries';
-
-function w(root: string, rel: string, content = 'x'): void {
-  fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-  fs.writeFileSync(path.join(root, rel), content);
-}
+import { describeEntries, w } from './describe-entries';
 
 function makeRoot(): string {
   const root = path.join(tmpDir('drydock-ovl-'), 'rootfs');

@@ -1,14 +1,9 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describeEntries } from './describe-entries';
+import { describeEntries, w } from './describe-entries';
 import { StatWalkSnapshotter } from '../../../../src/build/snapshot';
 import { tmpDir } from '../../../support/testbed';
-
-function w(root: string, rel: string, content = 'x'): void {
-  fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-  fs.writeFileSync(path.join(root, rel), content);
-}
 
 /** A root with some content, dirs pinned to an old mtime so that changes show. */
 function makeRoot(): string {
