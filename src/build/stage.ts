@@ -13,7 +13,7 @@ import { appendHistory, appendLayer, type Image, type Layer } from '../image/ima
 import { layerMediaType } from '../image/mediatypes';
 import type { Platform } from '../image/platform';
 import type { HistoryEntry } from '../image/config';
-import { UserError, log } from '../log';
+import { log } from '../log';
 import type { BlobStore } from './blob-store';
 import type { BuildOptions } from './options';
 import { ArgScope, envLookup } from './variables';
@@ -240,10 +240,6 @@ export class StageBuilder {
       await this.rootfs();
     }
     return { snap: this.snap, perStep: true };
-  }
-
-  get materialized(): boolean {
-    return this.root !== undefined;
   }
 
   /**

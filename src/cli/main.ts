@@ -1,7 +1,6 @@
-#!/usr/bin/env node
 // `drydock COMMAND ...`: dispatch to one module per command. Modules load lazily so that a
 // command's start-up does not pay for the others.
-import { runMain, type CommandMain } from './run-main';
+import type { CommandMain } from './run-main';
 
 interface CommandEntry {
   summary: string;

@@ -13,7 +13,7 @@ import { formatPlatform, platformMatches, selectManifest, type Platform } from '
 import type { Reference } from '../image/reference';
 import { repositoryScope } from './auth';
 import { RegistryError } from './errors';
-import { readAll, readText, RegistryHttp, type SendOptions } from './http';
+import { readAll, RegistryHttp, type SendOptions } from './http';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry';
 import { Transport, type Direction, type TransportOptions } from './transport';
 

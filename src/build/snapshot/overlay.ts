@@ -34,7 +34,7 @@ import { IgnoreList, LayerEntry } from '../../fs';
 import { UserError } from '../../log';
 import { which } from '../isolation/host-tools';
 import { byPath, Changed, entriesFor } from './entry-builder';
-import { Kind, recordOf, StatRecord } from './stat-record';
+import { recordOf, StatRecord } from './stat-record';
 import { walkTree } from './tree-walk';
 import type { Snapshotter, SnapshotterOptions } from './types';
 
