@@ -7,8 +7,8 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { request } from 'undici';
 import { UserError, describeError, type Logger } from '../log';
+import { undici } from '../net/undici';
 import { defaultSleep, delayAfter, type BackoffOptions } from './backoff';
 import { controllerBase, dispatcherFor } from './controller-check';
 import { describeNetworkError } from './http-errors';
@@ -107,7 +107,7 @@ async function download(req: AgentJarRequest, dest: string, why: string): Promis
       const tmp = path.join(req.cacheDir, `.agent.jar.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`);
       let problem: { message: string; retryable: boolean };
       try {
-        const res = await request(url, { method: 'GET', headersTimeout: 30000, bodyTimeout: 60000, dispatcher });
+        const res = await undici().request(url, { method: 'GET', headersTimeout: 30000, bodyTimeout: 60000, dispatcher });
         if (res.statusCode !== 200) {
           await res.body.dump();
           throw Object.assign(new Error(`GET ${url} answered ${res.statusCode}`), { retryable: res.statusCode >= 500 || res.statusCode === 429 });

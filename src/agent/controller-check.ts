@@ -7,8 +7,9 @@
 // TCP mode:       GET {url}/tcpSlaveAgentListener/  → X-Jenkins-JNLP-Port, X-Jenkins-Agent-Protocols,
 //                 X-Instance-Identity, X-Remoting-Minimum-Version
 // WebSocket mode: GET {url}/login                   → reachable, X-Jenkins present
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { UserError, type Logger } from '../log';
+import { undici } from '../net/undici';
 import { defaultSleep, delayAfter, type BackoffOptions } from './backoff';
 import { describeNetworkError } from './http-errors';
 import type { ConnectionSettings } from './launch-plan';
@@ -47,7 +48,7 @@ export function controllerBase(url: string): URL {
 }
 
 export function dispatcherFor(skipCertificateCheck: boolean): Dispatcher | undefined {
-  return skipCertificateCheck ? new Agent({ connect: { rejectUnauthorized: false } }) : undefined;
+  return skipCertificateCheck ? new (undici().Agent)({ connect: { rejectUnauthorized: false } }) : undefined;
 }
 
 export async function checkController(conn: ConnectionSettings, opts: CheckOptions): Promise<ControllerFacts> {
@@ -92,7 +93,7 @@ async function probe(
 ): Promise<Outcome> {
   let res: Dispatcher.ResponseData;
   try {
-    res = await request(target, { method: 'GET', headersTimeout: timeoutMs, bodyTimeout: timeoutMs, dispatcher });
+    res = await undici().request(target, { method: 'GET', headersTimeout: timeoutMs, bodyTimeout: timeoutMs, dispatcher });
   } catch (err) {
     const p = describeNetworkError(err, target);
     return p.retryable ? { retry: p.message } : { fatal: p.message };

@@ -2,7 +2,8 @@
 // exactly the request that was signed (same host, path, query and headers).
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { undici } from '../net/undici';
 import type { AwsCredentials, CredentialProvider } from './credentials';
 
 export interface SignableRequest {
@@ -72,7 +73,7 @@ export async function awsRequest(req: AwsRequest): Promise<Dispatcher.ResponseDa
   // undici derives Host from the URL, which is the value that was signed
   const send: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() !== 'host') send[k] = v;
-  return request(req.url, {
+  return undici().request(req.url, {
     method: req.method as Dispatcher.HttpMethod,
     headers: send,
     body: req.body,

@@ -1,11 +1,8 @@
 // GET a URL (ADD sources, https build contexts) following redirects, with transient failures
 // retried and a status error that names the URL.
-// undici is required on first use, not imported: loading it costs ~80 ms, and every build loads
-// this module (through context.ts) while few builds download anything.
 import type { Dispatcher } from 'undici';
 import { UserError } from '../log';
-
-const undici = (): typeof import('undici') => require('undici') as typeof import('undici');
+import { undici } from '../net/undici';
 
 let dispatcher: Dispatcher | undefined;
 function redirecting(): Dispatcher {
