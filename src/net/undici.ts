@@ -19,6 +19,7 @@ let fallback: Undici.Dispatcher | undefined;
 
 export function undici(): SlimUndici {
   if (loaded) return loaded;
+  keepWasmOnBaseline();
   const Agent = require('undici/lib/dispatcher/agent') as typeof Undici.Agent;
   const Dispatcher = require('undici/lib/dispatcher/dispatcher') as { prototype: object };
   // what undici's index does: the API methods (request, stream, …) live on every dispatcher
@@ -26,6 +27,18 @@ export function undici(): SlimUndici {
   const redirect = require('undici/lib/interceptor/redirect') as typeof Undici.interceptors.redirect;
   loaded = { Agent, request: requestUrl as typeof Undici.request, interceptors: { redirect } };
   return loaded;
+}
+
+/**
+ * undici parses HTTP with llhttp compiled to WebAssembly. V8 soon tiers its one big parser
+ * function up to TurboFan, on a background thread that needs ~36 MB to do it: a third of a small
+ * build's peak memory, for a parser that sees a few dozen responses (a layer's body bytes are
+ * counted off, not parsed). Liftoff, the baseline compiler, is enough; the flag only changes how
+ * WebAssembly compiled from now on is compiled, and llhttp is the only WebAssembly we load.
+ */
+function keepWasmOnBaseline(): void {
+  if (process.env.DRYDOCK_WASM_TIER_UP === '1') return;
+  (require('node:v8') as typeof import('node:v8')).setFlagsFromString('--liftoff-only');
 }
 
 type RequestOptions = Partial<Undici.Dispatcher.RequestOptions> & { dispatcher?: Undici.Dispatcher };
