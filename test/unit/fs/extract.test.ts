@@ -263,6 +263,32 @@ describe('fs/extract', () => {
     }
   });
 
+  it('gets every mode and owner exact, also where it spares the chown and chmod', async () => {
+    const asRoot = process.getuid!() === 0;
+    // a directory from an earlier layer with setgid: files made in it inherit its group
+    fs.mkdirSync(path.join(root, 'sg'));
+    if (asRoot) fs.chownSync(path.join(root, 'sg'), 0, 4242);
+    fs.chmodSync(path.join(root, 'sg'), 0o2775);
+    const file = (name: string, mode: number, uid = 0, gid = 0) => ({ header: { name, type: 'file' as const, mode, uid, gid }, data: name });
+    await applyEntries([
+      { header: { name: 'new', type: 'directory', mode: 0o755 } },
+      file('new/plain', 0o644), file('new/private', 0o600), file('new/exec', 0o755),
+      file('new/group-writable', 0o666), file('new/setuid', 0o4755), file('new/other-owner', 0o640, 1000, 1001),
+      file('sg/in-setgid-dir', 0o644), file('implicit/parent/f', 0o644),
+    ]);
+    const want: Record<string, [number, number, number]> = {
+      'new/plain': [0o644, 0, 0], 'new/private': [0o600, 0, 0], 'new/exec': [0o755, 0, 0],
+      'new/group-writable': [0o666, 0, 0], 'new/setuid': [0o4755, 0, 0], 'new/other-owner': [0o640, 1000, 1001],
+      'sg/in-setgid-dir': [0o644, 0, 0], 'implicit/parent/f': [0o644, 0, 0],
+    };
+    for (const [p, [mode, uid, gid]] of Object.entries(want)) {
+      const st = fs.statSync(path.join(root, p));
+      assert.equal((st.mode & 0o7777).toString(8), mode.toString(8), `${p} mode`);
+      assert.equal(fs.readFileSync(path.join(root, p), 'utf8'), p);
+      if (asRoot) assert.deepEqual([st.uid, st.gid], [uid, gid], `${p} owner`);
+    }
+  });
+
   it('does not chown when ownership is not preserved', async () => {
     await applyEntries([{ header: { name: 'f', type: 'file', uid: 4321, gid: 4321 }, data: 'x' }], { preserveOwnership: false });
     assert.equal(fs.statSync(path.join(root, 'f')).uid, process.getuid!());
