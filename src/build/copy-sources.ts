@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../log';
-import { entriesFromDir } from '../fs/walk';
+import { entriesFromDir, type ManyEntriesHint } from '../fs/walk';
 import { hostPathInRoot } from '../fs/in-root';
 import type { LayerEntry } from '../fs/types';
 
@@ -161,6 +161,8 @@ export interface CopyPlanOptions {
   where: string;
   /** fixed mtime (reproducible builds); otherwise the source's */
   mtime?: Date;
+  /** told when a source directory turns out to hold many entries */
+  onManyEntries?: ManyEntriesHint;
 }
 
 /** Layer entries for a COPY: sources resolved, directories expanded, ownership and mode applied. */
@@ -190,6 +192,7 @@ export async function planCopy(o: CopyPlanOptions): Promise<LayerEntry[]> {
         chmod: o.chmod !== undefined ? { file: o.chmod, dir: o.chmod } : undefined,
         mtime: o.mtime,
         includeRoot: false,
+        onManyEntries: o.onManyEntries,
         filter: (r: string, dir: boolean) => (filter.excluded(rel ? `${rel}/${r}` : r, dir) ? (dir ? 'skip-dir' : 'exclude') : 'include'),
       });
       // the destination keeps its owner and mode when it exists; a new one is 0755 even with

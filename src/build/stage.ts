@@ -5,10 +5,11 @@ import * as path from 'node:path';
 import { expandWord, expandWords, lexWord } from '../dockerfile/expand';
 import type { EscapeChar, Instruction } from '../dockerfile/types';
 import { extractLayer } from '../fs/extract';
-import { failedWithExtraction, layerWeight, startTapExtraction } from '../fs/extract-worker';
+import { failedWithExtraction, layerWeight, prestartExtractionWorker, startTapExtraction, WORKER_MIN_ENTRIES } from '../fs/extract-worker';
 import type { LayerEntry } from '../fs/types';
 import { IgnoreList } from '../fs/ignore';
 import { writeLayer } from '../fs/layer-writer';
+import type { ManyEntriesHint } from '../fs/walk';
 import { appendHistory, appendLayer, type Image, type Layer } from '../image/image';
 import { layerMediaType } from '../image/mediatypes';
 import type { Platform } from '../image/platform';
@@ -135,6 +136,15 @@ export class StageBuilder {
       await this.snap?.addKnownChanges(entries.map((e) => '/' + e.path));
     }
     return layer;
+  }
+
+  /**
+   * For a COPY's walk: once a source turns out big enough that its layer will be applied to the
+   * materialized root in a worker, boot that worker while the walk goes on.
+   */
+  manyEntriesHint(): ManyEntriesHint | undefined {
+    if (this.root === undefined) return undefined;
+    return { count: WORKER_MIN_ENTRIES, call: prestartExtractionWorker };
   }
 
   private async appendLayer(entries: LayerEntry[], history: HistoryEntry, inRoot: boolean): Promise<Layer> {

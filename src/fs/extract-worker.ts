@@ -97,7 +97,6 @@ function extractOnThisThread(root: string, opts: ExtractOptions): TapExtraction 
 }
 
 interface WorkerSetup {
-  drydockExtract: true;
   root: string;
   preserveOwnership?: boolean;
   ignore?: string[];
@@ -105,20 +104,49 @@ interface WorkerSetup {
   log: { level: Level; format: Format; timestamps: boolean };
 }
 
-type ToWorker = { chunk: Uint8Array } | { end: true };
+type ToWorker = { setup: WorkerSetup } | { chunk: Uint8Array } | { end: true };
+const WORKER_BOOT = { drydockExtract: true } as const;
+
+let spare: Worker | undefined;
+
+/**
+ * Boot a worker ahead of need (~40-50 ms of the other core), e.g. when a COPY's walk has found
+ * enough entries that its layer will be extracted in one: the boot then overlaps the rest of the
+ * walk and the planning instead of delaying the first entry. Unused, it does not keep the
+ * process alive.
+ */
+export function prestartExtractionWorker(): void {
+  if (spare) return;
+  const w = new Worker(path.join(__dirname, 'extract-worker.js'), { workerData: WORKER_BOOT, stdout: false, stderr: false });
+  w.unref();
+  w.on('error', () => undefined); // a spare that failed to boot is replaced when it is taken
+  w.on('exit', () => { if (spare === w) spare = undefined; });
+  spare = w;
+}
+
+function takeWorker(): Worker {
+  const w = spare;
+  spare = undefined;
+  if (w && w.threadId >= 0) {
+    w.removeAllListeners();
+    w.ref();
+    return w;
+  }
+  // compiled to CommonJS next to this file (dist/src/fs/extract-worker.js)
+  return new Worker(path.join(__dirname, 'extract-worker.js'), { workerData: WORKER_BOOT, stdout: false, stderr: false });
+}
 type FromWorker = { ack: number } | { log: string } | { done: ExtractResult } | { error: string; user: boolean };
 
 function extractInWorker(root: string, opts: ExtractOptions): TapExtraction {
   const setup: WorkerSetup = {
-    drydockExtract: true,
     root,
     preserveOwnership: opts.preserveOwnership,
     ignore: opts.ignore?.paths,
     layerName: opts.layerName,
     log: { level: log.level, format: log.format, timestamps: log.timestamps },
   };
-  // compiled to CommonJS next to this file (dist/src/fs/extract-worker.js)
-  const worker = new Worker(path.join(__dirname, 'extract-worker.js'), { workerData: setup, stdout: false, stderr: false });
+  const worker = takeWorker();
+  worker.postMessage({ setup } satisfies ToWorker);
   let settled = false;
   let resolveDone!: (r: ExtractResult) => void;
   let rejectDone!: (e: unknown) => void;
@@ -197,24 +225,30 @@ function extractInWorker(root: string, opts: ExtractOptions): TapExtraction {
   return { tap, done, copiesChunks: true };
 }
 
-/** The worker's side: feed posted chunks into extractLayer and report how it went. */
-function runWorker(setup: WorkerSetup): void {
+/** The worker's side: wait for its layer's setup, feed posted chunks into extractLayer, report. */
+function runWorker(): void {
   const port = parentPort!;
   const post = (m: FromWorker): void => port.postMessage(m);
+  let input: PassThrough | undefined;
+  port.on('message', (m: ToWorker) => {
+    if ('setup' in m) {
+      input = startExtraction(m.setup, post);
+    } else if ('chunk' in m) {
+      const b = Buffer.from(m.chunk.buffer, m.chunk.byteOffset, m.chunk.byteLength);
+      // called once the chunk passed into the (bounded) buffer ahead of the tar parser
+      input!.write(b, (err) => { if (!err) post({ ack: b.length }); });
+    } else {
+      input!.end();
+    }
+  });
+}
+
+function startExtraction(setup: WorkerSetup, post: (m: FromWorker) => void): PassThrough {
   log.configure({
     ...setup.log,
     stream: new Writable({ write(line: Buffer | string, _enc, cb) { post({ log: line.toString() }); cb(); } }),
   });
   const input = new PassThrough({ highWaterMark: 1 << 20 });
-  port.on('message', (m: ToWorker) => {
-    if ('chunk' in m) {
-      const b = Buffer.from(m.chunk.buffer, m.chunk.byteOffset, m.chunk.byteLength);
-      // called once the chunk passed into the (bounded) buffer ahead of the tar parser
-      input.write(b, (err) => { if (!err) post({ ack: b.length }); });
-    } else {
-      input.end();
-    }
-  });
   const opts: ExtractOptions = {
     preserveOwnership: setup.preserveOwnership,
     ignore: setup.ignore ? new IgnoreList(setup.ignore) : undefined,
@@ -224,6 +258,7 @@ function runWorker(setup: WorkerSetup): void {
     (result) => post({ done: result }),
     (err: unknown) => post({ error: err instanceof Error ? err.message : String(err), user: err instanceof UserError }),
   ); // the main thread terminates this worker when it has the answer
+  return input;
 }
 
-if (!isMainThread && (workerData as Partial<WorkerSetup> | null)?.drydockExtract === true) runWorker(workerData as WorkerSetup);
+if (!isMainThread && (workerData as { drydockExtract?: boolean } | null)?.drydockExtract === true) runWorker();

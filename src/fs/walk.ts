@@ -19,6 +19,13 @@ export interface WalkOptions {
   ignore?: IgnoreList;
   /** Accepted for compatibility; the walk is synchronous. */
   concurrency?: number;
+  /** Called once, as soon as the walk has found `count` entries (to start what a big tree needs). */
+  onManyEntries?: ManyEntriesHint;
+}
+
+export interface ManyEntriesHint {
+  count: number;
+  call: () => void;
 }
 
 export interface WalkEntry {
@@ -55,7 +62,7 @@ export async function walkDir(hostDir: string, opts: WalkOptions = {}): Promise<
 export function walkDirSync(hostDir: string, opts: WalkOptions = {}): WalkEntry[] {
   const root = path.resolve(hostDir);
   const out: WalkEntry[] = [];
-  const { filter, ignore } = opts;
+  const { filter, ignore, onManyEntries: many } = opts;
   const stack: Array<[string, string]> = [[root, '']];
   while (stack.length > 0) {
     const [abs, rel] = stack.pop()!;
@@ -79,7 +86,7 @@ export function walkDirSync(hostDir: string, opts: WalkOptions = {}): WalkEntry[
         if (isVanished(err)) continue;
         throw new UserError(`cannot stat ${childAbs}: ${(err as Error).message}`, { cause: err });
       }
-      if (verdict === 'include') out.push({ relPath: childRel, absPath: childAbs, stats });
+      if (verdict === 'include' && out.push({ relPath: childRel, absPath: childAbs, stats }) === many?.count) many.call();
       if (stats.isDirectory()) stack.push([childAbs, childRel]);
     }
   }
@@ -100,6 +107,7 @@ export interface EntriesFromDirOptions {
   ignore?: IgnoreList;
   /** Emit an entry for destPath itself (from hostDir's own metadata). Default true. */
   includeRoot?: boolean;
+  onManyEntries?: ManyEntriesHint;
 }
 
 /** Linux dev_t → major/minor, as glibc's gnu_dev_major/gnu_dev_minor. */
@@ -125,7 +133,7 @@ export async function entriesFromDir(hostDir: string, destPath: string, opts: En
   const walked: WalkEntry[] = [];
   if (rootStats.isDirectory()) {
     if ((opts.includeRoot ?? true) && dest !== '') walked.push({ relPath: '', absPath: path.resolve(hostDir), stats: rootStats });
-    walked.push(...(await walkDir(hostDir, { filter: opts.filter, ignore: opts.ignore })));
+    walked.push(...(await walkDir(hostDir, { filter: opts.filter, ignore: opts.ignore, onManyEntries: opts.onManyEntries })));
   } else {
     if (dest === '') throw new UserError(`cannot copy the file ${hostDir} to the image root itself: give a file name`);
     walked.push({ relPath: '', absPath: path.resolve(hostDir), stats: rootStats });

@@ -107,6 +107,7 @@ export async function copy(stage: StageBuilder, instr: CopyInstruction, roots: S
       ...(instr.flags.from && !explicit ? {} : { uid, gid }),
       chmod, filter, where,
       mtime: stage.env.opts.reproducible ? mtime : undefined,
+      onManyEntries: stage.manyEntriesHint(),
     });
   }
   entries.push(...heredocEntries(c, instr.heredocs, dest, destIsDir || sources.length + instr.heredocs.length > 1, uid, gid, chmod, mtime));
@@ -176,6 +177,7 @@ export async function add(stage: StageBuilder, instr: AddInstruction, roots: Sou
     entries.push(...(await planCopy({
       root: roots.contextDir, rootName: 'the build context', sources: plain, dest, destIsDir: destIsDir || multi, destExistsAsDir,
       uid, gid, chmod, filter: roots.contextFilter, where, mtime: stage.env.opts.reproducible ? mtime : undefined,
+      onManyEntries: stage.manyEntriesHint(),
     })));
   }
   entries.push(...heredocEntries(c, instr.heredocs, dest, destIsDir || multi, uid, gid, chmod, mtime));

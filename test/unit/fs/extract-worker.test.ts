@@ -130,6 +130,38 @@ describe('fs/extract-worker', () => {
     assert.match(r.stdout, /^2: layer entry "zz": cannot open source file/m);
   });
 
+  it('uses a prestarted worker for the next layer, and an unused one does not keep the process alive', function () {
+    this.timeout(20000);
+    const mod = (m: string) => JSON.stringify(path.join(__dirname, '../../../src/fs', m));
+    const script = (use: boolean) => `
+      const wt = require('worker_threads');
+      let made = 0;
+      const Real = wt.Worker;
+      wt.Worker = class extends Real { constructor(...a) { super(...a); made++; } };
+      const { prestartExtractionWorker, startTapExtraction, failedWithExtraction } = require(${mod('extract-worker')});
+      const { writeLayer } = require(${mod('layer-writer')});
+      const fs = require('fs');
+      const dir = ${JSON.stringify(dir)};
+      prestartExtractionWorker();
+      prestartExtractionWorker(); // one spare at most
+      (async () => {
+        if (!${use}) { console.log('made ' + made); return; }
+        await new Promise((r) => setTimeout(r, 200)); // booted by now
+        fs.mkdirSync(dir + '/r');
+        const a = Array.from({ length: 50 }, (_, i) => ({ path: 'd/f' + i, type: 'file', mode: 0o600, uid: 0, gid: 0, mtime: new Date(0), content: Buffer.from('n' + i) }));
+        a.unshift({ path: 'd', type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: new Date(0) });
+        const x = startTapExtraction(dir + '/r', {}, { entries: a.length }, true);
+        await writeLayer(a, dir + '/l', { compression: 'none', tap: x.tap }).catch(failedWithExtraction(x));
+        const r = await x.done;
+        console.log('made ' + made + ' files ' + r.files + ' ' + fs.readFileSync(dir + '/r/d/f49', 'utf8'));
+      })();`;
+    for (const use of [false, true]) {
+      const r = spawnSync(process.execPath, ['-e', script(use)], { encoding: 'utf8', timeout: 15000 });
+      assert.equal(r.signal, null, `the process did not exit on its own (a worker left running?): ${r.stdout}${r.stderr}`);
+      assert.equal(r.stdout.trim(), use ? 'made 1 files 51 n49' : 'made 1', r.stderr);
+    }
+  });
+
   it("passes the worker's log lines to this process's logger, at its level", async () => {
     const lines: string[] = [];
     const saved = { level: log.level, stream: log.stream };

@@ -49,6 +49,19 @@ describe('fs/walk', () => {
     assert.ok(!asked.some((r) => r.startsWith('node_modules/') || r.startsWith('a-b')));
   });
 
+  it('says once, as soon as it has found the given number of entries, that the tree is big', async () => {
+    const seen: number[] = [];
+    let calls = 0;
+    const w = await walkDir(path.join(dir, 'src'), { onManyEntries: { count: 3, call: () => { calls++; } }, filter: (r) => { seen.push(calls); return r.startsWith('node_modules') ? 'skip-dir' : 'include'; } });
+    assert.equal(calls, 1);
+    assert.ok(seen.filter((c) => c === 0).length >= 3 && seen.at(-1) === 1, 'called during the walk, not after it');
+    assert.ok(w.length > 3);
+    let never = 0;
+    const all = await walkDir(path.join(dir, 'src'));
+    await walkDir(path.join(dir, 'src'), { onManyEntries: { count: all.length + 1, call: () => { never++; } } });
+    assert.equal(never, 0);
+  });
+
   it('reports an unreadable root clearly', async () => {
     await assert.rejects(walkDir(path.join(dir, 'missing')), /cannot read directory .*missing/);
   });
