@@ -105,18 +105,24 @@ export class RegistryHttp {
 
   private async doPing(registry: string, apiHost: string, direction: Direction): Promise<HostState> {
     const { schemes, dispatcher } = this.transport.endpoint(apiHost, direction);
-    let firstError: unknown;
-    for (const scheme of schemes) {
+    // Every allowed scheme is asked at once (https and, for an insecure registry, http): a
+    // refused TLS handshake then costs nothing extra. Answers are still taken in order of preference.
+    const attempts = schemes.map((scheme) => {
       const origin = `${scheme}://${apiHost}`;
-      let res: Dispatcher.ResponseData;
-      try {
-        res = await undici().request(`${origin}/v2/`, { method: 'GET', headers: { 'user-agent': this.transport.userAgent }, dispatcher });
-      } catch (e) {
-        this.log.debug('ping failed', { registry, origin, error: (e as Error).message });
-        firstError ??= e;
+      const answer = undici().request(`${origin}/v2/`, { method: 'GET', headers: { 'user-agent': this.transport.userAgent }, dispatcher })
+        .then(async (res) => ({ res, text: await readText(res.body) }))
+        .catch((error: unknown) => ({ error }));
+      return { scheme, origin, answer };
+    });
+    let firstError: unknown;
+    for (const { scheme, origin, answer } of attempts) {
+      const got = await answer;
+      if ('error' in got) {
+        this.log.debug('ping failed', { registry, origin, error: (got.error as Error).message });
+        firstError ??= got.error;
         continue;
       }
-      const text = await readText(res.body);
+      const { res, text } = got;
       if (res.statusCode === 200 || res.statusCode === 401) {
         this.transport.rememberScheme(apiHost, scheme);
         const auth = res.statusCode === 200 ? { scheme: 'none' as const } : hostAuthFrom(pickChallenge(parseChallenges(res.headers['www-authenticate'])), registry);
