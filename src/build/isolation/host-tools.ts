@@ -51,13 +51,18 @@ export function findHostTools(): HostTools {
   const unshare = which('unshare');
   const chroot = which('chroot');
   const uh = helpText(unshare);
+  let userspec: boolean | undefined;
   cached = {
     sh: which('sh'),
     unshare,
     unshareRoot: /--root/.test(uh) && /--wd/.test(uh) && /--setuid/.test(uh),
     setpriv: which('setpriv'),
     chroot,
-    chrootUserspec: /--userspec/.test(helpText(chroot)),
+    // asked only when util-linux's launcher is missing: each probe is a process to start
+    get chrootUserspec(): boolean {
+      userspec ??= /--userspec/.test(helpText(chroot));
+      return userspec;
+    },
     mount: which('mount'),
     ip: which('ip'),
     mknod: which('mknod'),
