@@ -1,7 +1,7 @@
 // Digests computed on the data as it streams by, so a layer is hashed in the same pass that writes
 // it and never has to be read back.
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
@@ -36,8 +36,40 @@ export class HashStream extends Transform {
   }
 }
 
-/** sha256 digest and size of a file, read as a stream. */
+/** Files up to this size are hashed with one synchronous read (see digestFile). */
+const SMALL_FILE = 256 * 1024;
+
+/**
+ * sha256 digest and size of a file. A small file is read at once, synchronously: a stream costs
+ * a few trips through the thread pool per file (~0.5 ms), which was most of the cache key of a
+ * COPY of many small files (200 files: 118 ms). A larger one is read as a stream.
+ */
 export async function digestFile(file: string): Promise<{ digest: Digest; size: number }> {
+  const small = digestSmallFileSync(file);
+  if (small) return small;
+  return digestFileStream(file);
+}
+
+function digestSmallFileSync(file: string): { digest: Digest; size: number } | undefined {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size > SMALL_FILE) return undefined;
+    const buf = Buffer.allocUnsafe(size + 1); // one byte more: a file that grew meanwhile shows
+    let n = 0;
+    for (;;) {
+      const got = readSync(fd, buf, n, buf.length - n, n);
+      if (got === 0) break;
+      n += got;
+      if (n === buf.length) return undefined; // grew past what was stat'ed: stream it instead
+    }
+    return { digest: 'sha256:' + createHash('sha256').update(buf.subarray(0, n)).digest('hex'), size: n };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function digestFileStream(file: string): Promise<{ digest: Digest; size: number }> {
   const hash = createHash('sha256');
   let size = 0;
   await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), async function (source: AsyncIterable<Buffer>) {

@@ -25,9 +25,13 @@ describe('fs/hash', () => {
     assert.throws(() => new HashStream().digest, /before the stream ended/);
   });
 
-  it('digestFile matches sha256sum, also for an empty file', async () => {
+  it('digestFile matches sha256sum: empty, small (read at once), at the limit and big (streamed)', async () => {
     const dir = tmpDir();
-    for (const [name, data] of [['empty', Buffer.alloc(0)], ['big', Buffer.alloc(3 << 20, 'ab')]] as const) {
+    const sizes: Array<[string, Buffer]> = [
+      ['empty', Buffer.alloc(0)], ['small', Buffer.from('hello\n')],
+      ['limit', Buffer.alloc(256 * 1024, 'x')], ['over', Buffer.alloc(256 * 1024 + 1, 'y')], ['big', Buffer.alloc(3 << 20, 'ab')],
+    ];
+    for (const [name, data] of sizes) {
       const f = path.join(dir, name);
       fs.writeFileSync(f, data);
       const d = await digestFile(f);
