@@ -354,18 +354,20 @@ class LayerApplier {
     const own = this.preserveOwnership;
     try {
       switch (kind) {
-        case 'dir':
-          if (this.createReplacing(name, h, true, () => fs.mkdirSync(h, { mode: 0o700 })) !== 'kept-dir') this.madeDirs.add(h);
-          if (own) fs.lchownSync(h, uid, gid);
+        case 'dir': {
+          const kept = this.createReplacing(name, h, true, () => fs.mkdirSync(h, { mode: 0o700 })) === 'kept-dir';
+          if (kept ? own : this.needsChown(h, uid, gid)) fs.lchownSync(h, uid, gid);
+          if (!kept) this.madeDirs.add(h);
           this.dirMeta.set(h, { mode, mtime });
           this.dirCache.set(parts.join('/'), resolved);
           break;
+        }
         case 'file': {
           const c = fs.constants;
           // Most files need neither chown nor chmod after create (two of six syscalls per file):
           // created by the owner they name, in a directory without setgid, with a mode the
           // umask leaves alone. Special bits always get the chmod (chown clears them).
-          const chown = own && !(uid === this.ownIds.uid && gid === this.ownIds.gid && this.madeDirs.has(h.slice(0, h.lastIndexOf('/'))));
+          const chown = this.needsChown(h, uid, gid);
           const chmod = chown || (mode & 0o7000) !== 0 || this.umask === undefined || (mode & this.umask) !== 0;
           const file = this.createReplacing(name, h, false, () => fs.openSync(h, c.O_WRONLY | c.O_CREAT | c.O_EXCL | c.O_NOFOLLOW, chmod ? 0o600 : mode)) as number;
           try {
@@ -382,7 +384,7 @@ class LayerApplier {
         }
         case 'symlink':
           this.createReplacing(name, h, false, () => fs.symlinkSync(hdr.linkname ?? '', h));
-          if (own) fs.lchownSync(h, uid, gid);
+          if (this.needsChown(h, uid, gid)) fs.lchownSync(h, uid, gid);
           fs.lutimesSync(h, mtime, mtime);
           break;
         case 'hardlink':
@@ -403,6 +405,15 @@ class LayerApplier {
     }
     this.markWritten(resolved);
     this.notify(resolved.join('/'), kind);
+  }
+
+  /**
+   * Whether what was just created at `h` needs a chown to belong to uid:gid. Not when it is ours
+   * already: made by our uid and gid in a directory this extraction made (no setgid bit yet).
+   */
+  private needsChown(h: string, uid: number, gid: number): boolean {
+    if (!this.preserveOwnership) return false;
+    return !(uid === this.ownIds.uid && gid === this.ownIds.gid && this.madeDirs.has(h.slice(0, h.lastIndexOf('/'))));
   }
 
   private replace(name: string, h: string, existing: fs.Stats): void {

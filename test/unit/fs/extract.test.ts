@@ -275,16 +275,29 @@ describe('fs/extract', () => {
       file('new/plain', 0o644), file('new/private', 0o600), file('new/exec', 0o755),
       file('new/group-writable', 0o666), file('new/setuid', 0o4755), file('new/other-owner', 0o640, 1000, 1001),
       file('sg/in-setgid-dir', 0o644), file('implicit/parent/f', 0o644),
+      { header: { name: 'sg/dir', type: 'directory', mode: 0o755, uid: 0, gid: 0 } },
+      { header: { name: 'new/theirs', type: 'directory', mode: 0o750, uid: 1000, gid: 1001 } },
+      file('new/theirs/ours', 0o644),
+      { header: { name: 'new/link', type: 'symlink', linkname: 'plain', uid: 0, gid: 0 } },
+      { header: { name: 'new/their-link', type: 'symlink', linkname: 'plain', uid: 1000, gid: 1001 } },
+      { header: { name: 'sg/link', type: 'symlink', linkname: 'dir', uid: 0, gid: 0 } },
     ]);
     const want: Record<string, [number, number, number]> = {
       'new/plain': [0o644, 0, 0], 'new/private': [0o600, 0, 0], 'new/exec': [0o755, 0, 0],
       'new/group-writable': [0o666, 0, 0], 'new/setuid': [0o4755, 0, 0], 'new/other-owner': [0o640, 1000, 1001],
       'sg/in-setgid-dir': [0o644, 0, 0], 'implicit/parent/f': [0o644, 0, 0],
+      'sg/dir': [0o755, 0, 0], 'new/theirs': [0o750, 1000, 1001], 'new/theirs/ours': [0o644, 0, 0],
     };
+    const links: Record<string, [number, number]> = { 'new/link': [0, 0], 'new/their-link': [1000, 1001], 'sg/link': [0, 0] };
+    for (const [p, owner] of Object.entries(links)) {
+      const st = fs.lstatSync(path.join(root, p));
+      assert.ok(st.isSymbolicLink(), p);
+      if (asRoot) assert.deepEqual([st.uid, st.gid], owner, `${p} owner`);
+    }
     for (const [p, [mode, uid, gid]] of Object.entries(want)) {
       const st = fs.statSync(path.join(root, p));
       assert.equal((st.mode & 0o7777).toString(8), mode.toString(8), `${p} mode`);
-      assert.equal(fs.readFileSync(path.join(root, p), 'utf8'), p);
+      if (st.isFile()) assert.equal(fs.readFileSync(path.join(root, p), 'utf8'), p);
       if (asRoot) assert.deepEqual([st.uid, st.gid], [uid, gid], `${p} owner`);
     }
   });
