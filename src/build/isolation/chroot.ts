@@ -22,7 +22,9 @@
 // applied to them too, as it would be by any runtime's exec).
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { deviceNumbers } from '../../fs/walk';
 import { UserError } from '../../log';
 import type { CapabilitySet } from './capabilities';
 import { HostTools } from './host-tools';
@@ -44,6 +46,8 @@ export interface ChrootOptions {
   /** host files copied in for each step (default /etc/resolv.conf, /etc/hosts for network=host) */
   hostResolvConf?: string;
   hostHosts?: string;
+  /** make each /dev node with mknod rather than copying the host's (tests the fallback) */
+  devNodesOneByOne?: boolean;
 }
 
 /** The nodes every runtime provides: name, major, minor (mode 0666). */
@@ -185,15 +189,27 @@ export class ChrootIsolation implements Isolation {
       `mount -t sysfs -o ro,nosuid,nodev,noexec sysfs ${await at('/sys')} 2>/dev/null || mount --rbind -o ro /sys ${await at('/sys')} 2>/dev/null || true`,
       `mount -t tmpfs -o nosuid,noexec,mode=0755,size=65536k tmpfs ${dev}`,
     ];
+    const oneByOne: string[] = [];
     for (const [name, major, minor] of DEV_NODES) {
       const n = `${dev}/${name}`;
-      lines.push(`mknod -m 666 ${n} c ${major} ${minor} 2>/dev/null || { : > ${n}; mount --bind /dev/${name} ${n}; }`);
+      oneByOne.push(`mknod -m 666 ${n} c ${major} ${minor} 2>/dev/null || { : > ${n}; mount --bind /dev/${name} ${n}; }`);
+    }
+    oneByOne.push(
+      `mkdir ${dev}/pts ${dev}/shm`,
+      `ln -s /proc/self/fd ${dev}/fd; ln -s /proc/self/fd/0 ${dev}/stdin; ln -s /proc/self/fd/1 ${dev}/stdout; ln -s /proc/self/fd/2 ${dev}/stderr`,
+    );
+    // One cp instead of a dozen programs (~12 ms of every RUN): the host's own nodes (checked to be
+    // the standard ones) and a template of the directories and links. Else, or if cp fails, one by one.
+    const template = this.opts.devNodesOneByOne ? null : devTemplate();
+    if (template) {
+      const nodes = DEV_NODES.map(([name]) => `/dev/${name}`).join(' ');
+      lines.push(`cp -a ${nodes} ${shq(template)}/. ${dev}/ 2>/dev/null || {`, `rm -rf ${dev}/*`, ...oneByOne, '}');
+    } else {
+      lines.push(...oneByOne);
     }
     lines.push(
-      `mkdir ${dev}/pts ${dev}/shm`,
       `mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,nosuid,noexec devpts ${dev}/pts 2>/dev/null && ln -s pts/ptmx ${dev}/ptmx || true`,
       `mount -t tmpfs -o nosuid,nodev,noexec,mode=1777 shm ${dev}/shm`,
-      `ln -s /proc/self/fd ${dev}/fd; ln -s /proc/self/fd/0 ${dev}/stdin; ln -s /proc/self/fd/1 ${dev}/stdout; ln -s /proc/self/fd/2 ${dev}/stderr`,
     );
     for (const b of spec.binds ?? []) {
       const target = await at(b.target);
@@ -217,6 +233,37 @@ export class ChrootIsolation implements Isolation {
       throw new UserError(`--isolation=chroot: cannot create ${hostPath} (mknod exited ${r.exitCode}: ${r.stderrText.trim()}; is CAP_MKNOD allowed for device ${major}:${minor}?)`);
     }
   }
+}
+
+let template: string | null | undefined;
+
+/**
+ * A directory holding what a step's /dev has besides device nodes (pts/, shm/, fd, stdin, stdout,
+ * stderr), to copy in with the host's nodes in one go; null when the host's /dev nodes are not
+ * the standard ones (then each is made with mknod). Made once per process, removed at exit.
+ */
+function devTemplate(): string | null {
+  if (template !== undefined) return template;
+  template = null;
+  for (const [name, major, minor] of DEV_NODES) {
+    const st = fs.statSync(`/dev/${name}`, { throwIfNoEntry: false });
+    if (!st?.isCharacterDevice() || (st.mode & 0o777) !== 0o666) return null;
+    const { major: ma, minor: mi } = deviceNumbers(st.rdev);
+    if (ma !== major || mi !== minor) return null;
+  }
+  try {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drydock-dev-'));
+    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+    fs.mkdirSync(path.join(dir, 'pts'), { mode: 0o755 });
+    fs.mkdirSync(path.join(dir, 'shm'), { mode: 0o755 });
+    fs.symlinkSync('/proc/self/fd', path.join(dir, 'fd'));
+    for (const [i, n] of ['stdin', 'stdout', 'stderr'].entries()) fs.symlinkSync(`/proc/self/fd/${i}`, path.join(dir, n));
+    fs.chmodSync(dir, 0o755);
+    template = dir;
+  } catch {
+    template = null;
+  }
+  return template;
 }
 
 function hostToolPath(): string {

@@ -80,6 +80,20 @@ for (const shape of shapes) {
       assert.match(r.stdout, /^4\n8\n/);
       for (const n of ['null', 'zero', 'full', 'random', 'urandom', 'tty']) assert.match(r.stdout, new RegExp(`^${n}$`, 'm'));
       assert.equal(fs.existsSync(path.join(root, 'dev')), false);
+      if (shape.noMount) return;
+      // the namespace's own /dev: real nodes, fd links, a private pts and a writable shm; copied
+      // from the host's nodes, or made one by one where those are not the standard ones
+      const oneByOne = new ChrootIsolation({ caps: readCapabilities(), tools: findHostTools(), mountNamespace: true, devNodesOneByOne: true, hostResolvConf: hostResolv });
+      for (const i of [iso, oneByOne]) {
+        const d = await runIn(i, root, [
+          'for n in null zero full random urandom tty; do [ -c /dev/$n ] || echo "no node $n"; done',
+          'for l in fd stdin stdout stderr ptmx; do readlink /dev/$l; done',
+          '[ -d /dev/pts ] && echo x > /dev/shm/probe && cat /dev/shm/probe',
+        ].join('; '), { uid: 65534, gid: 65534 });
+        assert.equal(d.exitCode, 0, d.stderr);
+        assert.equal(d.stdout, '/proc/self/fd\n/proc/self/fd/0\n/proc/self/fd/1\n/proc/self/fd/2\npts/ptmx\nx\n');
+        assert.equal(fs.existsSync(path.join(root, 'dev')), false);
+      }
     });
 
     it('supplies resolv.conf, hosts and hostname for the step only', async () => {
