@@ -26,7 +26,7 @@ import { add, copy, type SourceRoots } from './instructions/copy';
 import { runInstruction } from './instructions/run';
 import type { BuildOptions } from './options';
 import { pushImage } from './push';
-import { neededStages, findStage } from './plan';
+import { findStage, layeredStages, neededStages } from './plan';
 import { StageBuilder, type StageEnv } from './stage';
 import { ArgScope, platformArgs } from './variables';
 import { extractLayer } from '../fs/extract';
@@ -141,6 +141,7 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
     }
     const target = opts.target ? findStage(parsed.stages, opts.target, df.displayName) : parsed.stages[parsed.stages.length - 1];
     const needed = neededStages(parsed.stages, target.index, globals, parsed.escape, opts.skipUnusedStages);
+    const layered = layeredStages(parsed.stages, target.index, needed, globals, parsed.escape);
     const hostRootStage = chooseHostRootStage(parsed.stages.filter((s) => needed.has(s.index)), env, df.displayName);
     const hostRoot = hostRootStage === undefined ? undefined : { ignore: defaultIgnorePaths(process.env, [...opts.ignorePaths, workDir, ctx.dir]) };
     const builders = new Map<number, StageBuilder>();
@@ -158,6 +159,11 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
       const runs = stage.instructions.some((i) => i.kind === 'run');
       const sb = new StageBuilder(stage.index, stage.name, base.image, env, globals, automatic, stage.index === hostRootStage ? hostRoot : undefined, runs);
       if (steps.cache) sb.steps = steps;
+      // a stage that only lends files needs no layers, unless they are cached for the next build
+      else if (!layered.has(stage.index) && stage.index !== hostRootStage) {
+        sb.filesOnly = true;
+        log.debug(`stage ${stage.name ?? stage.index}: only lends files: its steps change its root in place, without snapshots or layers`);
+      }
       sb.cacheKey = base.cacheKey;
       builders.set(stage.index, sb);
       timings.push({ text: stage.from.text, ms: Date.now() - t0 });

@@ -42,3 +42,20 @@ export function neededStages(stages: Stage[], target: number, globals: ArgScope,
   visit(target);
   return needed;
 }
+
+/**
+ * The stages whose image must have layers: the target, and every stage that a built stage is
+ * FROM (its root is unpacked from that image's layers). Every other stage only lends files
+ * (COPY --from, RUN --mount from=), so its steps can change its root in place without snapshots
+ * or layers.
+ */
+export function layeredStages(stages: Stage[], target: number, built: Set<number>, globals: ArgScope, escape: EscapeChar): Set<number> {
+  const out = new Set<number>([target]);
+  for (const i of built) {
+    const stage = stages[i];
+    const base = expandWord(stage.baseImage, (n) => globals.get(n), escape).toLowerCase();
+    const from = stages.find((x) => x.index < stage.index && (x.name === base || String(x.index) === base));
+    if (from) out.add(from.index);
+  }
+  return out;
+}

@@ -45,6 +45,17 @@ export interface HostRoot {
 
 let layerSeq = 0;
 
+/** The snapshotter of a filesOnly stage: RUN changes the root in place and nothing is taken. */
+const NO_SNAPSHOT: Snapshotter = {
+  name: 'stat-walk',
+  begin: async () => undefined,
+  runRoot: () => { throw new Error('a filesOnly stage runs RUN in its root'); },
+  finish: async () => [],
+  addKnownChanges: async () => undefined,
+  invalidate: () => undefined,
+  counters: { lstat: 0, readdir: 0 },
+};
+
 
 export class StageBuilder {
   image: Image;
@@ -63,6 +74,11 @@ export class StageBuilder {
   private indexed = 0;
   /** --single-snapshot: the one snapshot of this stage, started with its first change */
   private single?: { snap: Snapshotter; changed: boolean };
+  /**
+   * Nothing uses this stage's image, only its files (set by the build when there is no layer
+   * cache): once the root is unpacked, COPY/ADD only apply to it and RUN changes it in place.
+   */
+  filesOnly = false;
 
   constructor(
     readonly index: number,
@@ -116,6 +132,7 @@ export class StageBuilder {
    * root (a RUN's snapshot); otherwise a materialized root gets them applied now.
    */
   async addLayer(entries: LayerEntry[], instr: Instruction, inRoot = false): Promise<Layer | undefined> {
+    if (this.filesOnly && (inRoot || this.root !== undefined)) return this.changeFilesOnly(entries, instr, inRoot);
     if (this.env.opts.singleSnapshot) return this.changeInSingleSnapshot(entries, instr, inRoot);
     const cached = await layerFromCache(this, instr, entries);
     if (cached) return this.appendCached(cached, instr, entries);
@@ -192,15 +209,27 @@ export class StageBuilder {
   private async changeInSingleSnapshot(entries: LayerEntry[], instr: Instruction, inRoot: boolean): Promise<undefined> {
     if (!inRoot) {
       await this.startSingleSnapshot();
-      const tmp = path.join(this.env.workDir, `layer-${process.pid}-${++layerSeq}.tmp`);
-      const applying = startTapExtraction(await this.rootfs(), this.extractOptions(), layerWeight(entries));
-      await writeLayer(entries, tmp, { compression: 'none', preciseMtime: false, tap: applying.tap, tapCopies: applying.copiesChunks }).catch(failedWithExtraction(applying));
-      await applying.done;
-      await fs.promises.rm(tmp, { force: true });
+      await this.applyToRoot(entries);
     }
     this.single!.changed = true;
     this.image = appendHistory(this.image, this.history(instr));
     return undefined;
+  }
+
+  /** A filesOnly stage: the change goes into the root, and only the history records it. */
+  private async changeFilesOnly(entries: LayerEntry[], instr: Instruction, inRoot: boolean): Promise<undefined> {
+    if (!inRoot) await this.applyToRoot(entries);
+    this.image = appendHistory(this.image, this.history(instr));
+    return undefined;
+  }
+
+  /** Apply entries to the root without keeping a layer (the tar only passes through). */
+  private async applyToRoot(entries: LayerEntry[]): Promise<void> {
+    const tmp = path.join(this.env.workDir, `layer-${process.pid}-${++layerSeq}.tmp`);
+    const applying = startTapExtraction(await this.rootfs(), this.extractOptions(), layerWeight(entries));
+    await writeLayer(entries, tmp, { compression: 'none', preciseMtime: false, tap: applying.tap, tapCopies: applying.copiesChunks }).catch(failedWithExtraction(applying));
+    await applying.done;
+    await fs.promises.rm(tmp, { force: true });
   }
 
   private async startSingleSnapshot(): Promise<Snapshotter> {
@@ -239,6 +268,7 @@ export class StageBuilder {
    * one snapshot is used and `perStep` is false: the RUN must not begin/finish it.
    */
   async snapshotter(): Promise<{ snap: Snapshotter; perStep: boolean }> {
+    if (this.filesOnly) return { snap: NO_SNAPSHOT, perStep: false };
     if (this.env.opts.singleSnapshot) return { snap: await this.startSingleSnapshot(), perStep: false };
     if (!this.snap) {
       const root = await this.rootfs();

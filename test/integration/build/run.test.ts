@@ -102,6 +102,41 @@ describe('executor: RUN', function () {
     assert.match(r.stderr, /Dockerfile:2: secret "npmrc" is required but was not given/);
   });
 
+  it('a stage that only lends files runs without snapshots; stages built FROM another keep its layers', async () => {
+    const busybox = `${reg.host}/library/busybox:latest`;
+    const ctx = makeContext({
+      Dockerfile: [
+        `FROM ${busybox} AS base`,
+        'RUN echo base > /base.txt && rm /bin/vi',
+        'FROM base AS builder',
+        'COPY src.txt /src.txt',
+        'RUN mkdir /out && cat /base.txt /src.txt > /out/built.txt && rm /base.txt',
+        `FROM ${busybox}`,
+        'COPY --from=builder /out /app/',
+        'RUN ls /app > /listing.txt',
+      ].join('\n'),
+      'src.txt': 'src\n',
+    });
+    for (const cache of [false, true]) {
+      const layout = tmpDir('drydock-layout-');
+      const cacheFlags = cache ? ['--cache', '--cache-repo', `oci:${tmpDir('drydock-cache-')}`] : [];
+      const r = await runExecutor(['-c', ctx, '--no-push', '--oci-layout-path', layout, '--verbosity', 'debug', ...cacheFlags]);
+      assert.equal(r.code, 0, r.stderr);
+      const log = r.stdout + r.stderr;
+      // base is FROM'd by builder: its RUN is snapshotted; builder only lends /out: no snapshot,
+      // unless its layers are wanted for the layer cache
+      assert.match(log, /Dockerfile:2: snapshot/);
+      assert.equal(/Dockerfile:5: snapshot/.test(log), cache, log);
+      assert.equal(/stage builder: only lends files/.test(log), !cache);
+      assert.doesNotMatch(log, /stage base: only lends files/);
+      const { rootfs } = umociUnpack(layout, 'latest');
+      assert.equal(fs.readFileSync(path.join(rootfs, 'app/built.txt'), 'utf8'), 'base\nsrc\n');
+      assert.equal(fs.readFileSync(path.join(rootfs, 'listing.txt'), 'utf8'), 'built.txt\n');
+      assert.equal(fs.existsSync(path.join(rootfs, 'base.txt')), false);
+      assert.ok(fs.existsSync(path.join(rootfs, 'bin/vi')), 'the final stage is FROM busybox, not base');
+    }
+  });
+
   it('--single-snapshot makes one layer per stage over the base', async () => {
     const ctx = makeContext({
       Dockerfile: `FROM ${reg.host}/library/busybox:latest\nCOPY a.txt /a.txt\nRUN echo b > /b.txt && rm /bin/vi\nRUN echo c > /c.txt\n`,

@@ -2,7 +2,7 @@
 // it needs (FROM <stage>, COPY --from, RUN --mount from=), else every stage up to the target.
 import * as assert from 'node:assert/strict';
 import { parseDockerfile } from '../../../src/dockerfile';
-import { findStage, neededStages } from '../../../src/build/plan';
+import { findStage, layeredStages, neededStages } from '../../../src/build/plan';
 import { ArgScope } from '../../../src/build/variables';
 import { UserError } from '../../../src/log';
 
@@ -76,6 +76,28 @@ describe('build/plan', () => {
       const { parsed, globals } = setup('FROM busybox AS final\nCOPY --from=alpine:3 /x /x\nFROM final AS later\n');
       assert.deepEqual([...neededStages(parsed.stages, 0, globals, parsed.escape, true)], [0]);
       assert.deepEqual([...neededStages(parsed.stages, 1, globals, parsed.escape, true)].sort(), [0, 1]);
+    });
+  });
+
+  describe('layeredStages', () => {
+    it('the target and every built stage\'s FROM stage need layers; stages that only lend files do not', () => {
+      const { parsed, globals } = setup();
+      const all = neededStages(parsed.stages, 6, globals, parsed.escape, false);
+      // builder is FROM base; final lends from builder, unrelated and cache only through COPY/mount
+      assert.deepEqual([...layeredStages(parsed.stages, 6, all, globals, parsed.escape)].sort(), [0, 6]);
+      const used = neededStages(parsed.stages, 6, globals, parsed.escape, true);
+      assert.deepEqual([...layeredStages(parsed.stages, 6, used, globals, parsed.escape)].sort(), [0, 6]);
+    });
+    it('a chain of FROM stages keeps its layers, also below a stage that itself only lends files', () => {
+      const { parsed, globals } = setup('FROM busybox AS a\nRUN true\nFROM a AS b\nRUN true\nFROM b AS c\nFROM busybox AS final\nCOPY --from=c /x /x\n');
+      const built = neededStages(parsed.stages, 3, globals, parsed.escape, true);
+      assert.deepEqual([...built].sort(), [0, 1, 2, 3]);
+      assert.deepEqual([...layeredStages(parsed.stages, 3, built, globals, parsed.escape)].sort(), [0, 1, 3]);
+    });
+    it('a FROM by index or through a global ARG counts', () => {
+      const { parsed, globals } = setup('ARG B=first\nFROM busybox AS first\nFROM busybox\nFROM ${B}\nFROM 1\n');
+      const built = neededStages(parsed.stages, 3, globals, parsed.escape, false);
+      assert.deepEqual([...layeredStages(parsed.stages, 3, built, globals, parsed.escape)].sort(), [0, 1, 3]);
     });
   });
 });
