@@ -20,7 +20,7 @@ import { writeOciLayout } from '../image/writers/oci-layout';
 import { UserError, log, progressReporter } from '../log';
 import { RegistryClient } from '../registry';
 import { BlobStore } from './blob-store';
-import { resolveBaseImage } from './base-image';
+import { resolveBaseImage, type ResolvedBase } from './base-image';
 import * as meta from './instructions/metadata';
 import { add, copy, type SourceRoots } from './instructions/copy';
 import { runInstruction } from './instructions/run';
@@ -145,6 +145,8 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
     const hostRootStage = chooseHostRootStage(parsed.stages.filter((s) => needed.has(s.index)), env, df.displayName);
     const hostRoot = hostRootStage === undefined ? undefined : { ignore: defaultIgnorePaths(process.env, [...opts.ignorePaths, workDir, ctx.dir]) };
     const builders = new Map<number, StageBuilder>();
+    // one resolution per image and platform: stages FROM the same tag get the same image
+    const resolvedBases = new Map<string, Promise<ResolvedBase>>();
     const imageRoots = new Map<string, string>();
     const totalSteps = parsed.stages.filter((s) => needed.has(s.index)).reduce((n, s) => n + 1 + s.instructions.length, 0);
     let step = 0;
@@ -154,7 +156,7 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
       if (!needed.has(stage.index)) continue;
       const t0 = Date.now();
       step++;
-      const base = await stageBase(stage, builders, parsed.stages, globals, env, client);
+      const base = await stageBase(stage, builders, parsed.stages, globals, env, client, resolvedBases);
       log.info(`STEP ${step}/${totalSteps}: ${stage.from.text}`);
       const runs = stage.instructions.some((i) => i.kind === 'run');
       const sb = new StageBuilder(stage.index, stage.name, base.image, env, globals, automatic, stage.index === hostRootStage ? hostRoot : undefined, runs);
@@ -250,7 +252,10 @@ function chooseHostRootStage(stages: Stage[], env: StageEnv, file: string): numb
   return withRun[0].index;
 }
 
-async function stageBase(stage: Stage, builders: Map<number, StageBuilder>, stages: Stage[], globals: ArgScope, env: StageEnv, client: RegistryClient): Promise<{ image: Image; cacheKey: string }> {
+async function stageBase(
+  stage: Stage, builders: Map<number, StageBuilder>, stages: Stage[], globals: ArgScope, env: StageEnv, client: RegistryClient,
+  resolved: Map<string, Promise<ResolvedBase>>,
+): Promise<{ image: Image; cacheKey: string }> {
   const where = `${env.file}:${stage.from.line}`;
   const lookup = (n: string) => globals.get(n);
   const name = expandWord(stage.baseImage, lookup, env.escape);
@@ -262,7 +267,13 @@ async function stageBase(stage: Stage, builders: Map<number, StageBuilder>, stag
     return { image: b.image, cacheKey: b.cacheKey };
   }
   const platform = stage.platform ? parsePlatform(expandWord(stage.platform, lookup, env.escape)) : env.platform;
-  const r = await resolveBaseImage(name, platform, client, env.blobs, where, env.opts);
+  const key = `${name}\n${JSON.stringify(platform)}`;
+  let pending = resolved.get(key);
+  if (!pending) {
+    pending = resolveBaseImage(name, platform, client, env.blobs, where, env.opts);
+    resolved.set(key, pending);
+  }
+  const r = await pending;
   return { image: r.image, cacheKey: stageParentKey(r.digest, platform) };
 }
 

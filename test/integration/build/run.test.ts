@@ -129,6 +129,8 @@ describe('executor: RUN', function () {
       assert.equal(/Dockerfile:5: snapshot/.test(log), cache, log);
       assert.equal(/stage builder: only lends files/.test(log), !cache);
       assert.doesNotMatch(log, /stage base: only lends files/);
+      // the first and the last stage are FROM the same tag: resolved once
+      assert.equal(log.match(/resolved .*busybox:latest to sha256:/g)?.length, 1, log);
       const { rootfs } = umociUnpack(layout, 'latest');
       assert.equal(fs.readFileSync(path.join(rootfs, 'app/built.txt'), 'utf8'), 'base\nsrc\n');
       assert.equal(fs.readFileSync(path.join(rootfs, 'listing.txt'), 'utf8'), 'built.txt\n');
