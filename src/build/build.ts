@@ -117,6 +117,7 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
   const ignore = await loadDockerignore(ctx.dir, df.path);
 
   const client = registryClient(opts);
+  let succeeded = false;
   try {
     if (!opts.noPush && !opts.skipPushPermissionCheck) {
       for (const d of destinations) await client.checkPushAccess(d);
@@ -205,9 +206,12 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
     await writeOutputs(opts, image, destinations, client, s.manifestDigest);
     const seconds = (Date.now() - started) / 1000;
     summary(image, s.manifestDigest, destinations, timings, seconds, platform);
-    return { digest: s.manifestDigest, image, destinations, seconds };
+    const result = { digest: s.manifestDigest, image, destinations, seconds };
+    succeeded = true;
+    return result;
   } finally {
-    await client.close();
+    // a failed build does not wait for downloads still running (base layers fetched ahead)
+    await client.close(!succeeded);
   }
 }
 

@@ -486,9 +486,12 @@ export class RegistryClient {
     }
   }
 
-  /** Close pooled connections (call when done, so the process can exit). */
-  async close(): Promise<void> {
-    await this.http.close();
+  /**
+   * Close pooled connections (call when done, so the process can exit). `abort`: do not wait for
+   * requests still running (a failed build's background downloads), cut them off.
+   */
+  async close(abort = false): Promise<void> {
+    await this.http.close(abort);
   }
 }
 

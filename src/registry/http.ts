@@ -260,8 +260,8 @@ export class RegistryHttp {
     return withRetries(this.policies[direction], what, this.log, fn);
   }
 
-  async close(): Promise<void> {
-    await this.redirectAgent?.close().catch(() => undefined);
-    await this.transport.close();
+  async close(abort = false): Promise<void> {
+    await (abort ? this.redirectAgent?.destroy() : this.redirectAgent?.close())?.catch(() => undefined);
+    await this.transport.close(abort);
   }
 }

@@ -188,9 +188,9 @@ export class Transport {
     return out;
   }
 
-  async close(): Promise<void> {
+  async close(abort = false): Promise<void> {
     const all = [...this.dispatchers.values()];
     this.dispatchers.clear();
-    await Promise.all(all.map((d) => d.close().catch(() => undefined)));
+    await Promise.all(all.map((d) => (abort ? d.destroy() : d.close()).catch(() => undefined)));
   }
 }

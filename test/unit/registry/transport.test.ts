@@ -1,9 +1,12 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Transport, isLoopbackHost } from '../../../src/registry/transport';
 import { parseReference } from '../../../src/image/reference';
+import { undici } from '../../../src/net/undici';
 
 describe('registry/transport', () => {
   it('recognises loopback hosts', () => {
@@ -56,5 +59,32 @@ describe('registry/transport', () => {
     const strict = new Transport({ mirrors: ['m.io'], skipDefaultRegistryFallback: true });
     assert.deepEqual(strict.pullCandidates(parseReference('busybox')).map(String), ['m.io/library/busybox:latest']);
     assert.deepEqual(strict.pullCandidates(parseReference('r.io/x')).map(String), ['r.io/x:latest'], 'no map for r.io: the original stays');
+  });
+
+  it('close() waits for a running download; close(true) cuts it off', async () => {
+    // a server that sends the headers and a first chunk, then never ends the body
+    const server = http.createServer((_req, res) => { res.writeHead(200, { 'content-length': '1000000' }); res.write('x'); });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      for (const abort of [false, true]) {
+        const t = new Transport();
+        const res = await undici().request(`http://${host}/blob`, { dispatcher: t.dispatcherFor(host, 'pull') });
+        const body = (async () => { for await (const _ of res.body) { /* drain */ } })();
+        body.catch(() => undefined);
+        const closed = t.close(abort).then(() => 'closed');
+        const first = await Promise.race([closed, new Promise((r) => setTimeout(() => r('still open'), 300))]);
+        assert.equal(first, abort ? 'closed' : 'still open');
+        if (abort) await assert.rejects(body);
+        else {
+          server.closeAllConnections(); // the download ends (cut off by the server): close() returns
+          assert.equal(await closed, 'closed');
+          await body.catch(() => undefined);
+        }
+      }
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });
