@@ -223,13 +223,11 @@ export class StageBuilder {
     return undefined;
   }
 
-  /** Apply entries to the root without keeping a layer (the tar only passes through). */
+  /** Apply entries to the root without keeping a layer (the tar only streams into the root). */
   private async applyToRoot(entries: LayerEntry[]): Promise<void> {
-    const tmp = path.join(this.env.workDir, `layer-${process.pid}-${++layerSeq}.tmp`);
     const applying = startTapExtraction(await this.rootfs(), this.extractOptions(), layerWeight(entries));
-    await writeLayer(entries, tmp, { compression: 'none', preciseMtime: false, tap: applying.tap, tapCopies: applying.copiesChunks }).catch(failedWithExtraction(applying));
+    await writeLayer(entries, null, { compression: 'none', preciseMtime: false, tap: applying.tap, tapCopies: applying.copiesChunks }).catch(failedWithExtraction(applying));
     await applying.done;
-    await fs.promises.rm(tmp, { force: true });
   }
 
   private async startSingleSnapshot(): Promise<Snapshotter> {

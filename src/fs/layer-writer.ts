@@ -289,16 +289,19 @@ class FileSink extends Writable {
   private handle: number | undefined;
   written = 0;
 
-  constructor(private readonly file: string, private readonly onWritten: () => void) {
+  /** `file` null: count the bytes and drop them (a layer only streamed to its tap) */
+  constructor(private readonly file: string | null, private readonly onWritten: () => void) {
     super({ highWaterMark: CHUNK });
   }
 
   override _construct(cb: (err?: Error | null) => void): void {
+    if (this.file === null) return cb();
     fd.open(this.file, 'w').then((h) => { this.handle = h; cb(); }, cb);
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    fd.writeAll(this.handle!, chunk).then(() => {
+    const writing = this.handle === undefined ? Promise.resolve() : fd.writeAll(this.handle, chunk);
+    writing.then(() => {
       this.written += chunk.length;
       this.onWritten();
       cb();
@@ -320,11 +323,6 @@ class FileSink extends Writable {
   }
 }
 
-/**
- * Write `entries` as a layer tarball at `outFile`. Parent directories are not invented: what the
- * caller gives is what the layer holds. Two 'file' entries whose sources are the same host inode
- * become a file and a hardlink to it.
- */
 /** Pass chunks on and also write them to `side`, waiting for it (its backpressure counts too). */
 function tee(side: Writable): Transform {
   return new Transform({
@@ -343,7 +341,13 @@ function tee(side: Writable): Transform {
   });
 }
 
-export async function writeLayer(entries: readonly LayerEntry[], outFile: string, opts: WriteLayerOptions): Promise<LayerWriteResult> {
+/**
+ * Write `entries` as a layer tarball at `outFile`. Parent directories are not invented: what the
+ * caller gives is what the layer holds. Two 'file' entries whose sources are the same host inode
+ * become a file and a hardlink to it. `outFile` null: the layer is only streamed to `opts.tap`
+ * (and hashed), e.g. to apply entries to a root without keeping a layer.
+ */
+export async function writeLayer(entries: readonly LayerEntry[], outFile: string | null, opts: WriteLayerOptions): Promise<LayerWriteResult> {
   if (opts.compression !== 'gzip' && opts.compression !== 'none') {
     throw new UserError(`layer compression "${String(opts.compression)}" is not supported: expected gzip or none (zstd needs Node 22.15+)`);
   }
@@ -456,7 +460,7 @@ export async function writeLayer(entries: readonly LayerEntry[], outFile: string
     return { digest: uncompressed.digest, size: uncompressed.bytes, diffId: uncompressed.digest, uncompressedSize: uncompressed.bytes };
   } catch (err) {
     opts.tap?.destroy(err as Error);
-    await fs.promises.rm(outFile, { force: true }).catch(() => undefined);
+    if (outFile !== null) await fs.promises.rm(outFile, { force: true }).catch(() => undefined);
     throw err;
   }
 }

@@ -267,4 +267,22 @@ describe('fs/layer-writer', () => {
       assert.ok(back[0].data.equals(content), `${compression}: content differs`);
     }
   });
+
+  it('without an output file streams the layer to its tap only, hashed all the same', async () => {
+    const src = path.join(dir, 'big');
+    fs.writeFileSync(src, Buffer.alloc(3 * 1024 * 1024 + 7, 'z'));
+    const entries = [e('a', 'dir'), e('a/big', 'file', { source: src }), e('a/small', 'file', { content: Buffer.from('s') })];
+    const chunks: Buffer[] = [];
+    // the tap may get the writer's reusable read buffers: keep copies
+    const tap = new Writable({ write(c: Buffer, _e, cb) { chunks.push(Buffer.from(c)); cb(); } });
+    const before = fs.readdirSync(dir);
+    const r = await writeLayer(entries, null, { compression: 'none', tap, tapCopies: false });
+    assert.deepEqual(fs.readdirSync(dir), before, 'no file written');
+    const file = path.join(dir, 'tapped.tar');
+    fs.writeFileSync(file, Buffer.concat(chunks));
+    assert.equal(r.diffId, sha256sum(file));
+    assert.deepEqual(tarNames(file), ['a/', 'a/big', 'a/small']);
+    const kept = path.join(dir, 'kept.tar');
+    assert.equal((await writeLayer(entries, kept, { compression: 'none' })).diffId, r.diffId);
+  });
 });
