@@ -36,8 +36,6 @@ export interface WalkEntry {
   stats: fs.Stats;
 }
 
-const walkSortKey = (rel: string): string => rel.split('/').join('\0');
-
 function compareKeys(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -63,36 +61,45 @@ export function walkDirSync(hostDir: string, opts: WalkOptions = {}): WalkEntry[
   const root = path.resolve(hostDir);
   const out: WalkEntry[] = [];
   const { filter, ignore, onManyEntries: many } = opts;
-  const stack: Array<[string, string]> = [[root, '']];
-  while (stack.length > 0) {
-    const [abs, rel] = stack.pop()!;
+  // Depth first with each directory's names sorted: that is already the layer order (a
+  // directory's whole subtree right after it, before a sibling such as "a-b" after "a"), so
+  // there is no sort of the whole list and no sort key per entry.
+  const stack: Array<{ abs: string; rel: string; dirents: fs.Dirent[]; next: number }> = [];
+  const enter = (abs: string, rel: string): void => {
     let dirents: fs.Dirent[];
     try {
       dirents = fs.readdirSync(abs, { withFileTypes: true });
     } catch (err) {
-      if (rel !== '' && isVanished(err)) continue;
+      if (rel !== '' && isVanished(err)) return;
       throw new UserError(`cannot read directory ${abs}: ${(err as Error).message}`, { cause: err });
     }
-    for (const d of dirents) {
-      const childRel = rel === '' ? d.name : rel + '/' + d.name;
-      const childAbs = abs === '/' ? '/' + d.name : abs + '/' + d.name;
-      if (ignore && ignore.ignores(childAbs)) continue;
-      const verdict = filter ? filter(childRel, d.isDirectory()) : 'include';
-      if (verdict === 'skip-dir' || (verdict === 'exclude' && !d.isDirectory())) continue;
-      let stats: fs.Stats;
-      try {
-        stats = fs.lstatSync(childAbs);
-      } catch (err) {
-        if (isVanished(err)) continue;
-        throw new UserError(`cannot stat ${childAbs}: ${(err as Error).message}`, { cause: err });
-      }
-      if (verdict === 'include' && out.push({ relPath: childRel, absPath: childAbs, stats }) === many?.count) many.call();
-      if (stats.isDirectory()) stack.push([childAbs, childRel]);
+    dirents.sort((a, b) => compareKeys(a.name, b.name));
+    stack.push({ abs, rel, dirents, next: 0 });
+  };
+  enter(root, '');
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    if (top.next === top.dirents.length) {
+      stack.pop();
+      continue;
     }
+    const d = top.dirents[top.next++];
+    const childRel = top.rel === '' ? d.name : top.rel + '/' + d.name;
+    const childAbs = top.abs === '/' ? '/' + d.name : top.abs + '/' + d.name;
+    if (ignore && ignore.ignores(childAbs)) continue;
+    const verdict = filter ? filter(childRel, d.isDirectory()) : 'include';
+    if (verdict === 'skip-dir' || (verdict === 'exclude' && !d.isDirectory())) continue;
+    let stats: fs.Stats;
+    try {
+      stats = fs.lstatSync(childAbs);
+    } catch (err) {
+      if (isVanished(err)) continue;
+      throw new UserError(`cannot stat ${childAbs}: ${(err as Error).message}`, { cause: err });
+    }
+    if (verdict === 'include' && out.push({ relPath: childRel, absPath: childAbs, stats }) === many?.count) many.call();
+    if (stats.isDirectory()) enter(childAbs, childRel);
   }
-  const keyed = out.map((e) => [walkSortKey(e.relPath), e] as const);
-  keyed.sort((a, b) => compareKeys(a[0], b[0]));
-  return keyed.map(([, e]) => e);
+  return out;
 }
 
 export interface EntriesFromDirOptions {
@@ -139,25 +146,22 @@ export async function entriesFromDir(hostDir: string, destPath: string, opts: En
     walked.push({ relPath: '', absPath: path.resolve(hostDir), stats: rootStats });
   }
 
-  const entries = walked.map((w): LayerEntry | undefined => {
+  const entries: LayerEntry[] = [];
+  for (const w of walked) {
     const st = w.stats;
     const p = w.relPath === '' ? dest : dest === '' ? w.relPath : dest + '/' + w.relPath;
-    const base = {
-      path: p,
-      uid: opts.uid ?? st.uid,
-      gid: opts.gid ?? st.gid,
-      mtime: opts.mtime ?? st.mtime,
-    };
+    const uid = opts.uid ?? st.uid;
+    const gid = opts.gid ?? st.gid;
+    const mtime = opts.mtime ?? new Date(st.mtimeMs);
     const perm = st.mode & 0o7777;
-    if (st.isFile()) return { ...base, type: 'file', source: w.absPath, size: st.size, mode: opts.chmod?.file ?? perm };
-    if (st.isDirectory()) return { ...base, type: 'dir', mode: opts.chmod?.dir ?? perm };
-    if (st.isSymbolicLink()) return { ...base, type: 'symlink', linkname: fs.readlinkSync(w.absPath), mode: 0o777 };
-    if (st.isCharacterDevice() || st.isBlockDevice()) {
+    if (st.isFile()) entries.push({ path: p, type: 'file', source: w.absPath, size: st.size, mode: opts.chmod?.file ?? perm, uid, gid, mtime });
+    else if (st.isDirectory()) entries.push({ path: p, type: 'dir', mode: opts.chmod?.dir ?? perm, uid, gid, mtime });
+    else if (st.isSymbolicLink()) entries.push({ path: p, type: 'symlink', linkname: fs.readlinkSync(w.absPath), mode: 0o777, uid, gid, mtime });
+    else if (st.isCharacterDevice() || st.isBlockDevice()) {
       const { major, minor } = deviceNumbers(st.rdev);
-      return { ...base, type: st.isCharacterDevice() ? 'char' : 'block', devmajor: major, devminor: minor, mode: opts.chmod?.file ?? perm };
-    }
-    if (st.isFIFO()) return { ...base, type: 'fifo', mode: opts.chmod?.file ?? perm };
-    return undefined; // socket
-  });
-  return entries.filter((e): e is LayerEntry => e !== undefined);
+      entries.push({ path: p, type: st.isCharacterDevice() ? 'char' : 'block', devmajor: major, devminor: minor, mode: opts.chmod?.file ?? perm, uid, gid, mtime });
+    } else if (st.isFIFO()) entries.push({ path: p, type: 'fifo', mode: opts.chmod?.file ?? perm, uid, gid, mtime });
+    // sockets are left out
+  }
+  return entries;
 }
