@@ -20,6 +20,9 @@ export function registryFlags(reg: Registry): string[] {
 
 const modes: RegistryMode[] = ['plain', 'htpasswd', 'token', 'tls'];
 
+/** ~3 MiB of text that compresses but is not trivial: its layer is gzipped as several members. */
+const bigText = Array.from({ length: 200_000 }, (_, i) => `line ${i} ${(i * 2654435761) % 1000003}\n`).join('');
+
 describe('executor: build and push against a real registry', function () {
   this.timeout(180000);
   for (const mode of modes) {
@@ -42,6 +45,7 @@ describe('executor: build and push against a real registry', function () {
         ].join('\n'),
         'app.txt': `hello ${mode}\n`,
         'bin/tool': '#!/bin/sh\necho tool\n',
+        'bin/big.txt': bigText,
       });
       const dest = `${reg.host}/drydock/test-${mode}:v1`;
       const digestFile = path.join(tmpDir(), 'digest');
@@ -73,6 +77,8 @@ describe('executor: build and push against a real registry', function () {
       assert.equal(st.gid, 65534);
       assert.equal(fs.statSync(path.join(rootfs, 'usr/local/bin/tool')).mode & 0o777, 0o755);
       assert.ok(fs.existsSync(path.join(rootfs, 'bin/busybox')), 'base layer unpacked');
+      // more than one 1 MiB gzip member in that layer: Go's gzip (umoci) reads them as one stream
+      assert.equal(fs.readFileSync(path.join(rootfs, 'usr/local/bin/big.txt'), 'utf8'), bigText);
     });
   }
 
