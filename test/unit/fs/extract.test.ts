@@ -87,6 +87,16 @@ describe('fs/extract', () => {
     assert.equal(st('run').mode & 0o777, 0o755, 'implicit parents are 0755');
   });
 
+  it('reads a layer gzipped as several members (ours, from parallel gzip), in any read sizes', async () => {
+    const src = path.join(base, 'big');
+    const big = Buffer.alloc(3 * 1024 * 1024 + 5);
+    for (let i = 0; i + 4 <= big.length; i += 4) big.writeUInt32LE((i * 2654435761) >>> 0, i);
+    fs.writeFileSync(src, big);
+    const layer = await layerFile([e('big', 'file', { source: src })], 'gzip');
+    await extractLayer(fs.createReadStream(layer, { highWaterMark: 7777 }), root);
+    assert.ok(fs.readFileSync(path.join(root, 'big')).equals(big));
+  });
+
   it('reads plain tar as well', async () => {
     const f = await layerFile([e('a', 'file', { content: Buffer.from('plain') })], 'none');
     await extractLayer(fs.createReadStream(f), root);
