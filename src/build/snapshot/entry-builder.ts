@@ -2,6 +2,8 @@
 // it, symlink targets and device numbers are read only for the paths that are reported.
 import * as fs from 'node:fs';
 import { deviceNumbers, LayerEntry } from '../../fs';
+import { findGetfattr, readXattrs } from '../../fs/xattrs';
+import { log } from '../../log';
 import { Kind, StatRecord } from './stat-record';
 
 export interface Changed {
@@ -57,5 +59,32 @@ export async function entriesFor(hostRoot: string, changes: Changed[]): Promise<
     }
     entries.push(e);
   }
+  attachXattrs(hostRoot, entries);
   return entries;
+}
+
+let getfattr: string | null | undefined;
+
+/** Record the kept extended attributes (file capabilities, user.*, ACLs) of what a RUN changed. */
+function attachXattrs(hostRoot: string, entries: LayerEntry[]): void {
+  if (getfattr === undefined) {
+    getfattr = findGetfattr() ?? null;
+    if (getfattr === null) log.debug('extended attributes set by RUN steps are not recorded: getfattr (Debian package attr) not found');
+  }
+  if (getfattr === null) return;
+  const abs = (rel: string) => (hostRoot === '/' ? '/' + rel : hostRoot + '/' + rel);
+  const own = entries.filter((e) => e.type === 'file' || e.type === 'dir' || e.type === 'symlink');
+  if (own.length === 0) return;
+  let found: Map<string, Record<string, Buffer>>;
+  try {
+    found = readXattrs(getfattr, own.map((e) => abs(e.path)));
+  } catch (err) {
+    log.warn(`extended attributes of this step's files are not recorded: ${(err as Error).message}`);
+    return;
+  }
+  if (found.size === 0) return;
+  for (const e of own) {
+    const x = found.get(abs(e.path));
+    if (x) e.xattrs = x;
+  }
 }
