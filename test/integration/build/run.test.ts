@@ -139,6 +139,33 @@ describe('executor: RUN', function () {
     }
   });
 
+  it('keeps the file capability and user.* attributes a RUN sets (read back by GNU tar)', async function () {
+    this.timeout(300000);
+    await pushBaseImages(reg, 'debian');
+    const ctx = makeContext({
+      Dockerfile: [
+        `FROM ${reg.host}/library/debian:bookworm-slim`,
+        // the host's setfattr needs only libc, which the Debian image has
+        'COPY setfattr /usr/local/bin/setfattr',
+        'RUN cp /bin/true /usr/local/bin/pingish && setfattr -n security.capability -v 0x0100000200200000000000000000000000000000 /usr/local/bin/pingish && setfattr -n user.note -v hello /usr/local/bin/pingish',
+      ].join('\n'),
+    });
+    fs.copyFileSync('/usr/bin/setfattr', path.join(ctx, 'setfattr'));
+    fs.chmodSync(path.join(ctx, 'setfattr'), 0o755);
+    const layout = tmpDir('drydock-layout-');
+    const r = await runExecutor(['-c', ctx, '--no-push', '--oci-layout-path', layout]);
+    assert.equal(r.code, 0, r.stderr);
+    const index = JSON.parse(fs.readFileSync(path.join(layout, 'index.json'), 'utf8'));
+    const blob = (d: string) => path.join(layout, 'blobs/sha256', d.replace('sha256:', ''));
+    const manifest = JSON.parse(fs.readFileSync(blob(index.manifests[0].digest), 'utf8'));
+    const runLayer = blob(manifest.layers.at(-1).digest);
+    const out = tmpDir('drydock-xattr-out-');
+    run('tar', ['--xattrs', '--xattrs-include=*', '-xf', runLayer, '-C', out]);
+    const dump = run('getfattr', ['--absolute-names', '-d', '-m', '-', '-e', 'hex', path.join(out, 'usr/local/bin/pingish')]);
+    assert.match(dump, /security\.capability=0x0100000200200000000000000000000000000000/);
+    assert.match(dump, /user\.note=0x68656c6c6f/);
+  });
+
   it('--single-snapshot makes one layer per stage over the base', async () => {
     const ctx = makeContext({
       Dockerfile: `FROM ${reg.host}/library/busybox:latest\nCOPY a.txt /a.txt\nRUN echo b > /b.txt && rm /bin/vi\nRUN echo c > /c.txt\n`,
