@@ -49,6 +49,7 @@ export function readXattrs(getfattr: string, paths: readonly string[]): Map<stri
       env: { PATH: process.env.PATH ?? '', LC_ALL: 'C' },
       encoding: 'latin1',
       maxBuffer: 256 * 1024 * 1024,
+      timeout: 120_000, // a hung filesystem must not hang the build: the attributes are then lost, with a warning
     });
     if (r.error) throw new Error(`cannot run ${getfattr}: ${r.error.message}`);
     const problems = (r.stderr ?? '').split('\n').filter((l) => l.trim() !== '' && !/No such file or directory/.test(l));
