@@ -129,6 +129,7 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
       file: df.displayName, escape: parsed.escape, created: createdTime(opts),
       isolation: lazyIsolation(opts),
       compression: layerCompressionFor(opts, destinations),
+      layerPaths: new Map(),
     };
     const steps = new StepCache(openLayerCache(opts, client, env.blobs), opts);
     const globals = new ArgScope(opts.buildArgs, automatic, null);

@@ -44,8 +44,8 @@ export class PathIndex {
     for (const [p, n] of adds) this.set(p, n);
   }
 
-  /** Our own layer's entries (COPY/ADD): known without reading the blob. */
-  addEntries(entries: readonly LayerEntry[]): void {
+  /** Entries known without reading the blob: our own layer's (COPY/ADD), or a layer's as unpacked. */
+  addEntries(entries: ReadonlyArray<Pick<LayerEntry, 'path' | 'type' | 'linkname'>>): void {
     for (const e of entries) {
       const p = clean(e.path);
       if (e.type === 'whiteout') this.remove(p);

@@ -36,7 +36,14 @@ export interface StageEnv {
   isolation: () => Isolation;
   /** how new layers are compressed (see layerCompressionFor) */
   compression: 'gzip' | 'none';
+  /**
+   * What each layer unpacked in this build held (by blob digest): a stage that never unpacks its
+   * base answers "is this a directory?" from it instead of reading the same layer again.
+   */
+  layerPaths?: Map<string, LayerPaths>;
 }
+
+export type LayerPaths = Array<Pick<LayerEntry, 'path' | 'type' | 'linkname'>>;
 
 /** A stage whose root is the host's `/` (--isolation=none, the kaniko way), with what to spare. */
 export interface HostRoot {
@@ -295,7 +302,12 @@ export class StageBuilder {
     // the first layer unpacks while it downloads; the others download meanwhile, in parallel
     for (const l of pending.slice(1)) l.prefetch?.().catch(() => undefined);
     for (const layer of pending) {
-      await extractLayer(await layer.open(), this.root, this.extractOptions());
+      // what the layer held, for other stages' isDir (not for --isolation=none: its ignore list
+      // leaves paths out)
+      const seen: LayerPaths | undefined = this.env.layerPaths && !this.hostRoot ? [] : undefined;
+      const onEntry = seen ? (p: string, type: LayerEntry['type'], linkname?: string) => { seen.push({ path: p, type, linkname }); } : undefined;
+      await extractLayer(await layer.open(), this.root, { ...this.extractOptions(), onEntry });
+      if (seen) this.env.layerPaths!.set(layer.descriptor.digest, seen);
       this.applied++;
     }
     this.snap?.invalidate(); // changed behind the snapshotter's back: it walks again
@@ -311,7 +323,13 @@ export class StageBuilder {
     if (!this.root && !this.runsCommands && !this.env.opts.singleSnapshot) {
       this.pathIndex ??= new PathIndex();
       for (const layer of this.image.layers.slice(this.indexed)) {
-        await this.pathIndex.addLayer(await layer.open());
+        const known = this.env.layerPaths?.get(layer.descriptor.digest);
+        if (known) {
+          this.pathIndex.addEntries(known);
+          log.debug(`stage ${this.name ?? this.index}: paths of layer ${layer.descriptor.digest.slice(7, 19)} known from its unpacking`);
+        } else {
+          await this.pathIndex.addLayer(await layer.open());
+        }
         this.indexed++;
       }
       return this.pathIndex.isDir(p);

@@ -29,8 +29,8 @@ const execFileP = promisify(execFile);
 export interface ExtractOptions {
   /** chown entries to their uid/gid. Default: only when running as root. */
   preserveOwnership?: boolean;
-  /** Called once per applied entry with its in-root path and kind. */
-  onEntry?: (path: string, type: LayerEntryType) => void;
+  /** Called once per applied entry with its in-root path, kind and (symlinks) target. */
+  onEntry?: (path: string, type: LayerEntryType, linkname?: string) => void;
   /** Host paths never created, replaced or removed (kaniko-style extraction over '/'). */
   ignore?: IgnoreList;
   /** Named in error messages, e.g. the layer digest. */
@@ -404,7 +404,7 @@ class LayerApplier {
       throw this.fail(name, `cannot create ${kind} ${h}: ${(err as Error).message}`, err);
     }
     this.markWritten(resolved);
-    this.notify(resolved.join('/'), kind);
+    this.notify(resolved.join('/'), kind, kind === 'symlink' ? hdr.linkname ?? '' : undefined);
   }
 
   /**
@@ -440,9 +440,9 @@ class LayerApplier {
     return make();
   }
 
-  private notify(p: string, kind: LayerEntryType): void {
+  private notify(p: string, kind: LayerEntryType, linkname?: string): void {
     this.files++;
-    this.opts.onEntry?.(p, kind);
+    this.opts.onEntry?.(p, kind, linkname);
   }
 
   private hardlink(name: string, linkname: string, h: string): void {

@@ -3,6 +3,9 @@ import { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import * as tar from 'tar-stream';
 import { PathIndex } from '../../../src/build/path-index';
+import type { LayerPaths } from '../../../src/build/stage';
+import { extractLayer } from '../../../src/fs/extract';
+import { tmpDir } from '../../support/testbed';
 
 type E = { name: string; type?: 'file' | 'directory' | 'symlink'; linkname?: string };
 
@@ -46,14 +49,38 @@ describe('build/path-index', () => {
 
   it('takes our own layers\' entries without reading a blob', () => {
     const idx = new PathIndex();
-    const t = new Date(0);
     idx.addEntries([
-      { path: 'app', type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: t },
-      { path: 'app/x', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: t },
-      { path: 'data', type: 'symlink', linkname: 'app', mode: 0o777, uid: 0, gid: 0, mtime: t },
+      { path: 'app', type: 'dir' },
+      { path: 'app/x', type: 'file' },
+      { path: 'data', type: 'symlink', linkname: 'app' },
     ]);
     assert.equal(idx.isDir('/data'), true);
-    idx.addEntries([{ path: 'app', type: 'whiteout', mode: 0, uid: 0, gid: 0, mtime: t }]);
+    idx.addEntries([{ path: 'app', type: 'whiteout' }]);
     assert.equal(idx.isDir('/app'), false);
+  });
+
+  it('answers the same from what unpacking a layer saw as from reading the layer', async () => {
+    const layers: E[][] = [
+      [
+        { name: 'usr/', type: 'directory' }, { name: 'usr/bin/', type: 'directory' }, { name: 'usr/bin/sh' },
+        { name: 'bin', type: 'symlink', linkname: 'usr/bin' }, { name: 'abs', type: 'symlink', linkname: '/usr' },
+        { name: 'etc/passwd' }, { name: 'opt/a/b/', type: 'directory' },
+      ],
+      [{ name: 'opt/a/.wh..wh..opq' }, { name: 'opt/a/c/', type: 'directory' }, { name: 'usr/.wh.bin' }, { name: 'srv/', type: 'directory' }],
+    ];
+    const fromBlobs = new PathIndex();
+    const fromUnpacking = new PathIndex();
+    const root = tmpDir('drydock-pi-');
+    for (const l of layers) {
+      await fromBlobs.addLayer(await layer(l));
+      const seen: LayerPaths = [];
+      await extractLayer(await layer(l), root, { onEntry: (p, type, linkname) => { seen.push({ path: p, type, linkname }); } });
+      fromUnpacking.addEntries(seen);
+      for (const q of ['/usr', '/usr/bin', '/bin', '/abs/bin', '/etc', '/etc/passwd', '/opt/a/b', '/opt/a/c', '/srv', '/nope']) {
+        assert.equal(fromUnpacking.isDir(q), fromBlobs.isDir(q), q);
+      }
+    }
+    assert.equal(fromUnpacking.isDir('/opt/a/c'), true);
+    assert.equal(fromUnpacking.isDir('/bin'), false);
   });
 });
