@@ -1,8 +1,8 @@
 // Native ecr-login: what docker-credential-ecr-login does, without the binary. Tokens are cached
 // per registry until half their lifetime has passed, and a cached token that has not yet expired
 // is reused when GetAuthorizationToken fails (ECR throttles; a build should not die of it).
-// ../aws/ecr is required on first use, not imported: it brings the SigV4 signer and undici (~90 ms
-// to load), which every build would pay through the keychain, while only ECR hosts need them.
+// ../aws/ecr is required on first use, not imported: it brings the SigV4 signer (@smithy, tens of
+// ms to load), which every build would pay through the keychain, while only ECR hosts need it.
 import type { EcrToken } from '../aws/ecr';
 import type { CredentialProvider } from '../aws/credentials';
 import { requireRegion } from '../aws/region';

@@ -1,8 +1,8 @@
 // Where composed credentials come from: a small S3 object or an SSM parameter.
 import { Logger, UserError, registerSecret } from '../log';
 
-// ../aws/s3 and ../aws/ssm are required on first use, not imported: they bring the SigV4 signer and
-// undici (~90 ms to load), which every build would pay through credentials/index.ts.
+// ../aws/s3 and ../aws/ssm are required on first use, not imported: they bring the SigV4 signer
+// (@smithy, tens of ms to load), which every build would pay through credentials/index.ts.
 const s3 = (): typeof import('../aws/s3') => require('../aws/s3') as typeof import('../aws/s3');
 const ssm = (): typeof import('../aws/ssm') => require('../aws/ssm') as typeof import('../aws/ssm');
 
