@@ -6,26 +6,9 @@
 // `setcap cap_net_raw+ep /bin/ping` in a RUN), user.* attributes and POSIX ACLs. Left out: trusted.*
 // (overlayfs' own bookkeeping among them), security.selinux and other host security labels.
 import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 
 export function keptXattr(name: string): boolean {
   return name === 'security.capability' || name.startsWith('user.') || name === 'system.posix_acl_access' || name === 'system.posix_acl_default';
-}
-
-/** getfattr on PATH (or the usual system directories), or undefined. */
-export function findGetfattr(searchPath = process.env.PATH ?? ''): string | undefined {
-  for (const d of [...searchPath.split(':'), '/usr/bin', '/bin', '/usr/sbin', '/sbin']) {
-    if (!d) continue;
-    const p = path.join(d, 'getfattr');
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch {
-      /* not here */
-    }
-  }
-  return undefined;
 }
 
 /** Bytes of paths handed to one getfattr (well under any ARG_MAX). */

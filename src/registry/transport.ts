@@ -3,9 +3,9 @@
 //
 // Plain HTTP policy (the choice, following go-containerregistry): a host may use plain HTTP when
 // it is listed as insecure (--insecure for pushes, --insecure-pull for pulls, --insecure-registry
-// per host) or is a loopback host (localhost, 127.0.0.0/8, ::1). Such hosts are still tried over
-// HTTPS first and fall back to HTTP only when the HTTPS connection itself fails; the outcome is
-// remembered per host. Every other host is HTTPS only.
+// per host) or is a loopback host (localhost, 127.0.0.0/8, ::1). Such hosts are asked over HTTPS
+// and HTTP at once (RegistryHttp.ping) and HTTPS wins whenever its connection works: HTTP is used
+// only when HTTPS itself fails; the outcome is remembered per host. Every other host is HTTPS only.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tls from 'node:tls';

@@ -2,7 +2,8 @@
 // it, symlink targets and device numbers are read only for the paths that are reported.
 import * as fs from 'node:fs';
 import { deviceNumbers, LayerEntry } from '../../fs';
-import { findGetfattr, readXattrs } from '../../fs/xattrs';
+import { readXattrs } from '../../fs/xattrs';
+import { which } from '../isolation/host-tools';
 import { log } from '../../log';
 import { Kind, StatRecord } from './stat-record';
 
@@ -68,7 +69,7 @@ let getfattr: string | null | undefined;
 /** Record the kept extended attributes (file capabilities, user.*, ACLs) of what a RUN changed. */
 function attachXattrs(hostRoot: string, entries: LayerEntry[]): void {
   if (getfattr === undefined) {
-    getfattr = findGetfattr() ?? null;
+    getfattr = which('getfattr') ?? null;
     if (getfattr === null) log.debug('extended attributes set by RUN steps are not recorded: getfattr (Debian package attr) not found');
   }
   if (getfattr === null) return;

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { findGetfattr, keptXattr, parseDump, readXattrs } from '../../../src/fs/xattrs';
+import { which } from '../../../src/build/isolation/host-tools';
+import { keptXattr, parseDump, readXattrs } from '../../../src/fs/xattrs';
 
 describe('fs/xattrs', () => {
   it('keeps capabilities, user.* and ACLs; drops trusted.* and host labels', () => {
@@ -29,7 +30,7 @@ describe('fs/xattrs', () => {
   });
 
   it('leaves out paths that vanished and reports a tool that cannot run', () => {
-    const tool = findGetfattr();
+    const tool = which('getfattr');
     assert.ok(tool, 'getfattr (package attr) is installed by test/support/install-deps.sh');
     assert.equal(readXattrs(tool, ['/nonexistent/drydock-x']).size, 0);
     assert.throws(() => readXattrs('/nonexistent/getfattr', ['/']), /cannot run \/nonexistent\/getfattr/);
