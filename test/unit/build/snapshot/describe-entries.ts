@@ -17,3 +17,15 @@ export function w(root: string, rel: string, content = 'x'): void {
   fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
   fs.writeFileSync(path.join(root, rel), content);
 }
+
+/** The tree both snapshotters' tests start from: files to keep, change, delete and replace. */
+export function writeCommonTree(root: string): void {
+  w(root, 'etc/passwd', 'root:x:0:0::/root:/bin/sh\n');
+  w(root, 'keep/a.txt');
+  w(root, 'gone/sub/deep.txt');
+  w(root, 'gone/other.txt');
+  w(root, 'replaced/old1');
+  w(root, 'replaced/old2');
+  w(root, 'modify.txt', 'before');
+  w(root, 'chmod.sh');
+}

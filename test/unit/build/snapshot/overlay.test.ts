@@ -6,18 +6,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { OverlaySnapshotter, overlayUnavailableReason, selectSnapshotter } from '../../../../src/build/snapshot';
 import { tmpDir } from '../../../support/testbed';
-import { describeEntries, w } from './describe-entries';
+import { describeEntries, w, writeCommonTree } from './describe-entries';
 
 function makeRoot(): string {
   const root = path.join(tmpDir('drydock-ovl-'), 'rootfs');
-  w(root, 'etc/passwd', 'root:x:0:0::/root:/bin/sh\n');
-  w(root, 'keep/a.txt');
-  w(root, 'gone/sub/deep.txt');
-  w(root, 'gone/other.txt');
-  w(root, 'replaced/old1');
-  w(root, 'replaced/old2');
-  w(root, 'modify.txt', 'before');
-  w(root, 'chmod.sh');
+  writeCommonTree(root);
   w(root, 'dir2file/x');
   w(root, 'file2dir');
   fs.symlinkSync('/etc/passwd', path.join(root, 'link'));

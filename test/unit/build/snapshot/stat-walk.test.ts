@@ -1,21 +1,14 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describeEntries, w } from './describe-entries';
+import { describeEntries, w, writeCommonTree } from './describe-entries';
 import { StatWalkSnapshotter } from '../../../../src/build/snapshot';
 import { tmpDir } from '../../../support/testbed';
 
 /** A root with some content, dirs pinned to an old mtime so that changes show. */
 function makeRoot(): string {
   const root = tmpDir('drydock-snap-');
-  w(root, 'etc/passwd', 'root:x:0:0::/root:/bin/sh\n');
-  w(root, 'keep/a.txt');
-  w(root, 'gone/sub/deep.txt');
-  w(root, 'gone/other.txt');
-  w(root, 'replaced/old1');
-  w(root, 'replaced/old2');
-  w(root, 'modify.txt', 'before');
-  w(root, 'chmod.sh');
+  writeCommonTree(root);
   w(root, 'proc-like/ignored/x');
   fs.symlinkSync('/etc/passwd', path.join(root, 'link'));
   return root;
