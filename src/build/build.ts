@@ -129,7 +129,6 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
       file: df.displayName, escape: parsed.escape, created: createdTime(opts),
       isolation: lazyIsolation(opts),
       compression: layerCompressionFor(opts, destinations),
-      layerPaths: new Map(),
     };
     const steps = new StepCache(openLayerCache(opts, client, env.blobs), opts);
     const globals = new ArgScope(opts.buildArgs, automatic, null);
@@ -144,6 +143,8 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
     const target = opts.target ? findStage(parsed.stages, opts.target, df.displayName) : parsed.stages[parsed.stages.length - 1];
     const needed = neededStages(parsed.stages, target.index, globals, parsed.escape, opts.skipUnusedStages);
     const layered = layeredStages(parsed.stages, target.index, needed, globals, parsed.escape);
+    // stages without RUN answer isDir from layer paths: remember what unpacking saw only for them
+    if (parsed.stages.some((s) => needed.has(s.index) && !s.instructions.some((i) => i.kind === 'run'))) env.layerPaths = new Map();
     const hostRootStage = chooseHostRootStage(parsed.stages.filter((s) => needed.has(s.index)), env, df.displayName);
     const hostRoot = hostRootStage === undefined ? undefined : { ignore: defaultIgnorePaths(process.env, [...opts.ignorePaths, workDir, ctx.dir]) };
     const builders = new Map<number, StageBuilder>();
