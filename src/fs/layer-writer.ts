@@ -460,6 +460,8 @@ export async function writeLayer(entries: readonly LayerEntry[], outFile: string
     return { digest: uncompressed.digest, size: uncompressed.bytes, diffId: uncompressed.digest, uncompressedSize: uncompressed.bytes };
   } catch (err) {
     opts.tap?.destroy(err as Error);
+    // the sink's open may still be under way (the tar failed at once): remove the file after it
+    if (!out.closed) await new Promise((resolve) => out.once('close', resolve).destroy());
     if (outFile !== null) await fs.promises.rm(outFile, { force: true }).catch(() => undefined);
     throw err;
   }
