@@ -1,7 +1,7 @@
 // `drydock build` / `executor`: kaniko's executor flags mapped onto BuildOptions. No build logic here.
 import { Command, Option } from 'commander';
 import { defaultBuildOptions, type BuildOptions } from '../build/options';
-import { UserError } from '../log';
+import { log, UserError } from '../log';
 import {
   addLogFlags, addRegistryFlags, collect, configureLogging, intArg, keyValue, newCommand, parseBool, parseCommand, registryOptions,
 } from './flags';
@@ -193,6 +193,7 @@ function compression(v: string): BuildOptions['compression'] {
 export async function main(args: string[]): Promise<number> {
   const opts = parseBuildArgs(args);
   if (!opts) return 0;
+  log.debug(`node ${process.version}, ${(require('./start') as typeof import('./start')).startOrigin()}`);
   const { build } = require('../build/build') as typeof import('../build/build');
   await build(opts);
   return 0;

@@ -5,14 +5,15 @@
 // needs the main thread too, so on the main thread the two halves of a COPY take turns. In a
 // worker they overlap: 20,000 small files, COPY 2.9 s -> see the commit that added this file.
 //
-// This file is both sides of the protocol: imported normally it exports startTapExtraction();
-// loaded as a worker (workerData.drydockExtract) it runs extractLayer on what the main thread
-// posts. Main -> worker: {chunk} (a copied, transferred ArrayBuffer), {end}. Worker -> main:
+// This file has both sides of the protocol: startTapExtraction() for the main thread, and
+// runWorker(), which extract-worker-thread.ts (the worker's script) runs on what the main thread
+// posts. node:worker_threads loads only when a worker starts: a V8 startup snapshot
+// (src/cli/startup-snapshot.ts) cannot hold its main-thread state. Main -> worker: {chunk} (a copied, transferred ArrayBuffer), {end}. Worker -> main:
 // {ack: bytes} once a chunk is taken in (bounds what is in flight), {log: line}, then {done} or
 // {error}. The worker runs the same extractLayer, so path safety and error texts are the same.
 import * as path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
 import { log, redact, UserError, type Format, type Level } from '../log';
 import { extractLayer, type ExtractOptions, type ExtractResult } from './extract';
 import { IgnoreList } from './ignore';
@@ -105,9 +106,14 @@ interface WorkerSetup {
 }
 
 type ToWorker = { setup: WorkerSetup } | { chunk: Uint8Array } | { end: true };
-const WORKER_BOOT = { drydockExtract: true } as const;
 
 let spare: Worker | undefined;
+
+function newWorker(): Worker {
+  const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
+  // compiled to CommonJS next to this file (dist/src/fs/)
+  return new Worker(path.join(__dirname, 'extract-worker-thread.js'), { stdout: false, stderr: false });
+}
 
 /**
  * Boot a worker ahead of need (~40-50 ms of the other core), e.g. when a COPY's walk has found
@@ -117,7 +123,7 @@ let spare: Worker | undefined;
  */
 export function prestartExtractionWorker(): void {
   if (spare) return;
-  const w = new Worker(path.join(__dirname, 'extract-worker.js'), { workerData: WORKER_BOOT, stdout: false, stderr: false });
+  const w = newWorker();
   w.unref();
   w.on('error', () => undefined); // a spare that failed to boot is replaced when it is taken
   w.on('exit', () => { if (spare === w) spare = undefined; });
@@ -132,8 +138,7 @@ function takeWorker(): Worker {
     w.ref();
     return w;
   }
-  // compiled to CommonJS next to this file (dist/src/fs/extract-worker.js)
-  return new Worker(path.join(__dirname, 'extract-worker.js'), { workerData: WORKER_BOOT, stdout: false, stderr: false });
+  return newWorker();
 }
 type FromWorker = { ack: number } | { log: string } | { done: ExtractResult } | { error: string; user: boolean };
 
@@ -205,7 +210,7 @@ function extractInWorker(root: string, opts: ExtractOptions): TapExtraction {
         b();
       }
     } else if ('log' in m) {
-      log.stream.write(redact(m.log));
+      log.raw(redact(m.log));
     } else if ('done' in m) {
       settle(undefined, m.done);
     } else {
@@ -226,8 +231,7 @@ function extractInWorker(root: string, opts: ExtractOptions): TapExtraction {
 }
 
 /** The worker's side: wait for its layer's setup, feed posted chunks into extractLayer, report. */
-function runWorker(): void {
-  const port = parentPort!;
+export function runWorker(port: MessagePort): void {
   const post = (m: FromWorker): void => port.postMessage(m);
   let input: PassThrough | undefined;
   port.on('message', (m: ToWorker) => {
@@ -260,5 +264,3 @@ function startExtraction(setup: WorkerSetup, post: (m: FromWorker) => void): Pas
   ); // the main thread terminates this worker when it has the answer
   return input;
 }
-
-if (!isMainThread && (workerData as { drydockExtract?: boolean } | null)?.drydockExtract === true) runWorker();

@@ -16,22 +16,28 @@ export interface LoggerOptions {
 export class Logger {
   level: Level;
   format: Format;
-  stream: NodeJS.WritableStream;
+  /** unset: process.stderr, looked up at each write (a startup snapshot made this logger in another process) */
+  stream: NodeJS.WritableStream | undefined;
   timestamps: boolean;
   private fields: Record<string, unknown>;
 
   constructor(opts: LoggerOptions = {}, fields: Record<string, unknown> = {}) {
     this.level = opts.level ?? 'info';
     this.format = opts.format ?? 'text';
-    this.stream = opts.stream ?? process.stderr;
+    this.stream = opts.stream;
     this.timestamps = opts.timestamps ?? false;
     this.fields = fields;
+  }
+
+  /** Write text already formatted (and redacted), e.g. a line a worker thread's logger made. */
+  raw(text: string): void {
+    (this.stream ?? process.stderr).write(text);
   }
 
   configure(opts: LoggerOptions): void {
     if (opts.level) this.level = opts.level;
     if (opts.format) this.format = opts.format;
-    if (opts.stream) this.stream = opts.stream;
+    if ('stream' in opts) this.stream = opts.stream; // undefined: back to process.stderr
     if (opts.timestamps !== undefined) this.timestamps = opts.timestamps;
   }
 
@@ -60,7 +66,7 @@ export class Logger {
       const lvl = level === 'info' ? '' : `${level.toUpperCase()} `;
       line = `${prefix}${lvl}${msg}${kv ? ' ' + kv : ''}`;
     }
-    this.stream.write(redact(line) + '\n');
+    this.raw(redact(line) + '\n');
   }
 
   trace(msg: string, extra?: Record<string, unknown>): void { this.log('trace', msg, extra); }

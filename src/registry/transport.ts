@@ -8,7 +8,7 @@
 // only when HTTPS itself fails; the outcome is remembered per host. Every other host is HTTPS only.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as tls from 'node:tls';
+import type * as tls from 'node:tls';
 import type { Dispatcher } from 'undici';
 import { undici } from './undici';
 import { UserError } from '../log';
@@ -144,7 +144,8 @@ export class Transport {
     const connect: tls.ConnectionOptions & { timeout?: number } = { rejectUnauthorized: !skip };
     if (this.options.connectTimeoutMs) connect.timeout = this.options.connectTimeoutMs;
     // A private CA is added to the system roots, not instead of them (a mirror may redirect to a CDN).
-    if (ca) connect.ca = [...tls.rootCertificates, ...readCaFiles(h, ca)];
+    // node:tls loads only here: a V8 startup snapshot (src/cli/startup-snapshot.ts) cannot hold it
+    if (ca) connect.ca = [...(require('node:tls') as typeof tls).rootCertificates, ...readCaFiles(h, ca)];
     if (client) {
       const [certPath, keyPath] = client.split(',').map((s) => s.trim());
       if (!certPath || !keyPath) throw new UserError(`--registry-client-cert ${h}=${client}: expected host=/path/cert.pem,/path/key.pem`);

@@ -18,7 +18,7 @@ case "$1" in
     for i in $(seq 1 "$n"); do
       for d in "$@"; do
         rm -rf "$out"
-        /usr/bin/time -f '%e %M' -o "$out.time" node "$d/bin/executor" -c "$ctx" --no-push --oci-layout-path "$out" --verbosity warn >"$out.log" 2>&1 \
+        /usr/bin/time -f '%e %M' -o "$out.time" "$d/bin/executor" -c "$ctx" --no-push --oci-layout-path "$out" --verbosity warn >"$out.log" 2>&1 \
           || { tail -20 "$out.log"; exit 1; }
         read -r s kb < "$out.time"
         echo "$(basename "$d") run $i: ${s}s $((kb / 1024))MB"

@@ -166,14 +166,14 @@ async function main(): Promise<void> {
         s.beforeEach?.(ctx, i);
         const out = path.join(work, 'oci');
         fs.rmSync(out, { recursive: true, force: true });
-        const oursArgs = [path.join(REPO_ROOT, 'bin/executor'), '-c', ctx, '--no-push', '--oci-layout-path', out, ...(s.oursFlags?.(work) ?? [])];
+        const oursArgs = ['-c', ctx, '--no-push', '--oci-layout-path', out, ...(s.oursFlags?.(work) ?? [])];
         const buildahArgs = ['bud', '--isolation', 'chroot', ...(s.buildahFlags ?? []), '-t', image, ctx];
         // alternate who goes first, so that neither always finds a warmer page cache
         const steps: Array<() => void> = [
           () => {
             if (oursError) return;
             try {
-              const m = timed(process.execPath, oursArgs, oenv, path.join(work, `ours-${i}.log`));
+              const m = timed(path.join(REPO_ROOT, 'bin/executor'), oursArgs, oenv, path.join(work, `ours-${i}.log`));
               if (i > 0) ours.push(m);
             } catch (e) {
               oursError = (e as Error).message.split('\n').filter((l) => /ERROR|error/i.test(l)).slice(0, 2).join(' ') || 'failed';

@@ -15,7 +15,7 @@ rm -rf "$ctx" "$out"; mkdir -p "$ctx"
 head -c "$((size * 1024 * 1024))" /dev/urandom > "$ctx/big.bin"
 printf 'FROM scratch\nCOPY big.bin /big.bin\n' > "$ctx/Dockerfile"
 [ -d "$here/dist" ] || (cd "$here" && npx tsc -p .)
-/usr/bin/time -f '%M %e' -o "$scratch/time.txt" node "$here/bin/executor" --context "$ctx" --no-push --oci-layout-path "$out" --verbosity warn
+/usr/bin/time -f '%M %e' -o "$scratch/time.txt" "$here/bin/executor" --context "$ctx" --no-push --oci-layout-path "$out" --verbosity warn
 read -r kb secs < "$scratch/time.txt"
 mb=$((kb / 1024))
 echo "COPY of a ${size} MiB file: peak RSS ${mb} MB, ${secs}s (limit ${limit} MB)"

@@ -73,7 +73,10 @@ async function main(): Promise<void> {
     s.setup(ctx, reg);
     s.beforeEach?.(ctx, 0);
     const profDir = path.join(work, 'prof');
-    const args = ['--cpu-prof', '--cpu-prof-dir', profDir, path.join(REPO_ROOT, 'bin/executor'), '-c', ctx, '--no-push',
+    // as bin/launch starts it: from the startup snapshot when `npm run build` made one
+    const blob = path.join(REPO_ROOT, 'dist/snapshot/drydock.blob');
+    const snapshot = fs.existsSync(blob) && !process.env.DRYDOCK_NO_SNAPSHOT ? ['--snapshot-blob', blob] : [];
+    const args = [...snapshot, '--cpu-prof', '--cpu-prof-dir', profDir, path.join(REPO_ROOT, 'dist/src/cli/start.js'), 'executor', '-c', ctx, '--no-push',
       '--oci-layout-path', path.join(work, 'oci'), '--verbosity', 'debug', '--log-timestamp', ...(s.oursFlags?.(work) ?? []), ...extra];
     const t0 = Date.now();
     const r = spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, TMPDIR: path.join(scratch, 'tmp') }, maxBuffer: 256 * 1024 * 1024 });

@@ -41,7 +41,7 @@ function buildStepSeconds(regHost: string, count: number, work: string): number[
   ].join('\n'));
   const out: number[] = [];
   for (let i = 0; i < RUNS; i++) {
-    const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin/executor'), '-c', ctx, '--no-push', '--oci-layout-path', path.join(work, `oci-${count}`)],
+    const r = spawnSync(path.join(REPO_ROOT, 'bin/executor'), ['-c', ctx, '--no-push', '--oci-layout-path', path.join(work, `oci-${count}`)],
       { encoding: 'utf8', env: { ...process.env, TMPDIR: path.join(SCRATCH, 'tmp') }, maxBuffer: 64 * 1024 * 1024 });
     if (r.status !== 0) throw new Error(`build with ${count} files failed:\n${(r.stdout + r.stderr).slice(-3000)}`);
     const m = (r.stdout + r.stderr).match(/^\s*([\d.]+)s\s+RUN echo changed/m);

@@ -8,7 +8,7 @@ export interface ExecResult { code: number; stdout: string; stderr: string }
 
 export function runExecutor(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; bin?: string } = {}): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', opts.bin ?? 'executor'), ...args], {
+    const child = spawn(path.join(REPO_ROOT, 'bin', opts.bin ?? 'executor'), args, {
       env: { ...process.env, ...opts.env },
       cwd: opts.cwd ?? REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],

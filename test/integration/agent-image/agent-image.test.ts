@@ -166,9 +166,11 @@ describe('agent image (Dockerfile.agent built by our executor, run with podman)'
   it('builds and pushes an image inside the running agent (root, chroot isolation, default caps) without touching the agent\'s files', async () => {
     const dest = `${reg.host}/inside/chroot:1`;
     const out = parseInside(await podman(env, ['run', '--rm', '-i', '--network=host', '--user=root', ...DOCKER_DEFAULT_CAPS, image.ref, '/bin/sh'],
-      buildInsideScript(reg, dest, ['--isolation=chroot'], true)));
+      buildInsideScript(reg, dest, ['--isolation=chroot', '--verbosity=debug'], true)));
     assert.equal(out.exit, 0, out.log);
     assert.match(out.log, /RUN isolation: chroot/);
+    // the image's node is the one its startup snapshot was made with (Dockerfile.agent)
+    assert.match(out.log, /DEBUG node v[\d.]+, snapshot \(\d+ modules\)/);
     assert.equal(out.after, out.before, `the agent's files changed:\n${out.log}`);
     assert.equal(out.marker, 'agent file');
     assert.match(out.digest, /^sha256:[0-9a-f]{64}$/);

@@ -18,7 +18,7 @@ const NEW = '3283.v92c105e0f819';
 interface Result { code: number | null; stdout: string; stderr: string }
 
 function start(args: string[], env: Record<string, string>, prefix: string[] = []): { child: ChildProcess; done: Promise<Result> } {
-  const argv = [...prefix, process.execPath, SHIM, ...args];
+  const argv = [...prefix, SHIM, ...args];
   const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

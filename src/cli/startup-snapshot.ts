@@ -1,0 +1,110 @@
+// Entry of `node --build-snapshot` (run by src/cli/make-snapshot.ts): load the modules a build uses
+// into the heap, which V8 then saves as a startup snapshot. bin/launch starts node from it, so a
+// command starts with its modules already compiled and run: ~70-100 ms of a small build's time.
+//
+// Node 20 runs the builder as a plain script (make-snapshot.ts wraps this file) whose require() knows only
+// the built-in modules: user modules cannot go through Node's CommonJS loader here (a snapshot
+// that did would fail an assertion when it starts). So this file has its own small CommonJS
+// loader, which resolves with Node's resolver and compiles with vm.compileFunction as Node does,
+// and which goes on loading whatever a command requires lazily after the snapshot started.
+// A module must not keep process state from load time (the stream, env or cwd of the process
+// that made the snapshot). Node 20 cannot put node:tls or node:http in a snapshot (its builder
+// stops at an unknown native reference), so undici, which needs node:http, loads when first used,
+// and node:tls where it is used.
+(() => {
+  const Module = require('node:module') as typeof import('node:module');
+  const fs = require('node:fs') as typeof import('node:fs');
+  const path = require('node:path') as typeof import('node:path');
+  const vm = require('node:vm') as typeof import('node:vm');
+  const v8 = require('node:v8') as typeof import('node:v8');
+  const builtinRequire = require;
+
+  interface LoadedModule {
+    id: string;
+    filename: string;
+    exports: unknown;
+    loaded: boolean;
+    /** size and mtime when it was read: a snapshot of a changed file is stale */
+    stamp: string;
+  }
+
+  const stampOf = (file: string): string => {
+    try {
+      const st = fs.statSync(file);
+      // whole seconds: an image layer may keep no finer mtime for a copied package
+      return `${st.size}:${Math.floor(st.mtimeMs / 1000)}`;
+    } catch {
+      return 'missing';
+    }
+  };
+
+  class CommonJsLoader {
+    private readonly modules = new Map<string, LoadedModule>();
+
+    load(file: string): any {
+      const known = this.modules.get(file);
+      if (known) return known.exports;
+      const mod: LoadedModule = { id: file, filename: file, exports: {}, loaded: false, stamp: stampOf(file) };
+      this.modules.set(file, mod);
+      if (file.endsWith('.json')) {
+        mod.exports = JSON.parse(fs.readFileSync(file, 'utf8'));
+      } else {
+        const source = fs.readFileSync(file, 'utf8');
+        const fn = vm.compileFunction(source.startsWith('#!') ? `//${source}` : source,
+          ['exports', 'require', 'module', '__filename', '__dirname'], { filename: file });
+        fn.call(mod.exports, mod.exports, this.requireFor(file), mod, file, path.dirname(file));
+      }
+      mod.loaded = true;
+      return mod.exports;
+    }
+
+    /** Every module read still has the size and mtime it had then. */
+    unchanged(): boolean {
+      for (const m of this.modules.values()) if (stampOf(m.filename) !== m.stamp) return false;
+      return true;
+    }
+
+    get size(): number {
+      return this.modules.size;
+    }
+
+    private requireFor(from: string): NodeJS.Require {
+      let resolver: NodeJS.Require | undefined;
+      const resolve = (spec: string): string => (resolver ??= Module.createRequire(from)).resolve(spec);
+      const req = ((spec: string) => {
+        if (Module.isBuiltin(spec)) return builtinRequire(spec);
+        return this.load(resolve(spec));
+      }) as NodeJS.Require;
+      req.resolve = resolve as NodeJS.RequireResolve;
+      return req;
+    }
+  }
+
+  const cli = __dirname;
+  const src = path.dirname(cli);
+  // what a build loads, eagerly or on first use; agent/ and aws/ come only as others need them
+  const preloadDirs = ['log', 'dockerfile', 'context', 'credentials', 'image', 'net', 'registry', 'fs', 'build'];
+  const jsFiles = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) return jsFiles(p);
+    // a worker thread's script runs there, not here
+    return e.name.endsWith('.js') && !e.name.endsWith('-thread.js') ? [p] : [];
+  });
+
+  const loader = new CommonJsLoader();
+  const startFile = path.join(cli, 'start.js');
+  loader.load(startFile);
+  for (const f of ['run-main.js', 'build.js', 'main.js']) loader.load(path.join(cli, f));
+  for (const d of preloadDirs) for (const f of jsFiles(path.join(src, d)).sort()) loader.load(f);
+
+  // bin/launch runs `node --snapshot-blob BLOB .../start.js COMMAND ARGS`, as it would run start.js
+  v8.startupSnapshot.setDeserializeMainFunction(() => {
+    const [here, ...argv] = process.argv.slice(1);
+    const startHere = path.resolve(here);
+    // moved, or a file changed since the snapshot was made (tsc ran, a dependency moved): load afresh
+    const fresh = startHere === startFile && loader.unchanged();
+    const use = fresh ? loader : new CommonJsLoader();
+    const start = use.load(startHere) as typeof import('./start');
+    start.start(argv, fresh ? `snapshot (${loader.size} modules)` : 'snapshot, stale: modules loaded afresh');
+  });
+})();

@@ -1,0 +1,96 @@
+// The commands start from a V8 startup snapshot of their modules (src/cli/startup-snapshot.ts,
+// made by `npm run build` into dist/snapshot/, used by bin/launch). What must hold: a build from
+// it works, workers included; a snapshot whose files changed or moved, or that another node
+// binary made, is never run stale; without one the commands start as usual.
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { makeContext, runExecutor } from '../../support/executor';
+import { REPO_ROOT, tmpDir } from '../../support/testbed';
+
+/** A copy of the installed package (bin, dist/src, package.json; node_modules linked) to change at will. */
+function copyOfPackage(): string {
+  const dir = tmpDir('drydock-pkg-');
+  fs.cpSync(path.join(REPO_ROOT, 'bin'), path.join(dir, 'bin'), { recursive: true });
+  fs.cpSync(path.join(REPO_ROOT, 'dist/src'), path.join(dir, 'dist/src'), { recursive: true });
+  fs.copyFileSync(path.join(REPO_ROOT, 'package.json'), path.join(dir, 'package.json'));
+  fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+  return dir;
+}
+
+function makeSnapshotIn(pkg: string): void {
+  const { makeSnapshot } = require(path.join(pkg, 'dist/src/cli/make-snapshot.js')) as typeof import('../../../src/cli/make-snapshot');
+  assert.equal(makeSnapshot(path.join(pkg, 'dist/snapshot')), null);
+}
+
+function fromBlob(pkg: string, startJs: string, args: string[]) {
+  return spawnSync(process.execPath, ['--snapshot-blob', path.join(pkg, 'dist/snapshot/drydock.blob'), startJs, ...args], { encoding: 'utf8' });
+}
+
+const origin = (stderr: string) => /DEBUG node v[\d.]+, (.*)/.exec(stderr)?.[1];
+
+describe('startup snapshot', function () {
+  this.timeout(120000);
+  // one COPY-only build, no registry: FROM scratch into an OCI layout
+  const ctx = makeContext({ Dockerfile: 'FROM scratch\nCOPY a.txt /a.txt\n', 'a.txt': 'a\n' });
+  const build = (env: NodeJS.ProcessEnv = {}) => runExecutor(['-c', ctx, '--no-push', '--oci-layout-path', path.join(tmpDir(), 'oci'), '--verbosity', 'debug'], { env });
+
+  it('npm run build made one, and bin/executor starts from it', async () => {
+    assert.ok(fs.existsSync(path.join(REPO_ROOT, 'dist/snapshot/drydock.blob')), 'dist/snapshot/drydock.blob (made by npm run build / npm test)');
+    const r = await build();
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(origin(r.stderr) ?? '', /^snapshot \(\d+ modules\)$/);
+  });
+
+  it('DRYDOCK_NO_SNAPSHOT=1 loads the modules at start, with the same result', async () => {
+    const r = await build({ DRYDOCK_NO_SNAPSHOT: '1' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(origin(r.stderr), 'modules loaded at start');
+  });
+
+  it('a build that extracts in a worker thread works from the snapshot', async () => {
+    const files: Record<string, string> = { Dockerfile: 'FROM scratch\nCOPY many /many/\n' };
+    for (let i = 0; i < 2100; i++) files[`many/d${i % 20}/f${i}`] = `${i}\n`; // past WORKER_MIN_ENTRIES
+    const many = makeContext(files);
+    const r = await runExecutor(['-c', many, '--no-push', '--oci-layout-path', path.join(tmpDir(), 'oci'), '--verbosity', 'debug']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(origin(r.stderr) ?? '', /^snapshot/);
+  });
+
+  it('a changed module or a moved package loads afresh instead of running what the snapshot holds', () => {
+    const pkg = copyOfPackage();
+    makeSnapshotIn(pkg);
+    const start = path.join(pkg, 'dist/src/cli/start.js');
+    assert.match(fromBlob(pkg, start, ['drydock', '--version']).stdout, /^drydock \d/);
+    const main = path.join(pkg, 'dist/src/cli/main.js');
+    fs.writeFileSync(main, fs.readFileSync(main, 'utf8').replace('`drydock ${', '`drydock-changed ${'));
+    assert.match(fromBlob(pkg, start, ['drydock', '--version']).stdout, /^drydock-changed \d/);
+    // the same snapshot asked to start another copy (moved, or reinstalled elsewhere) runs that copy
+    const other = copyOfPackage();
+    const otherMain = path.join(other, 'dist/src/cli/main.js');
+    fs.writeFileSync(otherMain, fs.readFileSync(otherMain, 'utf8').replace('`drydock ${', '`drydock-elsewhere ${'));
+    assert.match(fromBlob(pkg, path.join(other, 'dist/src/cli/start.js'), ['drydock', '--version']).stdout, /^drydock-elsewhere \d/);
+  });
+
+  it('bin/launch skips a snapshot that another node binary made', () => {
+    const pkg = copyOfPackage();
+    makeSnapshotIn(pkg);
+    const buildWithCopy = () => spawnSync(path.join(pkg, 'bin/executor'),
+      ['-c', ctx, '--no-push', '--oci-layout-path', path.join(tmpDir(), 'oci'), '--verbosity', 'debug'], { encoding: 'utf8' });
+    assert.match(origin(buildWithCopy().stderr) ?? '', /^snapshot/);
+    fs.writeFileSync(path.join(pkg, 'dist/snapshot/node.stamp'), '1 2\n'); // as if node were replaced since
+    const r = buildWithCopy();
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(origin(r.stderr), 'modules loaded at start');
+  });
+
+  it('make-snapshot reports why it made none instead of failing the build', () => {
+    const pkg = copyOfPackage();
+    fs.writeFileSync(path.join(pkg, 'dist/src/log/logger.js'), 'throw new Error("broken module");\n');
+    const r = spawnSync(process.execPath, [path.join(pkg, 'dist/src/cli/make-snapshot.js')], { encoding: 'utf8' });
+    assert.equal(r.status, 0);
+    assert.match(r.stderr, /no startup snapshot \(.*broken module.*\); the commands will load their modules at start/);
+    assert.equal(fs.existsSync(path.join(pkg, 'dist/snapshot')), false);
+  });
+});
