@@ -27,11 +27,12 @@ import { runInstruction } from './instructions/run';
 import type { BuildOptions } from './options';
 import { pushImage } from './push';
 import { findStage, layeredStages, neededStages } from './plan';
+import { probeOverlay } from './snapshot';
 import { StageBuilder, type StageEnv } from './stage';
 import { ArgScope, platformArgs } from './variables';
 import { extractLayer } from '../fs/extract';
 import { cachedStep, openLayerCache, stageParentKey, StepCache } from './cache';
-import { defaultIgnorePaths, selectIsolation, type Isolation } from './isolation';
+import { chooseIsolation, defaultIgnorePaths, type Isolation } from './isolation';
 
 export interface BuildResult {
   digest: string;
@@ -143,13 +144,24 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
     const target = opts.target ? findStage(parsed.stages, opts.target, df.displayName) : parsed.stages[parsed.stages.length - 1];
     const needed = neededStages(parsed.stages, target.index, globals, parsed.escape, opts.skipUnusedStages);
     const layered = layeredStages(parsed.stages, target.index, needed, globals, parsed.escape);
+    const neededStagesInOrder = parsed.stages.filter((s) => needed.has(s.index));
+    const hasRun = (s: Stage) => s.instructions.some((i) => i.kind === 'run');
     // stages without RUN answer isDir from layer paths: remember what unpacking saw only for them
-    if (parsed.stages.some((s) => needed.has(s.index) && !s.instructions.some((i) => i.kind === 'run'))) env.layerPaths = new Map();
-    const hostRootStage = chooseHostRootStage(parsed.stages.filter((s) => needed.has(s.index)), env, df.displayName);
-    const hostRoot = hostRootStage === undefined ? undefined : { ignore: defaultIgnorePaths(process.env, [...opts.ignorePaths, workDir, ctx.dir]) };
-    const builders = new Map<number, StageBuilder>();
-    // one resolution per image and platform: stages FROM the same tag get the same image
+    if (neededStagesInOrder.some((s) => !hasRun(s))) env.layerPaths = new Map();
     const resolvedBases = new Map<string, Promise<ResolvedBase>>();
+    const builders = new Map<number, StageBuilder>();
+    // The isolation's probes (child processes) and the first base's resolution (the network) go
+    // on at once; so does the overlay probe where a RUN will be snapshotted.
+    const firstStage = neededStagesInOrder[0];
+    const firstBase = stageBase(firstStage, builders, parsed.stages, globals, env, client, resolvedBases);
+    firstBase.catch(() => undefined); // awaited in the loop below, unless the build failed before
+    if (neededStagesInOrder.some(hasRun)) {
+      const snapshots = neededStagesInOrder.some((s) => hasRun(s) && (steps.cache || layered.has(s.index)));
+      env.isolation().then((iso) => (iso.name === 'chroot' && snapshots ? probeOverlay(workDir) : null)).catch(() => undefined);
+    }
+    const hostRootStage = await chooseHostRootStage(neededStagesInOrder, env, df.displayName);
+    const hostRoot = hostRootStage === undefined ? undefined : { ignore: defaultIgnorePaths(process.env, [...opts.ignorePaths, workDir, ctx.dir]) };
+    // one resolution per image and platform (resolvedBases): stages FROM the same tag get the same image
     const imageRoots = new Map<string, string>();
     const totalSteps = parsed.stages.filter((s) => needed.has(s.index)).reduce((n, s) => n + 1 + s.instructions.length, 0);
     let step = 0;
@@ -159,7 +171,7 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
       if (!needed.has(stage.index)) continue;
       const t0 = Date.now();
       step++;
-      const base = await stageBase(stage, builders, parsed.stages, globals, env, client, resolvedBases);
+      const base = stage === firstStage ? await firstBase : await stageBase(stage, builders, parsed.stages, globals, env, client, resolvedBases);
       log.info(`STEP ${step}/${totalSteps}: ${stage.from.text}`);
       const runs = stage.instructions.some((i) => i.kind === 'run');
       const sb = new StageBuilder(stage.index, stage.name, base.image, env, globals, automatic, stage.index === hostRootStage ? hostRoot : undefined, runs);
@@ -232,13 +244,13 @@ export function layerCompressionFor(opts: BuildOptions, destinations: Reference[
   return pushes || pushesCache ? 'gzip' : 'none';
 }
 
-function lazyIsolation(opts: BuildOptions): () => Isolation {
-  let chosen: Isolation | undefined;
+function lazyIsolation(opts: BuildOptions): () => Promise<Isolation> {
+  let chosen: Promise<Isolation> | undefined;
   return () => {
-    if (!chosen) {
-      chosen = selectIsolation(opts.isolation, { force: opts.force });
-      log.info(`RUN isolation: ${chosen.describe()}`);
-    }
+    chosen ??= chooseIsolation(opts.isolation, { force: opts.force }).then((iso) => {
+      log.info(`RUN isolation: ${iso.describe()}`);
+      return iso;
+    });
     return chosen;
   };
 }
@@ -248,9 +260,9 @@ function lazyIsolation(opts: BuildOptions): () => Isolation {
  * unpacked there; every other stage keeps a private root. Two stages cannot share `/` without
  * deleting each other's files (kaniko deletes the root between stages; we refuse instead).
  */
-function chooseHostRootStage(stages: Stage[], env: StageEnv, file: string): number | undefined {
+async function chooseHostRootStage(stages: Stage[], env: StageEnv, file: string): Promise<number | undefined> {
   const withRun = stages.filter((s) => s.instructions.some((i) => i.kind === 'run'));
-  if (withRun.length === 0 || env.isolation().name !== 'none') return undefined;
+  if (withRun.length === 0 || (await env.isolation()).name !== 'none') return undefined;
   if (withRun.length > 1) {
     const lines = withRun.map((s) => `${file}:${s.from.line}`).join(', ');
     throw new UserError(`--isolation=none runs commands in / and can do so for one stage only, but stages at ${lines} have RUN instructions: use --isolation=chroot`);

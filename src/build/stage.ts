@@ -33,7 +33,8 @@ export interface StageEnv {
   /** created time for history and config (fixed when reproducible) */
   created: string;
   /** the RUN runner, chosen on first use (selection fails where RUN is impossible) */
-  isolation: () => Isolation;
+  /** the build's isolation, chosen once (its probes start with the build) */
+  isolation: () => Promise<Isolation>;
   /** how new layers are compressed (see layerCompressionFor) */
   compression: 'gzip' | 'none';
   /**
@@ -240,7 +241,7 @@ export class StageBuilder {
   private async startSingleSnapshot(): Promise<Snapshotter> {
     if (!this.single) {
       const root = await this.rootfs();
-      const { snapshotter } = selectSnapshotter({ ...this.snapshotOptions(root), isolation: 'none', prefer: 'stat-walk' });
+      const { snapshotter } = await selectSnapshotter({ ...this.snapshotOptions(root, await this.env.isolation()), isolation: 'none', prefer: 'stat-walk' });
       await snapshotter.begin();
       this.single = { snap: snapshotter, changed: false };
     }
@@ -255,8 +256,7 @@ export class StageBuilder {
     await this.appendLayer(entries, { created: this.env.created, created_by: 'single snapshot (--single-snapshot)', comment: 'drydock' }, true);
   }
 
-  private snapshotOptions(root: string) {
-    const isolation = this.env.isolation();
+  private snapshotOptions(root: string, isolation: Isolation) {
     return {
       root,
       ignore: [...(this.hostRoot?.ignore ?? []), ...this.env.opts.ignorePaths],
@@ -277,8 +277,8 @@ export class StageBuilder {
     if (this.env.opts.singleSnapshot) return { snap: await this.startSingleSnapshot(), perStep: false };
     if (!this.snap) {
       const root = await this.rootfs();
-      const isolation = this.env.isolation();
-      const { snapshotter, why } = selectSnapshotter({ ...this.snapshotOptions(root), isolation: isolation.name });
+      const isolation = await this.env.isolation();
+      const { snapshotter, why } = await selectSnapshotter({ ...this.snapshotOptions(root, isolation), isolation: isolation.name });
       log.debug(`stage ${this.name ?? this.index}: ${why}`);
       this.snap = snapshotter;
     } else {

@@ -147,7 +147,7 @@ export async function runInstruction(stage: StageBuilder, instr: RunInstruction,
   const where = stage.where(instr);
   if (instr.security === 'insecure') throw new UserError(`${where}: RUN --security=insecure is not supported (drydock never runs privileged steps)`);
   const { snap, perStep } = await stage.snapshotter();
-  const isolation = stage.env.isolation();
+  const isolation = await stage.env.isolation();
   const root = await stage.rootfs();
   const userSpec = stage.image.config.config?.User || 'root';
   const user = resolveUser(root, userSpec, where);

@@ -1,7 +1,7 @@
 // The host programs the runners exec. They are looked up once on the executor's own PATH (never
 // the image's) and used by absolute path, so a step's PATH or a same-named file in the image
 // cannot replace them.
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -44,15 +44,33 @@ function helpText(bin: string | undefined): string {
   return `${r.stdout ?? ''}${r.stderr ?? ''}`;
 }
 
+function helpTextAsync(bin: string | undefined): Promise<string> {
+  if (!bin) return Promise.resolve('');
+  return new Promise((resolve) => {
+    execFile(bin, ['--help'], { encoding: 'utf8', timeout: 5000 }, (_err, stdout, stderr) => resolve(`${stdout ?? ''}${stderr ?? ''}`));
+  });
+}
+
 let cached: HostTools | undefined;
+let probing: Promise<HostTools> | undefined;
 
 export function findHostTools(): HostTools {
-  if (cached) return cached;
+  return (cached ??= toolsWith(helpText(which('unshare'))));
+}
+
+/** findHostTools() with its one probe (`unshare --help`) run without blocking this thread. */
+export function probeHostTools(): Promise<HostTools> {
+  if (cached) return Promise.resolve(cached);
+  probing ??= helpTextAsync(which('unshare')).then((help) => (cached ??= toolsWith(help)));
+  return probing;
+}
+
+/** The tools on PATH, given what `unshare --help` printed (uh). */
+function toolsWith(uh: string): HostTools {
   const unshare = which('unshare');
   const chroot = which('chroot');
-  const uh = helpText(unshare);
   let userspec: boolean | undefined;
-  cached = {
+  return {
     sh: which('sh'),
     unshare,
     unshareRoot: /--root/.test(uh) && /--wd/.test(uh) && /--setuid/.test(uh),
@@ -68,5 +86,4 @@ export function findHostTools(): HostTools {
     mknod: which('mknod'),
     env: which('env'),
   };
-  return cached;
 }

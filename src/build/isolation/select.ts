@@ -1,7 +1,7 @@
 // Choose the isolation for `--isolation=chroot|none|auto` from what this process may actually
 // do: capabilities from CapEff, and one real probe of mount rights (a capability can be granted
 // while a seccomp or AppArmor profile still forbids mount(2)).
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -9,7 +9,7 @@ import { log, UserError } from '../../log';
 import { CapabilitySet, readCapabilities } from './capabilities';
 import { ChrootIsolation, Launcher } from './chroot';
 import type { ProbeFs } from './container-detect';
-import { findHostTools, HostTools } from './host-tools';
+import { findHostTools, HostTools, probeHostTools } from './host-tools';
 import { NoneIsolation } from './none';
 import type { Isolation } from './types';
 
@@ -30,6 +30,7 @@ export interface SelectOptions {
 }
 
 let mountProbe: boolean | undefined;
+let mountProbing: Promise<boolean> | undefined;
 
 /** Can we make a private mount namespace and mount a tmpfs in it? Tried once per process. */
 export function canMountPrivately(tools: HostTools = findHostTools()): boolean {
@@ -37,12 +38,39 @@ export function canMountPrivately(tools: HostTools = findHostTools()): boolean {
   if (!tools.unshare || !tools.mount) return (mountProbe = false);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drydock-mount-probe-'));
   try {
-    const r = spawnSync(tools.unshare, ['--mount', '--propagation', 'private', '--', tools.mount, '-t', 'tmpfs', 'none', dir], { timeout: 5000, stdio: 'ignore' });
+    const r = spawnSync(tools.unshare, mountProbeArgs(tools, dir), { timeout: 5000, stdio: 'ignore' });
     mountProbe = r.status === 0;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   return mountProbe;
+}
+
+/** canMountPrivately() without blocking this thread (the build resolves its bases meanwhile). */
+export function probeMountRights(tools: HostTools): Promise<boolean> {
+  if (mountProbe !== undefined) return Promise.resolve(mountProbe);
+  if (!tools.unshare || !tools.mount) return Promise.resolve((mountProbe = false));
+  const unshare = tools.unshare;
+  mountProbing ??= fs.promises.mkdtemp(path.join(os.tmpdir(), 'drydock-mount-probe-')).then((dir) => new Promise<boolean>((resolve) => {
+    execFile(unshare, mountProbeArgs(tools, dir), { timeout: 5000 }, (err) => {
+      fs.rmSync(dir, { recursive: true, force: true });
+      resolve((mountProbe ??= !err));
+    });
+  }));
+  return mountProbing;
+}
+
+const mountProbeArgs = (tools: HostTools, dir: string) => ['--mount', '--propagation', 'private', '--', tools.mount!, '-t', 'tmpfs', 'none', dir];
+
+/**
+ * selectIsolation() with its probes run as child processes that do not block this thread: the
+ * build starts this first and resolves its base images while they run.
+ */
+export async function chooseIsolation(requested: 'chroot' | 'none' | 'auto', opts: SelectOptions = {}): Promise<Isolation> {
+  const caps = opts.caps ?? readCapabilities();
+  const tools = opts.tools ?? await probeHostTools();
+  if (!opts.noMount && caps.has('CAP_SYS_ADMIN')) await probeMountRights(tools);
+  return selectIsolation(requested, { ...opts, caps, tools });
 }
 
 export function selectIsolation(requested: 'chroot' | 'none' | 'auto', opts: SelectOptions = {}): Isolation {

@@ -26,7 +26,7 @@
 // 0.8 s instead of 0.1 s). A build's rootfs is disposable, so the upper directory's durability is
 // worth nothing to us. The kernel refuses to reuse a workdir a volatile mount left behind
 // (work/incompat/volatile): we remove the whole workdir before every mount anyway.
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -71,55 +71,101 @@ function umount(dir: string): void {
   if (spawnSync(bin, [dir], { stdio: 'ignore' }).status !== 0) spawnSync(bin, ['-l', dir], { stdio: 'ignore' });
 }
 
-const probed = new Map<string, string | null>();
+/** Probe outcomes by the filesystem (device) the upper and work directories would be on. */
+const probed = new Map<number, string | null>();
+const probing = new Map<number, Promise<string | null>>();
+
+interface ProbeRun { status: number | null; stderr: string; error?: string }
 
 /**
  * Can an overlay be mounted with upper/work directories in `scratchParent` (over a lower there)?
- * Tried once per directory, in a private mount namespace when possible so nothing can leak.
+ * Tried once per filesystem, in a private mount namespace when possible so nothing can leak.
  * Returns null when it can, else why not (for the build log).
  */
 export function overlayUnavailableReason(scratchParent: string): string | null {
-  const key = path.resolve(scratchParent);
-  if (probed.has(key)) return probed.get(key)!;
-  let reason: string | null;
+  const where = probeTarget(scratchParent);
+  if (typeof where === 'string') return where;
+  if (probed.has(where.dev)) return probed.get(where.dev)!;
+  const probe = overlayProbe(where.dir);
+  let step = probe.next();
+  while (!step.done) {
+    const r = spawnSync(step.value[0], step.value.slice(1), { encoding: 'utf8', timeout: 10000 });
+    step = probe.next({ status: r.status, stderr: r.stderr ?? '', error: r.error?.message });
+  }
+  probed.set(where.dev, step.value);
+  return step.value;
+}
+
+/** overlayUnavailableReason() with the mounts tried by child processes that do not block this thread. */
+export function probeOverlay(scratchParent: string): Promise<string | null> {
+  const where = probeTarget(scratchParent);
+  if (typeof where === 'string') return Promise.resolve(where);
+  if (probed.has(where.dev)) return Promise.resolve(probed.get(where.dev)!);
+  let p = probing.get(where.dev);
+  if (!p) {
+    p = (async () => {
+      const probe = overlayProbe(where.dir);
+      let step = probe.next();
+      while (!step.done) {
+        const argv = step.value;
+        const r = await new Promise<ProbeRun>((resolve) => execFile(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 10000 },
+          (err, _stdout, stderr) => resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stderr: stderr ?? '', error: err && typeof err.code !== 'number' ? err.message : undefined })));
+        step = probe.next(r);
+      }
+      probed.set(where.dev, step.value);
+      return step.value;
+    })();
+    probing.set(where.dev, p);
+  }
+  return p;
+}
+
+function probeTarget(scratchParent: string): { dir: string; dev: number } | string {
+  const dir = path.resolve(scratchParent);
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    return { dir, dev: fs.statSync(dir).dev };
+  } catch (e) {
+    return `cannot prepare an overlay probe in ${dir}: ${(e as Error).message}`;
+  }
+}
+
+/**
+ * The probe as steps, so that one text serves a blocking and a non-blocking caller: yields each
+ * mount command to try, is told how it went, and returns the answer.
+ */
+function* overlayProbe(key: string): Generator<string[], string | null, ProbeRun> {
   let dir: string | undefined;
   try {
-    fs.mkdirSync(key, { recursive: true });
     dir = fs.mkdtempSync(path.join(key, '.drydock-overlay-probe-'));
     for (const d of ['l', 'u', 'w', 'm']) fs.mkdirSync(path.join(dir, d));
     const unshare = which('unshare');
     const mount = which('mount');
-    if (!mount) {
-      reason = 'no mount program';
-    } else {
-      reason = 'no option set tried';
-      // a volatile mount also keeps the probe's unmount (the namespace's end) from flushing the filesystem
-      const sets = optionSets();
-      for (const extra of sets.filter((o) => o.startsWith(FULL_OPTS))) {
-        for (const d of ['u', 'w']) {
-          fs.rmSync(path.join(dir, d), { recursive: true, force: true });
-          fs.mkdirSync(path.join(dir, d));
-        }
-        const o = `lowerdir=${dir}/l,upperdir=${dir}/u,workdir=${dir}/w${extra}`;
-        const argv = unshare ? [unshare, '--mount', '--propagation', 'private', '--', mount, '-t', 'overlay', 'overlay', '-o', o, `${dir}/m`]
-          : [mount, '-t', 'overlay', 'overlay', '-o', o, `${dir}/m`];
-        const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 10000 });
-        if (r.status === 0) {
-          if (!unshare) umount(`${dir}/m`);
-          learnFrom(extra, sets[0].includes(VOLATILE));
-          reason = null;
-          break;
-        }
-        reason = `mount -t overlay in ${key} failed: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}`;
+    if (!mount) return 'no mount program';
+    let reason = 'no option set tried';
+    // a volatile mount also keeps the probe's unmount (the namespace's end) from flushing the filesystem
+    const sets = optionSets();
+    for (const extra of sets.filter((o) => o.startsWith(FULL_OPTS))) {
+      for (const d of ['u', 'w']) {
+        fs.rmSync(path.join(dir, d), { recursive: true, force: true });
+        fs.mkdirSync(path.join(dir, d));
       }
+      const o = `lowerdir=${dir}/l,upperdir=${dir}/u,workdir=${dir}/w${extra}`;
+      const r: ProbeRun = yield unshare ? [unshare, '--mount', '--propagation', 'private', '--', mount, '-t', 'overlay', 'overlay', '-o', o, `${dir}/m`]
+        : [mount, '-t', 'overlay', 'overlay', '-o', o, `${dir}/m`];
+      if (r.status === 0) {
+        if (!unshare) umount(`${dir}/m`);
+        learnFrom(extra, sets[0].includes(VOLATILE));
+        return null;
+      }
+      reason = `mount -t overlay in ${key} failed: ${(r.stderr || r.error || `exit ${r.status}`).trim()}`;
     }
+    return reason;
   } catch (e) {
-    reason = `cannot prepare an overlay probe in ${key}: ${(e as Error).message}`;
+    return `cannot prepare an overlay probe in ${key}: ${(e as Error).message}`;
   } finally {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   }
-  probed.set(key, reason);
-  return reason;
 }
 
 const parentOf = (rel: string) => {

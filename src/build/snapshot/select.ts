@@ -2,7 +2,7 @@
 // we can redirect, i.e. --isolation=chroot), the stat walk everywhere else, with the reason logged.
 import * as path from 'node:path';
 import { log } from '../../log';
-import { OverlaySnapshotter, overlayUnavailableReason } from './overlay';
+import { OverlaySnapshotter, probeOverlay } from './overlay';
 import { StatWalkSnapshotter } from './stat-walk';
 import type { Snapshotter, SnapshotterOptions } from './types';
 
@@ -14,7 +14,7 @@ export interface SelectSnapshotterOptions extends SnapshotterOptions {
   scratch?: string;
 }
 
-export function selectSnapshotter(opts: SelectSnapshotterOptions): { snapshotter: Snapshotter; why: string } {
+export async function selectSnapshotter(opts: SelectSnapshotterOptions): Promise<{ snapshotter: Snapshotter; why: string }> {
   const prefer = opts.prefer ?? 'auto';
   let why: string;
   if (prefer === 'stat-walk') {
@@ -23,7 +23,7 @@ export function selectSnapshotter(opts: SelectSnapshotterOptions): { snapshotter
     why = 'stat-walk: with --isolation=none the root is / and cannot be an overlay';
   } else {
     const scratch = path.resolve(opts.scratch ?? path.resolve(opts.root) + '.overlay');
-    const reason = overlayUnavailableReason(path.dirname(scratch));
+    const reason = await probeOverlay(path.dirname(scratch));
     if (reason === null) {
       return { snapshotter: new OverlaySnapshotter({ ...opts, scratch }), why: 'overlay: RUN writes into an overlay upper directory, which is the diff' };
     }

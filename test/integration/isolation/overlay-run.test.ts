@@ -25,8 +25,8 @@ describe('overlay snapshots with the chroot isolation', function () {
   this.timeout(120000);
 
   if (!overlayOk) {
-    it('falls back to the stat walk where overlay cannot be mounted', () => {
-      assert.equal(selectSnapshotter({ root: makeBusyboxRoot(), isolation: 'chroot' }).snapshotter.name, 'stat-walk');
+    it('falls back to the stat walk where overlay cannot be mounted', async () => {
+      assert.equal((await selectSnapshotter({ root: makeBusyboxRoot(), isolation: 'chroot' })).snapshotter.name, 'stat-walk');
     });
     return;
   }

@@ -23,19 +23,19 @@ describe('build/snapshot OverlaySnapshotter', function () {
   this.timeout(20000);
 
   if (!available) {
-    it('falls back to the stat walk, saying why', () => {
+    it('falls back to the stat walk, saying why', async () => {
       const root = makeRoot();
-      const { snapshotter, why } = selectSnapshotter({ root, isolation: 'chroot' });
+      const { snapshotter, why } = await selectSnapshotter({ root, isolation: 'chroot' });
       assert.equal(snapshotter.name, 'stat-walk');
       assert.match(why, /overlayfs not available/);
     });
     return;
   }
 
-  it('is chosen for chroot builds and not for --isolation=none', () => {
+  it('is chosen for chroot builds and not for --isolation=none', async () => {
     const root = makeRoot();
-    assert.equal(selectSnapshotter({ root, isolation: 'chroot' }).snapshotter.name, 'overlay');
-    assert.equal(selectSnapshotter({ root, isolation: 'none' }).snapshotter.name, 'stat-walk');
+    assert.equal((await selectSnapshotter({ root, isolation: 'chroot' })).snapshotter.name, 'overlay');
+    assert.equal((await selectSnapshotter({ root, isolation: 'none' })).snapshotter.name, 'stat-walk');
   });
 
   it('turns the upper directory into entries (whiteouts, opaque, hardlinks, type changes) and applies it to the root', async () => {
