@@ -9,8 +9,8 @@
 // and which goes on loading whatever a command requires lazily after the snapshot started.
 // A module must not keep process state from load time (the stream, env or cwd of the process
 // that made the snapshot). Node 20 cannot put node:tls or node:http in a snapshot (its builder
-// stops at an unknown native reference), so undici, which needs node:http, loads when first used,
-// and node:tls where it is used.
+// stops at an unknown native reference): node:tls loads where it is used, and undici gets a
+// stand-in for node:http (below).
 (() => {
   const Module = require('node:module') as typeof import('node:module');
   const fs = require('node:fs') as typeof import('node:fs');
@@ -40,6 +40,9 @@
 
   class CommonJsLoader {
     private readonly modules = new Map<string, LoadedModule>();
+
+    /** built-in modules to give in place of the real ones (only while the snapshot is made) */
+    constructor(private readonly standIns = new Map<string, () => unknown>()) {}
 
     load(file: string): any {
       const known = this.modules.get(file);
@@ -72,7 +75,7 @@
       let resolver: NodeJS.Require | undefined;
       const resolve = (spec: string): string => (resolver ??= Module.createRequire(from)).resolve(spec);
       const req = ((spec: string) => {
-        if (Module.isBuiltin(spec)) return builtinRequire(spec);
+        if (Module.isBuiltin(spec)) return (this.standIns.get(spec.replace(/^node:/, '')) ?? (() => builtinRequire(spec)))();
         return this.load(resolve(spec));
       }) as NodeJS.Require;
       req.resolve = resolve as NodeJS.RequireResolve;
@@ -91,11 +94,32 @@
     return e.name.endsWith('.js') && !e.name.endsWith('-thread.js') ? [p] : [];
   });
 
-  const loader = new CommonJsLoader();
+  // undici (~45 ms to load) needs node:http at load, for two things: IncomingMessage, only to
+  // special-case destroying one (drydock never hands undici an http.IncomingMessage), and
+  // maxHeaderSize, which it reads again for every client. So it loads here with a stand-in that
+  // answers Node's default while the snapshot is made and reads the real module after. And it
+  // tries node:http2, for HTTP/2 clients only: drydock never allows h2 (ALPN offers http/1.1), so
+  // undici is told there is none, as it would be on a Node without it.
+  let making = true;
+  const httpStandIn = {
+    IncomingMessage: class IncomingMessageStandIn {},
+    get maxHeaderSize(): number {
+      return making ? 16 * 1024 : (builtinRequire('node:http') as typeof import('node:http')).maxHeaderSize;
+    },
+  };
+  const standIns = new Map<string, () => unknown>([
+    ['http', () => httpStandIn],
+    ['http2', () => { throw new Error('node:http2 is not in the startup snapshot'); }],
+  ]);
+
+  const loader = new CommonJsLoader(standIns);
   const startFile = path.join(cli, 'start.js');
   loader.load(startFile);
   for (const f of ['run-main.js', 'build.js', 'main.js']) loader.load(path.join(cli, f));
   for (const d of preloadDirs) for (const f of jsFiles(path.join(src, d)).sort()) loader.load(f);
+  (loader.load(path.join(src, 'net', 'undici.js')) as typeof import('../net/undici')).loadUndiciModules();
+  standIns.clear(); // what loads from now on (at run time) gets the real modules
+  making = false;
 
   // bin/launch runs `node --snapshot-blob BLOB .../start.js COMMAND ARGS`, as it would run start.js
   v8.startupSnapshot.setDeserializeMainFunction(() => {

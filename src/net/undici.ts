@@ -20,13 +20,23 @@ let fallback: Undici.Dispatcher | undefined;
 export function undici(): SlimUndici {
   if (loaded) return loaded;
   keepWasmOnBaseline();
-  const Agent = require('undici/lib/dispatcher/agent') as typeof Undici.Agent;
-  const Dispatcher = require('undici/lib/dispatcher/dispatcher') as { prototype: object };
-  // what undici's index does: the API methods (request, stream, …) live on every dispatcher
-  Object.assign(Dispatcher.prototype, require('undici/lib/api'));
-  const redirect = require('undici/lib/interceptor/redirect') as typeof Undici.interceptors.redirect;
+  const { Agent, redirect } = loadUndiciModules();
   loaded = { Agent, request: requestUrl as typeof Undici.request, interceptors: { redirect } };
   return loaded;
+}
+
+/**
+ * Load (and wire) undici's modules, without touching V8's flags or compiling llhttp: what
+ * undici() needs first, and what the startup snapshot (src/cli/startup-snapshot.ts) holds.
+ */
+export function loadUndiciModules(): { Agent: typeof Undici.Agent; redirect: typeof Undici.interceptors.redirect } {
+  const Agent = require('undici/lib/dispatcher/agent') as typeof Undici.Agent;
+  const Dispatcher = require('undici/lib/dispatcher/dispatcher') as { prototype: object };
+  // what undici's index does: the API methods (request, stream, …) live on every dispatcher;
+  // assigning them again (undici() after the snapshot) changes nothing
+  Object.assign(Dispatcher.prototype, require('undici/lib/api'));
+  const redirect = require('undici/lib/interceptor/redirect') as typeof Undici.interceptors.redirect;
+  return { Agent, redirect };
 }
 
 /**
