@@ -183,9 +183,10 @@ export class ChrootIsolation implements Isolation {
     const t = this.opts.tools;
     const at = async (p: string) => shq((await resolveInRoot(root, p)).hostPath);
     const dev = await at('/dev');
+    const proc = await at('/proc');
     const lines = [
       'set -e',
-      `mount -t proc -o nosuid,nodev,noexec proc ${await at('/proc')}`,
+      `mount -t proc -o nosuid,nodev,noexec proc ${proc}`,
       `mount -t sysfs -o ro,nosuid,nodev,noexec sysfs ${await at('/sys')} 2>/dev/null || mount --rbind -o ro /sys ${await at('/sys')} 2>/dev/null || true`,
       `mount -t tmpfs -o nosuid,noexec,mode=0755,size=65536k tmpfs ${dev}`,
     ];
@@ -196,7 +197,7 @@ export class ChrootIsolation implements Isolation {
     }
     oneByOne.push(
       `mkdir ${dev}/pts ${dev}/shm`,
-      `ln -s /proc/self/fd ${dev}/fd; ln -s /proc/self/fd/0 ${dev}/stdin; ln -s /proc/self/fd/1 ${dev}/stdout; ln -s /proc/self/fd/2 ${dev}/stderr`,
+      `ln -s /proc/self/fd ${dev}/fd; ln -s /proc/self/fd/0 ${dev}/stdin; ln -s /proc/self/fd/1 ${dev}/stdout; ln -s /proc/self/fd/2 ${dev}/stderr; ln -s pts/ptmx ${dev}/ptmx`,
     );
     // One cp instead of a dozen programs (~12 ms of every RUN): the host's own nodes (checked to be
     // the standard ones) and a template of the directories and links. Else, or if cp fails, one by one.
@@ -208,7 +209,7 @@ export class ChrootIsolation implements Isolation {
       lines.push(...oneByOne);
     }
     lines.push(
-      `mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,nosuid,noexec devpts ${dev}/pts 2>/dev/null && ln -s pts/ptmx ${dev}/ptmx || true`,
+      `mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,nosuid,noexec devpts ${dev}/pts 2>/dev/null || true`,
       `mount -t tmpfs -o nosuid,nodev,noexec,mode=1777 shm ${dev}/shm`,
     );
     for (const b of spec.binds ?? []) {
@@ -217,7 +218,9 @@ export class ChrootIsolation implements Isolation {
       if (b.readonly) lines.push(`mount -o remount,bind,ro ${target}`);
     }
     for (const d of spec.tmpfs ?? []) lines.push(`mount -t tmpfs -o mode=1777 tmpfs ${await at(d)}`);
-    lines.push(`hostname ${shq(spec.hostname ?? 'drydock')} 2>/dev/null || true`);
+    // the step's UTS namespace takes its name from a write to the proc just mounted (no program to start)
+    const hostname = shq(spec.hostname ?? 'drydock');
+    lines.push(`{ echo ${hostname} > ${proc}/sys/kernel/hostname; } 2>/dev/null || hostname ${hostname} 2>/dev/null || true`);
     if (spec.network === 'none') lines.push(`${t.ip ? shq(t.ip) : 'ip'} link set lo up 2>/dev/null || true`);
     lines.push('exec "$@"');
     const flags = ['--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child', '--uts', '--ipc'];
@@ -239,7 +242,7 @@ let template: string | null | undefined;
 
 /**
  * A directory holding what a step's /dev has besides device nodes (pts/, shm/, fd, stdin, stdout,
- * stderr), to copy in with the host's nodes in one go; null when the host's /dev nodes are not
+ * stderr, ptmx), to copy in with the host's nodes in one go; null when the host's /dev nodes are not
  * the standard ones (then each is made with mknod). Made once per process, removed at exit.
  */
 function devTemplate(): string | null {
@@ -258,6 +261,7 @@ function devTemplate(): string | null {
     fs.mkdirSync(path.join(dir, 'shm'), { mode: 0o755 });
     fs.symlinkSync('/proc/self/fd', path.join(dir, 'fd'));
     for (const [i, n] of ['stdin', 'stdout', 'stderr'].entries()) fs.symlinkSync(`/proc/self/fd/${i}`, path.join(dir, n));
+    fs.symlinkSync('pts/ptmx', path.join(dir, 'ptmx')); // the devpts instance mounted at pts/
     fs.chmodSync(dir, 0o755);
     template = dir;
   } catch {

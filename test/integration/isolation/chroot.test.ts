@@ -3,6 +3,7 @@
 // real container case is podman.test.ts). Each runs real busybox in a real root.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { canMountPrivately, ChrootIsolation, findHostTools, Isolation, Launcher, readCapabilities, RunSpec, selectIsolation } from '../../../src/build/isolation';
@@ -101,6 +102,12 @@ for (const shape of shapes) {
       assert.equal(r.stdout, 'nameserver 192.0.2.53 # drydock-test\n2\nbuilder1\n');
       for (const f of ['resolv.conf', 'hosts', 'hostname']) assert.equal(fs.existsSync(path.join(root, 'etc', f)), false, f);
       assert.deepEqual(iso.transientPaths().filter((p) => p.startsWith('/etc/')), ['/etc/hostname', '/etc/hosts', '/etc/resolv.conf']);
+      if (!shape.noMount) {
+        // the step's own UTS namespace carries the name too (the host's stays as it was)
+        const h = await runIn(iso, root, 'hostname', { hostname: 'builder1' });
+        assert.equal(h.stdout, 'builder1\n');
+        assert.notEqual(os.hostname(), 'builder1');
+      }
     });
 
     it('puts back exactly what the image had at those paths, even if the step changed them', async () => {
