@@ -17,15 +17,19 @@ export function nodeStamp(nodePath: string): string {
   return `${st.size} ${Math.floor(st.mtimeMs / 1000)}`;
 }
 
-/** Make the snapshot in outDir; returns why not, or null when it was made and starts. */
+/**
+ * Make the snapshot in outDir; returns why not, or null when it was made and starts. It is made
+ * beside outDir and moved in whole, so a command starting meanwhile finds the old one or none.
+ */
 export function makeSnapshot(outDir: string, node = process.execPath): string | null {
-  fs.rmSync(outDir, { recursive: true, force: true });
-  fs.mkdirSync(outDir, { recursive: true });
-  const blob = path.join(outDir, SNAPSHOT_BLOB);
+  const making = `${outDir}.making-${process.pid}`;
+  fs.rmSync(making, { recursive: true, force: true });
+  fs.mkdirSync(making, { recursive: true });
+  const blob = path.join(making, SNAPSHOT_BLOB);
   const why = (() => {
     // node runs the builder as a plain script without `exports`, which tsc's output refers to
     const entry = path.join(__dirname, 'startup-snapshot.js');
-    const builder = path.join(outDir, 'builder.js');
+    const builder = path.join(making, 'builder.js');
     fs.writeFileSync(builder, `const file = ${JSON.stringify(entry)};
 require('node:vm').compileFunction(require('node:fs').readFileSync(file, 'utf8'), ['exports', 'require', 'module', '__filename', '__dirname'], { filename: file })({}, require, {}, file, ${JSON.stringify(__dirname)});
 `);
@@ -34,13 +38,15 @@ require('node:vm').compileFunction(require('node:fs').readFileSync(file, 'utf8')
     // a snapshot that cannot start a command is worse than none
     const tried = spawnSync(node, ['--snapshot-blob', blob, path.join(__dirname, 'start.js'), 'drydock', '--version'], { encoding: 'utf8' });
     if (tried.status !== 0 || !/^drydock \d/.test(tried.stdout)) return `starting from it failed (exit ${tried.status ?? tried.signal}): ${lastLines(tried.stderr)}`;
+    fs.writeFileSync(path.join(making, NODE_STAMP), `${nodeStamp(node)}\n`);
     return null;
   })();
+  fs.rmSync(outDir, { recursive: true, force: true });
   if (why) {
-    fs.rmSync(outDir, { recursive: true, force: true });
+    fs.rmSync(making, { recursive: true, force: true });
     return why;
   }
-  fs.writeFileSync(path.join(outDir, NODE_STAMP), `${nodeStamp(node)}\n`);
+  fs.renameSync(making, outDir);
   return null;
 }
 
