@@ -33,6 +33,7 @@ import { ArgScope, platformArgs } from './variables';
 import { extractLayer } from '../fs/extract';
 import { cachedStep, openLayerCache, stageParentKey, StepCache } from './cache';
 import { chooseIsolation, defaultIgnorePaths, type Isolation } from './isolation';
+import { hostProgram } from './isolation/host-tools';
 
 export interface BuildResult {
   digest: string;
@@ -347,7 +348,7 @@ async function fromRoot(name: string, where: string, current: Stage, stages: Sta
     const base = await resolveBaseImage(name, env.platform, client, env.blobs, where);
     root = path.join(env.workDir, `image-${imageRoots.size}`, 'rootfs');
     await fs.promises.mkdir(root, { recursive: true });
-    for (const l of base.image.layers) await extractLayer(await l.open(), root);
+    for (const l of base.image.layers) await extractLayer(await l.open(), root, { setfattr: hostProgram('setfattr') });
     imageRoots.set(name, root);
   }
   return { root, label: `image ${name}` };

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { expandWord, expandWords, lexWord } from '../dockerfile/expand';
 import type { EscapeChar, Instruction } from '../dockerfile/types';
-import { extractLayer } from '../fs/extract';
+import { extractLayer, type ExtractOptions } from '../fs/extract';
 import { failedWithExtraction, layerWeight, prestartExtractionWorker, startTapExtraction, WORKER_MIN_ENTRIES } from '../fs/extract-worker';
 import type { LayerEntry } from '../fs/types';
 import { IgnoreList } from '../fs/ignore';
@@ -19,6 +19,7 @@ import type { BlobStore } from './blob-store';
 import type { BuildOptions } from './options';
 import { ArgScope, envLookup } from './variables';
 import type { Isolation } from './isolation';
+import { hostProgram } from './isolation/host-tools';
 import { selectSnapshotter, type Snapshotter } from './snapshot';
 import { PathIndex } from './path-index';
 import { layerFromCache, layerToCache, type StepCache } from './cache';
@@ -264,8 +265,9 @@ export class StageBuilder {
     };
   }
 
-  private extractOptions() {
-    return this.hostRoot ? { ignore: new IgnoreList(this.hostRoot.ignore) } : {};
+  private extractOptions(): ExtractOptions {
+    const setfattr = hostProgram('setfattr');
+    return this.hostRoot ? { ignore: new IgnoreList(this.hostRoot.ignore), setfattr } : { setfattr };
   }
 
   /**

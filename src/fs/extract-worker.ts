@@ -102,6 +102,7 @@ interface WorkerSetup {
   preserveOwnership?: boolean;
   ignore?: string[];
   layerName?: string;
+  setfattr?: string;
   log: { level: Level; format: Format; timestamps: boolean };
 }
 
@@ -148,6 +149,7 @@ function extractInWorker(root: string, opts: ExtractOptions): TapExtraction {
     preserveOwnership: opts.preserveOwnership,
     ignore: opts.ignore?.paths,
     layerName: opts.layerName,
+    setfattr: opts.setfattr,
     log: { level: log.level, format: log.format, timestamps: log.timestamps },
   };
   const worker = takeWorker();
@@ -257,6 +259,7 @@ function startExtraction(setup: WorkerSetup, post: (m: FromWorker) => void): Pas
     preserveOwnership: setup.preserveOwnership,
     ignore: setup.ignore ? new IgnoreList(setup.ignore) : undefined,
     layerName: setup.layerName,
+    setfattr: setup.setfattr,
   };
   extractLayer(input, setup.root, opts).then(
     (result) => post({ done: result }),

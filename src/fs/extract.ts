@@ -22,7 +22,11 @@ import * as zlib from 'node:zlib';
 import * as tar from 'tar-stream';
 import { log, UserError } from '../log';
 import { type IgnoreList } from './ignore';
+import { keepXattrBytesInTarStream, xattrsOfPax } from './tar-pax';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX, type LayerEntryType } from './types';
+import { writeXattrs } from './xattrs';
+
+keepXattrBytesInTarStream();
 
 const execFileP = promisify(execFile);
 
@@ -35,6 +39,11 @@ export interface ExtractOptions {
   ignore?: IgnoreList;
   /** Named in error messages, e.g. the layer digest. */
   layerName?: string;
+  /**
+   * setfattr (package attr) to set the extended attributes entries carry (file capabilities,
+   * user.*, ACLs); without it they are not applied, with a debug line.
+   */
+  setfattr?: string;
 }
 
 export interface ExtractResult {
@@ -145,7 +154,8 @@ class LayerApplier {
   private readonly madeDirs = new Set<string>();
   private readonly ownIds = { uid: process.geteuid?.() ?? -1, gid: process.getegid?.() ?? -1 };
   private readonly umask = processUmask();
-  private warnedXattrs = false;
+  /** Extended attributes to set once every entry is in place (a chown would clear a capability). */
+  readonly xattrs = new Map<string, Record<string, Buffer>>();
   files = 0;
 
   constructor(root: string, private readonly opts: ExtractOptions) {
@@ -307,10 +317,6 @@ class LayerApplier {
     const gid = pax?.gid !== undefined ? parseInt(pax.gid, 10) : hdr.gid ?? 0;
     const mtime = pax?.mtime !== undefined ? parseFloat(pax.mtime) : (hdr.mtime?.getTime() ?? 0) / 1000;
     const mode = (hdr.mode ?? 0o644) & 0o7777;
-    if (pax && !this.warnedXattrs && Object.keys(pax).some((k) => k.startsWith('SCHILY.xattr.'))) {
-      this.warnedXattrs = true;
-      log.debug('layer carries extended attributes; they are not applied (Node has no xattr API)', { layer: this.opts.layerName });
-    }
 
     const parts = this.clean(name);
     if (parts.length === 0) return; // the root itself ("./"): its metadata belongs to whoever made root
@@ -404,6 +410,9 @@ class LayerApplier {
       throw this.fail(name, `cannot create ${kind} ${h}: ${(err as Error).message}`, err);
     }
     this.markWritten(resolved);
+    const attrs = xattrsOfPax(pax);
+    if (attrs) this.xattrs.set(h, attrs);
+    else if (this.xattrs.size > 0) this.xattrs.delete(h); // replaced by an entry without any
     this.notify(resolved.join('/'), kind, kind === 'symlink' ? hdr.linkname ?? '' : undefined);
   }
 
@@ -485,6 +494,18 @@ class LayerApplier {
   }
 }
 
+function setXattrs(attrs: Map<string, Record<string, Buffer>>, opts: ExtractOptions): void {
+  const layer = opts.layerName;
+  if (!opts.setfattr) {
+    log.debug(`layer carries extended attributes on ${attrs.size} path(s); not applied: no setfattr (package attr) on this host`, { layer });
+    return;
+  }
+  // a path a later entry of the layer removed again has nothing to set
+  const problems = writeXattrs(opts.setfattr, attrs).filter((l) => !/No such file or directory/.test(l));
+  // what Linux refuses here (user.* on a symlink, capabilities without CAP_SETFCAP) is not worth a failed build
+  if (problems.length) log.warn(`some extended attributes of the layer were not set: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? ' …' : ''}`, { layer });
+}
+
 /**
  * Apply a layer (gzip or plain tar, detected from its first bytes) onto `root`.
  * See the top of this file for the path-safety rules.
@@ -517,6 +538,7 @@ export async function extractLayer(input: Readable, root: string, opts: ExtractO
       }
     }
     applier.finish();
+    if (applier.xattrs.size > 0) setXattrs(applier.xattrs, opts);
   } catch (err) {
     extract.destroy();
     tarStream.unpipe(extract as unknown as NodeJS.WritableStream);

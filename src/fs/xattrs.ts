@@ -1,6 +1,7 @@
-// Extended attributes of host files, read with getfattr (package attr): Node has no xattr API and
-// a native addon would need a compiler wherever drydock is installed. One getfattr process reads
-// a whole batch of paths, so a RUN step's snapshot pays a few milliseconds, not one process a file.
+// Extended attributes of host files, read with getfattr and written with setfattr (package attr):
+// Node has no xattr API and a native addon would need a compiler wherever drydock is installed.
+// One getfattr process reads a whole batch of paths, so a RUN step's snapshot pays a few
+// milliseconds, not one process a file; one setfattr writes what a whole layer carries.
 //
 // Kept: what an image carries and a container uses: file capabilities (security.capability, e.g.
 // `setcap cap_net_raw+ep /bin/ping` in a RUN), user.* attributes and POSIX ACLs. Left out: trusted.*
@@ -76,4 +77,36 @@ function unescapeBytes(s: string): string {
     }
   }
   return Buffer.from(bytes).toString('utf8');
+}
+
+/**
+ * Set extended attributes on host paths (symlinks themselves, not their targets) with one
+ * `setfattr --restore`. Returns the problems setfattr reported (e.g. user.* on a symlink, which
+ * Linux refuses, or a path a later whiteout removed); throws when setfattr cannot run.
+ */
+export function writeXattrs(setfattr: string, attrs: ReadonlyMap<string, Record<string, Buffer>>): string[] {
+  const lines: string[] = [];
+  for (const [p, a] of attrs) {
+    lines.push(`# file: ${escapeBytes(p)}`);
+    for (const [name, value] of Object.entries(a)) lines.push(`${escapeBytes(name)}=0x${value.toString('hex')}`);
+    lines.push('');
+  }
+  const r = spawnSync(setfattr, ['--no-dereference', '--restore=-'], {
+    input: Buffer.from(lines.join('\n') + '\n', 'latin1'),
+    env: { PATH: process.env.PATH ?? '', LC_ALL: 'C' },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  if (r.error) throw new Error(`cannot run ${setfattr}: ${r.error.message}`);
+  return (r.stderr ?? '').split('\n').filter((l) => l.trim() !== '');
+}
+
+/** Quoting that setfattr --restore undoes: `\ooo` for a backslash and for bytes outside printable ASCII. */
+function escapeBytes(s: string): string {
+  let out = '';
+  for (const b of Buffer.from(s, 'utf8')) {
+    if (b === 0x5c || b <= 0x20 || b >= 0x7f) out += `\\${b.toString(8).padStart(3, '0')}`;
+    else out += String.fromCharCode(b);
+  }
+  return out;
 }

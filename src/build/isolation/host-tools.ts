@@ -38,6 +38,14 @@ export function which(name: string, searchPath = process.env.PATH ?? ''): string
   return undefined;
 }
 
+const programs = new Map<string, string | undefined>();
+
+/** which(name), looked up once per process. */
+export function hostProgram(name: string): string | undefined {
+  if (!programs.has(name)) programs.set(name, which(name));
+  return programs.get(name);
+}
+
 function helpText(bin: string | undefined): string {
   if (!bin) return '';
   const r = spawnSync(bin, ['--help'], { encoding: 'utf8', timeout: 5000 });

@@ -139,15 +139,19 @@ describe('executor: RUN', function () {
     }
   });
 
-  it('keeps the file capability and user.* attributes a RUN sets (read back by GNU tar)', async function () {
+  it('keeps the file capability and user.* attributes a RUN sets, and a later RUN over a stage FROM it too (read back by GNU tar)', async function () {
     this.timeout(300000);
     await pushBaseImages(reg, 'debian');
     const ctx = makeContext({
       Dockerfile: [
-        `FROM ${reg.host}/library/debian:bookworm-slim`,
+        `FROM ${reg.host}/library/debian:bookworm-slim AS capped`,
         // the host's setfattr needs only libc, which the Debian image has
         'COPY setfattr /usr/local/bin/setfattr',
         'RUN cp /bin/true /usr/local/bin/pingish && setfattr -n security.capability -v 0x0100000200200000000000000000000000000000 /usr/local/bin/pingish && setfattr -n user.note -v hello /usr/local/bin/pingish',
+        // this stage's root is unpacked from the layers above: the attributes must be set there
+        // for the RUN's copy of the file (overlay copy-up) to keep them
+        'FROM capped',
+        'RUN chmod 0711 /usr/local/bin/pingish',
       ].join('\n'),
     });
     fs.copyFileSync('/usr/bin/setfattr', path.join(ctx, 'setfattr'));
@@ -155,15 +159,19 @@ describe('executor: RUN', function () {
     const layout = tmpDir('drydock-layout-');
     const r = await runExecutor(['-c', ctx, '--no-push', '--oci-layout-path', layout]);
     assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /extended attributes/);
     const index = JSON.parse(fs.readFileSync(path.join(layout, 'index.json'), 'utf8'));
     const blob = (d: string) => path.join(layout, 'blobs/sha256', d.replace('sha256:', ''));
     const manifest = JSON.parse(fs.readFileSync(blob(index.manifests[0].digest), 'utf8'));
-    const runLayer = blob(manifest.layers.at(-1).digest);
-    const out = tmpDir('drydock-xattr-out-');
-    run('tar', ['--xattrs', '--xattrs-include=*', '-xf', runLayer, '-C', out]);
-    const dump = run('getfattr', ['--absolute-names', '-d', '-m', '-', '-e', 'hex', path.join(out, 'usr/local/bin/pingish')]);
-    assert.match(dump, /security\.capability=0x0100000200200000000000000000000000000000/);
-    assert.match(dump, /user\.note=0x68656c6c6f/);
+    for (const [which, layer] of [['the RUN that set them', manifest.layers.at(-2)], ['the later RUN', manifest.layers.at(-1)]]) {
+      const out = tmpDir('drydock-xattr-out-');
+      run('tar', ['--xattrs', '--xattrs-include=*', '-xf', blob(layer.digest), '-C', out]);
+      const file = path.join(out, 'usr/local/bin/pingish');
+      const dump = run('getfattr', ['--absolute-names', '-d', '-m', '-', '-e', 'hex', file]);
+      assert.match(dump, /security\.capability=0x0100000200200000000000000000000000000000/, which);
+      assert.match(dump, /user\.note=0x68656c6c6f/, which);
+      if (layer === manifest.layers.at(-1)) assert.equal(fs.statSync(file).mode & 0o7777, 0o711);
+    }
   });
 
   it('--single-snapshot makes one layer per stage over the base', async () => {

@@ -1,0 +1,48 @@
+// tar-stream decodes PAX records as UTF-8 text. An extended attribute's value is bytes (a file
+// capability is binary and seldom valid UTF-8), which that decoding loses for good. So its
+// decodePax is replaced, once per process, by one that is the same but for SCHILY.xattr.* values,
+// which it decodes as latin1: one character per byte, so Buffer.from(value, 'latin1') gives the
+// bytes back. tar-stream's extract calls decodePax through its headers module, where this sets it.
+import * as path from 'node:path';
+import { keptXattr } from './xattrs';
+
+const XATTR_KEY = 'SCHILY.xattr.';
+
+interface TarHeaders { decodePax(buf: Buffer): Record<string, string>; byteExactXattrs?: true }
+
+export function decodePax(buf: Buffer): Record<string, string> {
+  const result: Record<string, string> = {};
+  while (buf.length) {
+    let i = 0;
+    while (i < buf.length && buf[i] !== 0x20) i++;
+    const len = parseInt(buf.subarray(0, i).toString('latin1'), 10);
+    if (!len) return result;
+    const record = buf.subarray(i + 1, len - 1); // "key=value" without the length and the newline
+    const eq = record.indexOf(0x3d);
+    if (eq === -1) return result;
+    const key = record.subarray(0, eq).toString('utf8');
+    result[key] = record.subarray(eq + 1).toString(key.startsWith(XATTR_KEY) ? 'latin1' : 'utf8');
+    buf = buf.subarray(len);
+  }
+  return result;
+}
+
+export function keepXattrBytesInTarStream(): void {
+  // not in tar-stream's "exports": reached by its file, the same module its extract uses
+  const headers = require(path.join(path.dirname(require.resolve('tar-stream')), 'headers.js')) as TarHeaders;
+  if (headers.byteExactXattrs) return;
+  headers.decodePax = decodePax;
+  headers.byteExactXattrs = true;
+}
+
+/** The extended attributes (those we keep) of an entry's PAX records, as bytes; undefined when none. */
+export function xattrsOfPax(pax: Record<string, string> | null | undefined): Record<string, Buffer> | undefined {
+  if (!pax) return undefined;
+  let out: Record<string, Buffer> | undefined;
+  for (const k in pax) {
+    if (!k.startsWith(XATTR_KEY)) continue;
+    const name = k.slice(XATTR_KEY.length);
+    if (keptXattr(name)) (out ??= {})[name] = Buffer.from(pax[k], 'latin1');
+  }
+  return out;
+}
