@@ -24,9 +24,14 @@
     filename: string;
     exports: unknown;
     loaded: boolean;
+    children: LoadedModule[];
+    require?: NodeJS.Require;
     /** size and mtime when it was read: a snapshot of a changed file is stale */
     stamp: string;
   }
+
+  // what Node's loader gives a module's import(): the default ESM loader (Node >= 20.12)
+  const dynamicImport: unknown = (vm as unknown as { constants?: { USE_MAIN_CONTEXT_DEFAULT_LOADER?: unknown } }).constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
 
   const stampOf = (file: string): string => {
     try {
@@ -39,23 +44,34 @@
   };
 
   class CommonJsLoader {
-    private readonly modules = new Map<string, LoadedModule>();
+    /** filename → module, also each module's require.cache */
+    private readonly modules: Record<string, LoadedModule> = Object.create(null);
 
     /** built-in modules to give in place of the real ones (only while the snapshot is made) */
     constructor(private readonly standIns = new Map<string, () => unknown>()) {}
 
-    load(file: string): any {
-      const known = this.modules.get(file);
+    load(file: string, parent?: LoadedModule): any {
+      const known = this.modules[file];
       if (known) return known.exports;
-      const mod: LoadedModule = { id: file, filename: file, exports: {}, loaded: false, stamp: stampOf(file) };
-      this.modules.set(file, mod);
-      if (file.endsWith('.json')) {
-        mod.exports = JSON.parse(fs.readFileSync(file, 'utf8'));
-      } else {
-        const source = fs.readFileSync(file, 'utf8');
-        const fn = vm.compileFunction(source.startsWith('#!') ? `//${source}` : source,
-          ['exports', 'require', 'module', '__filename', '__dirname'], { filename: file });
-        fn.call(mod.exports, mod.exports, this.requireFor(file), mod, file, path.dirname(file));
+      const mod: LoadedModule = { id: file, filename: file, exports: {}, loaded: false, children: [], stamp: stampOf(file) };
+      this.modules[file] = mod;
+      parent?.children.push(mod);
+      try {
+        if (file.endsWith('.json')) {
+          mod.exports = JSON.parse(fs.readFileSync(file, 'utf8'));
+        } else if (file.endsWith('.node')) {
+          process.dlopen(mod as unknown as { exports: unknown }, file);
+        } else {
+          const source = fs.readFileSync(file, 'utf8');
+          const fn = vm.compileFunction(source.startsWith('#!') ? `//${source}` : source,
+            ['exports', 'require', 'module', '__filename', '__dirname'],
+            { filename: file, ...(dynamicImport ? { importModuleDynamically: dynamicImport as never } : {}) });
+          mod.require = this.requireFor(mod);
+          fn.call(mod.exports, mod.exports, mod.require, mod, file, path.dirname(file));
+        }
+      } catch (err) {
+        delete this.modules[file]; // as Node does: the next require tries again
+        throw err;
       }
       mod.loaded = true;
       return mod.exports;
@@ -63,22 +79,24 @@
 
     /** Every module read still has the size and mtime it had then. */
     unchanged(): boolean {
-      for (const m of this.modules.values()) if (stampOf(m.filename) !== m.stamp) return false;
+      for (const m of Object.values(this.modules)) if (stampOf(m.filename) !== m.stamp) return false;
       return true;
     }
 
     get size(): number {
-      return this.modules.size;
+      return Object.keys(this.modules).length;
     }
 
-    private requireFor(from: string): NodeJS.Require {
+    private requireFor(from: LoadedModule): NodeJS.Require {
       let resolver: NodeJS.Require | undefined;
-      const resolve = (spec: string): string => (resolver ??= Module.createRequire(from)).resolve(spec);
+      const resolve = (spec: string): string => (resolver ??= Module.createRequire(from.filename)).resolve(spec);
       const req = ((spec: string) => {
         if (Module.isBuiltin(spec)) return (this.standIns.get(spec.replace(/^node:/, '')) ?? (() => builtinRequire(spec)))();
-        return this.load(resolve(spec));
+        return this.load(resolve(spec), from);
       }) as NodeJS.Require;
-      req.resolve = resolve as NodeJS.RequireResolve;
+      req.resolve = Object.assign(resolve, { paths: (spec: string) => (resolver ??= Module.createRequire(from.filename)).resolve.paths(spec) }) as NodeJS.RequireResolve;
+      req.cache = this.modules as unknown as NodeJS.Require['cache'];
+      req.main = undefined;
       return req;
     }
   }
