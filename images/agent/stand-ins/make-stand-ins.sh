@@ -8,7 +8,8 @@
 # Pushes (REGISTRY/...):
 #   stand-in/node:latest           for NODE_IMAGE (node:22-bookworm-slim): the host's node at
 #                                  /usr/local/bin/node and npm at /usr/local/lib/node_modules/npm (the
-#                                  official image's paths), its shared libraries, busybox as /bin/sh.
+#                                  official image's paths), its shared libraries, busybox as /bin/sh,
+#                                  and the host's getfattr and setfattr (as if attr were installed).
 #   stand-in/jenkins-agent:latest  for JENKINS_AGENT_IMAGE (jenkins/inbound-agent): user jenkins
 #                                  (1000:1000), /home/jenkins/{.jenkins,agent}, /usr/share/jenkins/agent.jar,
 #                                  JAVA_HOME=/opt/java/openjdk, the same ENV, USER, WORKDIR, VOLUMEs and
@@ -89,6 +90,8 @@ build() {
   cp -a "$NPM_DIR" "$N/usr/local/lib/node_modules/npm"
   ln -s ../lib/node_modules/npm/bin/npm-cli.js "$N/usr/local/bin/npm"
   ln -s ../lib/node_modules/npm/bin/npx-cli.js "$N/usr/local/bin/npx"
+  # as if Debian's attr were installed (Dockerfile.agent's xattr-tools stage copies them out)
+  copy_programs "$N" getfattr setfattr
   printf 'root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\n' > "$N/etc/passwd"
   printf 'root:x:0:\nnode:x:1000:\n' > "$N/etc/group"
   mkdir -p "$N/home/node" && chown 1000:1000 "$N/home/node"

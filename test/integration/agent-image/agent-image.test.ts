@@ -123,7 +123,8 @@ describe('agent image (Dockerfile.agent built by our executor, run with podman)'
     const script = [
       'echo "shell=$0 user=$(id -un):$(id -u) pwd=$(pwd)"',
       'busybox | head -1',
-      'for c in executor drydock jenkins-agent docker-credential-drydock catatonit node java; do echo "$c=$(command -v $c)"; done',
+      'for c in executor drydock jenkins-agent docker-credential-drydock catatonit node java getfattr setfattr; do echo "$c=$(command -v $c)"; done',
+      'getfattr --version | head -1',
       'echo "kaniko=$(readlink /kaniko/executor) docker=$(stat -c %U /kaniko/.docker)"',
       'test -s /usr/share/jenkins/agent.jar && echo agent.jar-ok',
       '/kaniko/executor --help | head -1',
@@ -136,8 +137,9 @@ describe('agent image (Dockerfile.agent built by our executor, run with podman)'
     for (const [c, p] of Object.entries({
       executor: '/usr/local/bin/executor', drydock: '/usr/local/bin/drydock', 'jenkins-agent': '/usr/local/bin/jenkins-agent',
       'docker-credential-drydock': '/usr/local/bin/docker-credential-drydock', catatonit: '/usr/local/bin/catatonit',
-      node: '/usr/local/bin/node', java: '/opt/java/openjdk/bin/java',
+      node: '/usr/local/bin/node', java: '/opt/java/openjdk/bin/java', getfattr: '/usr/bin/getfattr', setfattr: '/usr/bin/setfattr',
     })) assert.match(r.stdout, new RegExp(`^${c}=${p}$`, 'm'));
+    assert.match(r.stdout, /^getfattr \d/m, 'getfattr runs on the agent base');
     assert.match(r.stdout, /^kaniko=\/opt\/drydock\/bin\/executor docker=jenkins$/m);
     assert.match(r.stdout, /^agent\.jar-ok$/m);
     assert.match(r.stdout, /^Usage: build \[options\]$/m);
@@ -171,6 +173,8 @@ describe('agent image (Dockerfile.agent built by our executor, run with podman)'
     assert.match(out.log, /RUN isolation: chroot/);
     // the image's node is the one its startup snapshot was made with (Dockerfile.agent)
     assert.match(out.log, /DEBUG node v[\d.]+, snapshot \(\d+ modules\)/);
+    // getfattr is there: the RUN's snapshot looked for extended attributes
+    assert.doesNotMatch(out.log, /getfattr .*not found|no setfattr/);
     assert.equal(out.after, out.before, `the agent's files changed:\n${out.log}`);
     assert.equal(out.marker, 'agent file');
     assert.match(out.digest, /^sha256:[0-9a-f]{64}$/);
