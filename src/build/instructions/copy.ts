@@ -9,8 +9,10 @@ import type { AddInstruction, CopyInstruction, Heredoc } from '../../dockerfile/
 import { extractLayer } from '../../fs/extract';
 import type { LayerEntry } from '../../fs/types';
 import { entriesFromDir } from '../../fs/walk';
+import { readXattrs } from '../../fs/xattrs';
 import { UserError, log } from '../../log';
 import { matchComponent, planCopy, type SourceFilter } from '../copy-sources';
+import { hostProgram } from '../isolation/host-tools';
 import type { StageBuilder } from '../stage';
 import { needsNameLookup, resolveChown } from '../users';
 import { missingDirs } from './metadata';
@@ -110,10 +112,34 @@ export async function copy(stage: StageBuilder, instr: CopyInstruction, roots: S
       onManyEntries: stage.manyEntriesHint(),
     });
   }
+  if (instr.flags.from) keepSourceXattrs(entries, where);
   entries.push(...heredocEntries(c, instr.heredocs, dest, destIsDir || sources.length + instr.heredocs.length > 1, uid, gid, chmod, mtime));
   entries.push(...(await parentEntries(c, entries, uid, gid, mtime)));
   await stage.addLayer(entries, instr);
   log.debug(`${where}: COPY wrote ${entries.length} entries`);
+}
+
+/**
+ * COPY --from carries the extended attributes of the files it copies (a capability set with
+ * `setcap` in a builder stage is the usual case), as BuildKit and buildah do; read with one
+ * getfattr when the host has it. Files from the context come without them, as in BuildKit.
+ */
+function keepSourceXattrs(entries: LayerEntry[], where: string): void {
+  const getfattr = hostProgram('getfattr');
+  const files = entries.filter((e) => e.type === 'file' && e.source !== undefined);
+  if (!getfattr || files.length === 0) return;
+  let found: Map<string, Record<string, Buffer>>;
+  try {
+    found = readXattrs(getfattr, files.map((e) => e.source!));
+  } catch (err) {
+    log.warn(`${where}: extended attributes of the copied files are left out: ${(err as Error).message}`);
+    return;
+  }
+  if (found.size === 0) return;
+  for (const e of files) {
+    const x = found.get(e.source!);
+    if (x) e.xattrs = x;
+  }
 }
 
 function withExcludes(base: SourceFilter | undefined, patterns: string[]): SourceFilter | undefined {

@@ -139,7 +139,7 @@ describe('executor: RUN', function () {
     }
   });
 
-  it('keeps the file capability and user.* attributes a RUN sets, and a later RUN over a stage FROM it too (read back by GNU tar)', async function () {
+  it('keeps the file capability and user.* attributes a RUN sets, through a later RUN over a stage FROM it and COPY --from (read back by GNU tar)', async function () {
     this.timeout(300000);
     await pushBaseImages(reg, 'debian');
     const ctx = makeContext({
@@ -152,6 +152,7 @@ describe('executor: RUN', function () {
         // for the RUN's copy of the file (overlay copy-up) to keep them
         'FROM capped',
         'RUN chmod 0711 /usr/local/bin/pingish',
+        'COPY --from=capped /usr/local/bin/pingish /copied',
       ].join('\n'),
     });
     fs.copyFileSync('/usr/bin/setfattr', path.join(ctx, 'setfattr'));
@@ -163,14 +164,19 @@ describe('executor: RUN', function () {
     const index = JSON.parse(fs.readFileSync(path.join(layout, 'index.json'), 'utf8'));
     const blob = (d: string) => path.join(layout, 'blobs/sha256', d.replace('sha256:', ''));
     const manifest = JSON.parse(fs.readFileSync(blob(index.manifests[0].digest), 'utf8'));
-    for (const [which, layer] of [['the RUN that set them', manifest.layers.at(-2)], ['the later RUN', manifest.layers.at(-1)]]) {
+    const layers: Array<[string, { digest: string }, string]> = [
+      ['the RUN that set them', manifest.layers.at(-3), 'usr/local/bin/pingish'],
+      ['the later RUN', manifest.layers.at(-2), 'usr/local/bin/pingish'],
+      ['COPY --from', manifest.layers.at(-1), 'copied'],
+    ];
+    for (const [which, layer, rel] of layers) {
       const out = tmpDir('drydock-xattr-out-');
       run('tar', ['--xattrs', '--xattrs-include=*', '-xf', blob(layer.digest), '-C', out]);
-      const file = path.join(out, 'usr/local/bin/pingish');
+      const file = path.join(out, rel);
       const dump = run('getfattr', ['--absolute-names', '-d', '-m', '-', '-e', 'hex', file]);
       assert.match(dump, /security\.capability=0x0100000200200000000000000000000000000000/, which);
       assert.match(dump, /user\.note=0x68656c6c6f/, which);
-      if (layer === manifest.layers.at(-1)) assert.equal(fs.statSync(file).mode & 0o7777, 0o711);
+      if (which === 'the later RUN') assert.equal(fs.statSync(file).mode & 0o7777, 0o711);
     }
   });
 
