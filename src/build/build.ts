@@ -149,6 +149,7 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
     const hasRun = (s: Stage) => s.instructions.some((i) => i.kind === 'run');
     // stages without RUN answer isDir from layer paths: remember what unpacking saw only for them
     if (neededStagesInOrder.some((s) => !hasRun(s))) env.layerPaths = new Map();
+    // one resolution per image and platform: stages FROM the same tag get the same image
     const resolvedBases = new Map<string, Promise<ResolvedBase>>();
     const builders = new Map<number, StageBuilder>();
     // The isolation's probes (child processes) and the first base's resolution (the network) go
@@ -162,7 +163,6 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
     }
     const hostRootStage = await chooseHostRootStage(neededStagesInOrder, env, df.displayName);
     const hostRoot = hostRootStage === undefined ? undefined : { ignore: defaultIgnorePaths(process.env, [...opts.ignorePaths, workDir, ctx.dir]) };
-    // one resolution per image and platform (resolvedBases): stages FROM the same tag get the same image
     const imageRoots = new Map<string, string>();
     const totalSteps = parsed.stages.filter((s) => needed.has(s.index)).reduce((n, s) => n + 1 + s.instructions.length, 0);
     let step = 0;
