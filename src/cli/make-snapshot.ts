@@ -33,10 +33,14 @@ export function makeSnapshot(outDir: string, node = process.execPath): string | 
     fs.writeFileSync(builder, `const file = ${JSON.stringify(entry)};
 require('node:vm').compileFunction(require('node:fs').readFileSync(file, 'utf8'), ['exports', 'require', 'module', '__filename', '__dirname'], { filename: file })({}, require, {}, file, ${JSON.stringify(__dirname)});
 `);
-    const made = spawnSync(node, ['--snapshot-blob', blob, '--build-snapshot', builder], { encoding: 'utf8' });
+    // for node without options: V8 options in NODE_OPTIONS would be baked in, and node refuses a
+    // snapshot made with other V8 options than its own (bin/launch starts none when it is set)
+    const env = { ...process.env };
+    delete env.NODE_OPTIONS;
+    const made = spawnSync(node, ['--snapshot-blob', blob, '--build-snapshot', builder], { encoding: 'utf8', env });
     if (made.status !== 0) return `node --build-snapshot exited ${made.status ?? made.signal}: ${lastLines(made.stderr)}`;
     // a snapshot that cannot start a command is worse than none
-    const tried = spawnSync(node, ['--snapshot-blob', blob, path.join(__dirname, 'start.js'), 'drydock', '--version'], { encoding: 'utf8' });
+    const tried = spawnSync(node, ['--snapshot-blob', blob, path.join(__dirname, 'start.js'), 'drydock', '--version'], { encoding: 'utf8', env });
     if (tried.status !== 0 || !/^drydock \d/.test(tried.stdout)) return `starting from it failed (exit ${tried.status ?? tried.signal}): ${lastLines(tried.stderr)}`;
     fs.writeFileSync(path.join(making, NODE_STAMP), `${nodeStamp(node)}\n`);
     return null;

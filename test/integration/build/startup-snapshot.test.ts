@@ -49,6 +49,22 @@ describe('startup snapshot', function () {
     assert.equal(origin(r.stderr), 'modules loaded at start');
   });
 
+  it('with NODE_OPTIONS set (a V8 option would make node refuse the snapshot) it starts without one', async () => {
+    const r = await build({ NODE_OPTIONS: '--max-old-space-size=1024' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(origin(r.stderr), 'modules loaded at start');
+  });
+
+  it('make-snapshot leaves NODE_OPTIONS out of the snapshot it makes', () => {
+    const pkg = copyOfPackage();
+    const made = spawnSync(process.execPath, [path.join(pkg, 'dist/src/cli/make-snapshot.js')], {
+      encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '--max-old-space-size=1024' },
+    });
+    assert.equal(made.stderr, '');
+    // node without options starts from it
+    assert.match(fromBlob(pkg, path.join(pkg, 'dist/src/cli/start.js'), ['drydock', '--version']).stdout, /^drydock \d/);
+  });
+
   it('a build that extracts in a worker thread works from the snapshot', async () => {
     const files: Record<string, string> = { Dockerfile: 'FROM scratch\nCOPY many /many/\n' };
     for (let i = 0; i < 2100; i++) files[`many/d${i % 20}/f${i}`] = `${i}\n`; // past WORKER_MIN_ENTRIES
