@@ -25,8 +25,12 @@ function makeSnapshotIn(pkg: string): void {
 }
 
 function fromBlob(pkg: string, startJs: string, args: string[]) {
-  return spawnSync(process.execPath, ['--snapshot-blob', path.join(pkg, 'dist/snapshot/drydock.blob'), startJs, ...args], { encoding: 'utf8' });
+  return spawnSync(process.execPath, ['--snapshot-blob', path.join(pkg, 'dist/snapshot/drydock.blob'), startJs, ...args], { encoding: 'utf8', env: envWithout });
 }
+
+// whatever NODE_OPTIONS this test run has, the commands below run without (see bin/launch)
+const NO_NODE_OPTIONS = { NODE_OPTIONS: '' };
+const envWithout = { ...process.env, ...NO_NODE_OPTIONS };
 
 const origin = (stderr: string) => /DEBUG node v[\d.]+, (.*)/.exec(stderr)?.[1];
 
@@ -34,7 +38,7 @@ describe('startup snapshot', function () {
   this.timeout(120000);
   // one COPY-only build, no registry: FROM scratch into an OCI layout
   const ctx = makeContext({ Dockerfile: 'FROM scratch\nCOPY a.txt /a.txt\n', 'a.txt': 'a\n' });
-  const build = (env: NodeJS.ProcessEnv = {}) => runExecutor(['-c', ctx, '--no-push', '--oci-layout-path', path.join(tmpDir(), 'oci'), '--verbosity', 'debug'], { env });
+  const build = (env: NodeJS.ProcessEnv = {}) => runExecutor(['-c', ctx, '--no-push', '--oci-layout-path', path.join(tmpDir(), 'oci'), '--verbosity', 'debug'], { env: { ...NO_NODE_OPTIONS, ...env } });
 
   it('npm run build made one, and bin/executor starts from it', async () => {
     assert.ok(fs.existsSync(path.join(REPO_ROOT, 'dist/snapshot/drydock.blob')), 'dist/snapshot/drydock.blob (made by npm run build / npm test)');
@@ -69,7 +73,7 @@ describe('startup snapshot', function () {
     const files: Record<string, string> = { Dockerfile: 'FROM scratch\nCOPY many /many/\n' };
     for (let i = 0; i < 2100; i++) files[`many/d${i % 20}/f${i}`] = `${i}\n`; // past WORKER_MIN_ENTRIES
     const many = makeContext(files);
-    const r = await runExecutor(['-c', many, '--no-push', '--oci-layout-path', path.join(tmpDir(), 'oci'), '--verbosity', 'debug']);
+    const r = await runExecutor(['-c', many, '--no-push', '--oci-layout-path', path.join(tmpDir(), 'oci'), '--verbosity', 'debug'], { env: NO_NODE_OPTIONS });
     assert.equal(r.code, 0, r.stderr);
     assert.match(origin(r.stderr) ?? '', /^snapshot/);
   });
@@ -95,7 +99,7 @@ describe('startup snapshot', function () {
     const pkg = copyOfPackage();
     makeSnapshotIn(pkg);
     const buildWithCopy = () => spawnSync(path.join(pkg, 'bin/executor'),
-      ['-c', ctx, '--no-push', '--oci-layout-path', path.join(tmpDir(), 'oci'), '--verbosity', 'debug'], { encoding: 'utf8' });
+      ['-c', ctx, '--no-push', '--oci-layout-path', path.join(tmpDir(), 'oci'), '--verbosity', 'debug'], { encoding: 'utf8', env: envWithout });
     assert.match(origin(buildWithCopy().stderr) ?? '', /^snapshot/);
     fs.writeFileSync(path.join(pkg, 'dist/snapshot/node.stamp'), '1 2\n'); // as if node were replaced since
     const r = buildWithCopy();
