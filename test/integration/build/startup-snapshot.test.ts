@@ -53,10 +53,13 @@ describe('startup snapshot', function () {
     assert.equal(origin(r.stderr), 'modules loaded at start');
   });
 
-  it('with NODE_OPTIONS set (a V8 option would make node refuse the snapshot) it starts without one', async () => {
+  it('with NODE_OPTIONS set (a V8 option would make node refuse the snapshot) or NODE_DEBUG it starts without one', async () => {
     const r = await build({ NODE_OPTIONS: '--max-old-space-size=1024' });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(origin(r.stderr), 'modules loaded at start');
+    const d = await build({ NODE_DEBUG: 'drydock-none' });
+    assert.equal(d.code, 0, d.stderr);
+    assert.equal(origin(d.stderr), 'modules loaded at start');
   });
 
   it('make-snapshot leaves NODE_OPTIONS out of the snapshot it makes', () => {
