@@ -50,7 +50,13 @@ require('node:vm').compileFunction(require('node:fs').readFileSync(file, 'utf8')
     fs.rmSync(making, { recursive: true, force: true });
     return why;
   }
-  fs.renameSync(making, outDir);
+  try {
+    fs.renameSync(making, outDir);
+  } catch (err) {
+    // another build put one there meanwhile: keep that
+    fs.rmSync(making, { recursive: true, force: true });
+    return `cannot move it into ${outDir}: ${(err as Error).message}`;
+  }
   return null;
 }
 
