@@ -38,10 +38,10 @@ require('node:vm').compileFunction(require('node:fs').readFileSync(file, 'utf8')
     const env = { ...process.env };
     delete env.NODE_OPTIONS;
     const made = spawnSync(node, ['--snapshot-blob', blob, '--build-snapshot', builder], { encoding: 'utf8', env });
-    if (made.status !== 0) return `node --build-snapshot exited ${made.status ?? made.signal}: ${lastLines(made.stderr)}`;
+    if (made.status !== 0) return `node --build-snapshot exited ${made.status ?? made.signal}: ${nodeError(made.stderr)}`;
     // a snapshot that cannot start a command is worse than none
     const tried = spawnSync(node, ['--snapshot-blob', blob, path.join(__dirname, 'start.js'), 'drydock', '--version'], { encoding: 'utf8', env });
-    if (tried.status !== 0 || !/^drydock \d/.test(tried.stdout)) return `starting from it failed (exit ${tried.status ?? tried.signal}): ${lastLines(tried.stderr)}`;
+    if (tried.status !== 0 || !/^drydock \d/.test(tried.stdout)) return `starting from it failed (exit ${tried.status ?? tried.signal}): ${nodeError(tried.stderr)}`;
     fs.writeFileSync(path.join(making, NODE_STAMP), `${nodeStamp(node)}\n`);
     return null;
   })();
@@ -61,7 +61,7 @@ require('node:vm').compileFunction(require('node:fs').readFileSync(file, 'utf8')
 }
 
 /** The error node printed (its message, not its stack), else its last lines. */
-function lastLines(stderr: string): string {
+function nodeError(stderr: string): string {
   const lines = stderr.trim().split('\n').filter((l) => !/not yet fully verified|may still work|To request support|--trace-warnings/.test(l));
   return lines.find((l) => /^\s*\w*Error\b/.test(l))?.trim() ?? lines.slice(-3).join(' | ');
 }

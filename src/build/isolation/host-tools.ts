@@ -63,35 +63,35 @@ let cached: HostTools | undefined;
 let probing: Promise<HostTools> | undefined;
 
 export function findHostTools(): HostTools {
-  return (cached ??= toolsWith(helpText(which('unshare'))));
+  return (cached ??= toolsWith(helpText(hostProgram('unshare'))));
 }
 
 /** findHostTools() with its one probe (`unshare --help`) run without blocking this thread. */
 export function probeHostTools(): Promise<HostTools> {
   if (cached) return Promise.resolve(cached);
-  probing ??= helpTextAsync(which('unshare')).then((help) => (cached ??= toolsWith(help)));
+  probing ??= helpTextAsync(hostProgram('unshare')).then((help) => (cached ??= toolsWith(help)));
   return probing;
 }
 
 /** The tools on PATH, given what `unshare --help` printed (uh). */
 function toolsWith(uh: string): HostTools {
-  const unshare = which('unshare');
-  const chroot = which('chroot');
+  const unshare = hostProgram('unshare');
+  const chroot = hostProgram('chroot');
   let userspec: boolean | undefined;
   return {
-    sh: which('sh'),
+    sh: hostProgram('sh'),
     unshare,
     unshareRoot: /--root/.test(uh) && /--wd/.test(uh) && /--setuid/.test(uh),
-    setpriv: which('setpriv'),
+    setpriv: hostProgram('setpriv'),
     chroot,
     // asked only when util-linux's launcher is missing: each probe is a process to start
     get chrootUserspec(): boolean {
       userspec ??= /--userspec/.test(helpText(chroot));
       return userspec;
     },
-    mount: which('mount'),
-    ip: which('ip'),
-    mknod: which('mknod'),
-    env: which('env'),
+    mount: hostProgram('mount'),
+    ip: hostProgram('ip'),
+    mknod: hostProgram('mknod'),
+    env: hostProgram('env'),
   };
 }

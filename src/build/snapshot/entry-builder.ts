@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import { deviceNumbers, LayerEntry } from '../../fs';
 import { readXattrs } from '../../fs/xattrs';
-import { which } from '../isolation/host-tools';
+import { hostProgram } from '../isolation/host-tools';
 import { log } from '../../log';
 import { Kind, StatRecord } from './stat-record';
 
@@ -64,15 +64,16 @@ export async function entriesFor(hostRoot: string, changes: Changed[]): Promise<
   return entries;
 }
 
-let getfattr: string | null | undefined;
+let saidNoGetfattr = false;
 
 /** Record the kept extended attributes (file capabilities, user.*, ACLs) of what a RUN changed. */
 function attachXattrs(hostRoot: string, entries: LayerEntry[]): void {
-  if (getfattr === undefined) {
-    getfattr = which('getfattr') ?? null;
-    if (getfattr === null) log.debug('extended attributes set by RUN steps are not recorded: getfattr (Debian package attr) not found');
+  const getfattr = hostProgram('getfattr');
+  if (!getfattr) {
+    if (!saidNoGetfattr) log.debug('extended attributes set by RUN steps are not recorded: getfattr (Debian package attr) not found');
+    saidNoGetfattr = true;
+    return;
   }
-  if (getfattr === null) return;
   const abs = (rel: string) => (hostRoot === '/' ? '/' + rel : hostRoot + '/' + rel);
   const own = entries.filter((e) => e.type === 'file' || e.type === 'dir' || e.type === 'symlink');
   if (own.length === 0) return;

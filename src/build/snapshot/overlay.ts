@@ -32,7 +32,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { IgnoreList, LayerEntry } from '../../fs';
 import { UserError } from '../../log';
-import { which } from '../isolation/host-tools';
+import { hostProgram } from '../isolation/host-tools';
 import { byPath, Changed, entriesFor } from './entry-builder';
 import { recordOf, StatRecord } from './stat-record';
 import { walkTree } from './tree-walk';
@@ -61,13 +61,13 @@ export interface OverlayOptions extends SnapshotterOptions {
 }
 
 function mountOverlay(lower: string, upper: string, work: string, merged: string, extra: string): { ok: boolean; err: string } {
-  const mount = which('mount') ?? 'mount';
+  const mount = hostProgram('mount') ?? 'mount';
   const r = spawnSync(mount, ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}${extra}`, merged], { encoding: 'utf8', timeout: 10000 });
   return { ok: r.status === 0, err: (r.stderr || r.error?.message || '').trim() };
 }
 
 function umount(dir: string): void {
-  const bin = which('umount') ?? 'umount';
+  const bin = hostProgram('umount') ?? 'umount';
   if (spawnSync(bin, [dir], { stdio: 'ignore' }).status !== 0) spawnSync(bin, ['-l', dir], { stdio: 'ignore' });
 }
 
@@ -139,8 +139,8 @@ function* overlayProbe(key: string): Generator<string[], string | null, ProbeRun
   try {
     dir = fs.mkdtempSync(path.join(key, '.drydock-overlay-probe-'));
     for (const d of ['l', 'u', 'w', 'm']) fs.mkdirSync(path.join(dir, d));
-    const unshare = which('unshare');
-    const mount = which('mount');
+    const unshare = hostProgram('unshare');
+    const mount = hostProgram('mount');
     if (!mount) return 'no mount program';
     let reason = 'no option set tried';
     // a volatile mount also keeps the probe's unmount (the namespace's end) from flushing the filesystem
