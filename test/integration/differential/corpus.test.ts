@@ -140,8 +140,14 @@ describe('differential: our executor and buildah build the same images', functio
   async function buildBuildah(c: Case, ctx: string, extra: Record<string, string> = {}, dest?: string): Promise<{ layout: string; config: any }> {
     const image = `localhost/drydock-diff/${c.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')}:latest`;
     // --format docker: the OCI format would drop HEALTHCHECK, SHELL, ONBUILD and STOPSIGNAL-free fields buildah only keeps for Docker
-    await runAsync('buildah', ['bud', '--isolation', 'chroot', '--format', 'docker', '--quiet', ...buildArgs(c, ctx, extra),
+    const bud = () => runAsync('buildah', ['bud', '--isolation', 'chroot', '--format', 'docker', '--quiet', ...buildArgs(c, ctx, extra),
       '-f', path.join(ctx, c.buildahDockerfile ?? 'Dockerfile'), '-t', image, ctx], buildahEnv);
+    await bud().catch((e: Error) => {
+      // buildah's chroot runner re-runs itself from a sealed memfd copy, and sealing now and then
+      // fails with EBUSY (seen in CI): a race of buildah's, not the build's. Once more then.
+      if (/sealing memfd copy: Device or resource busy/.test(e.message)) return bud();
+      throw e;
+    });
     const layout = path.join(tmpDir('drydock-diff-buildah-'), 'oci');
     await runAsync('buildah', ['push', '--quiet', image, `oci:${layout}:latest`], buildahEnv);
     if (dest) await runAsync('buildah', ['push', '--quiet', '--tls-verify=false', image, `docker://${dest}`], buildahEnv);
