@@ -2,6 +2,7 @@
 // blob store) and remember where they came from, so a push to the same registry can mount them.
 import type { Image, Layer } from '../image/image';
 import { editConfig, emptyImage } from '../image/image';
+import type { ImageManifest } from '../image/manifest';
 import * as mt from '../image/mediatypes';
 import type { Platform } from '../image/platform';
 import { parseReference, type Reference } from '../image/reference';
@@ -20,7 +21,15 @@ export interface ResolvedBase {
   digest?: string;
 }
 
-export async function resolveBaseImage(name: string, platform: Platform, client: RegistryClient, blobs: BlobStore, where: string, opts?: Pick<BuildOptions, 'cache' | 'cacheDir' | 'cacheTtlSeconds'>): Promise<ResolvedBase> {
+/**
+ * `fetchFirstLayer`: the caller will unpack the image, so its first layer starts downloading as
+ * soon as the manifest names it, while the config is still on its way (one round trip less; two
+ * where a registry redirects blob downloads to storage).
+ */
+export async function resolveBaseImage(
+  name: string, platform: Platform, client: RegistryClient, blobs: BlobStore, where: string,
+  opts?: Pick<BuildOptions, 'cache' | 'cacheDir' | 'cacheTtlSeconds'>, fetchFirstLayer = false,
+): Promise<ResolvedBase> {
   // scratch images are OCI (what current builders default to); other bases keep their family
   if (name === 'scratch') {
     // like kaniko and buildah, a scratch image starts with the default PATH
@@ -41,7 +50,13 @@ export async function resolveBaseImage(name: string, platform: Platform, client:
     if (cached) return cached;
   }
   const t0 = Date.now();
-  const r = await client.resolveImage(ref, platform).catch((e: unknown) => {
+  const early = fetchFirstLayer
+    ? (pinned: Reference, m: ImageManifest) => {
+      const first = m.layers[0];
+      if (first) blobs.startFetch(first.digest, () => client.openBlob(pinned, first));
+    }
+    : undefined;
+  const r = await client.resolveImage(ref, platform, early).catch((e: unknown) => {
     if (e instanceof UserError) throw new UserError(`${where}: cannot pull base image ${ref.toString()}: ${e.message}`);
     throw e;
   });

@@ -7,6 +7,8 @@ import { pipeline } from 'node:stream/promises';
 
 export class BlobStore {
   private readonly inflight = new Map<string, Promise<string>>();
+  /** downloads started ahead of their reader (startFetch), handed to the first one that asks */
+  private readonly started = new Map<string, Promise<Readable>>();
 
   constructor(readonly dir: string) {
     fs.mkdirSync(dir, { recursive: true });
@@ -20,6 +22,25 @@ export class BlobStore {
     return fs.existsSync(this.pathOf(digest));
   }
 
+  /**
+   * Start downloading a blob that will be read soon (a base layer while its config is still being
+   * fetched): the request goes out now, its body waits for the reader (openOrFetch or ensure).
+   */
+  startFetch(digest: string, fetch: () => Promise<Readable>): void {
+    if (this.started.has(digest) || this.inflight.has(digest) || this.has(digest)) return;
+    const p = fetch();
+    p.catch(() => undefined); // the reader that takes it gets the error
+    this.started.set(digest, p);
+  }
+
+  /** The download startFetch began, or a new one. */
+  private fetchOnce(digest: string, fetch: () => Promise<Readable>): Promise<Readable> {
+    const early = this.started.get(digest);
+    if (!early) return fetch();
+    this.started.delete(digest);
+    return early;
+  }
+
   /** Make sure the blob is on disk, fetching it with `fetch` (a verified stream) the first time. */
   ensure(digest: string, fetch: () => Promise<Readable>): Promise<string> {
     const file = this.pathOf(digest);
@@ -29,7 +50,7 @@ export class BlobStore {
       p = (async () => {
         const tmp = `${file}.partial`;
         try {
-          await pipeline(await fetch(), fs.createWriteStream(tmp));
+          await pipeline(await this.fetchOnce(digest, fetch), fs.createWriteStream(tmp));
           await fs.promises.rename(tmp, file);
           return file;
         } catch (e) {
@@ -57,7 +78,7 @@ export class BlobStore {
       await running;
       return fs.createReadStream(file);
     }
-    const src = await fetch();
+    const src = await this.fetchOnce(digest, fetch);
     const reader = new PassThrough({ highWaterMark: 1 << 20 });
     const tmp = `${file}.partial`;
     const done = (async () => {

@@ -289,7 +289,9 @@ async function stageBase(
   const key = `${name}\n${JSON.stringify(platform)}`;
   let pending = resolved.get(key);
   if (!pending) {
-    pending = resolveBaseImage(name, platform, client, env.blobs, where, env.opts);
+    // a stage that runs commands unpacks its base (unless the layer cache may spare it that)
+    const unpacks = stage.instructions.some((i) => i.kind === 'run') && !env.opts.cache;
+    pending = resolveBaseImage(name, platform, client, env.blobs, where, env.opts, unpacks);
     resolved.set(key, pending);
   }
   const r = await pending;

@@ -118,11 +118,14 @@
   // answers Node's default while the snapshot is made and reads the real module after. And it
   // tries node:http2, for HTTP/2 clients only: drydock never allows h2 (ALPN offers http/1.1), so
   // undici is told there is none, as it would be on a Node without it.
+  // Node's default; a process started with --max-http-header-size (on the command line or in
+  // NODE_OPTIONS) reads the real value, the others never load node:http (~5 ms) for it
   let making = true;
+  const headerSizeSet = () => [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes('--max-http-header-size'));
   const httpStandIn = {
     IncomingMessage: class IncomingMessageStandIn {},
     get maxHeaderSize(): number {
-      return making ? 16 * 1024 : (builtinRequire('node:http') as typeof import('node:http')).maxHeaderSize;
+      return making || !headerSizeSet() ? 16 * 1024 : (builtinRequire('node:http') as typeof import('node:http')).maxHeaderSize;
     },
   };
   const standIns = new Map<string, () => unknown>([
@@ -136,6 +139,13 @@
   for (const f of ['run-main.js', 'build.js', 'main.js']) loader.load(path.join(cli, f));
   for (const d of preloadDirs) for (const f of jsFiles(path.join(src, d)).sort()) loader.load(f);
   (loader.load(path.join(src, 'net', 'undici.js')) as typeof import('../net/undici')).loadUndiciModules();
+  // what a build would load on first use: undici's llhttp (WebAssembly bytes, decoded from base64
+  // at load), and Node's own modules behind performance, file streams and recursive removal
+  loader.load(Module.createRequire(startFile).resolve('undici/lib/llhttp/llhttp_simd-wasm.js'));
+  void globalThis.performance.now();
+  void fs.ReadStream;
+  const scratch = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'drydock-snapshot-'));
+  fs.rmSync(scratch, { recursive: true, force: true });
   standIns.clear(); // what loads from now on (at run time) gets the real modules
   making = false;
 

@@ -182,12 +182,16 @@ export class RegistryClient {
    * The image `ref` names for `platform`: manifest (through an index if needed), parsed config and
    * layers. Mirrors / --registry-map entries are tried first, like kaniko, then the original.
    */
-  async resolveImage(ref: Reference, platform: Platform): Promise<ResolvedImage> {
+  /**
+   * The manifest (for `platform`) and config of `ref`. `onManifest` hears the manifest as soon as
+   * it is known, before the config is read: a caller may start fetching layers meanwhile.
+   */
+  async resolveImage(ref: Reference, platform: Platform, onManifest?: (pinned: Reference, manifest: ImageManifest) => void): Promise<ResolvedImage> {
     const candidates = this.transport.pullCandidates(ref);
     let lastError: unknown;
     for (const candidate of candidates) {
       try {
-        const resolved = await this.resolveAt(candidate, platform);
+        const resolved = await this.resolveAt(candidate, platform, onManifest);
         if (candidate !== ref) this.log.info(`pulled ${ref} from ${candidate.registry}`);
         return resolved;
       } catch (e) {
@@ -205,7 +209,7 @@ export class RegistryClient {
     throw lastError;
   }
 
-  private async resolveAt(ref: Reference, platform: Platform): Promise<ResolvedImage> {
+  private async resolveAt(ref: Reference, platform: Platform, onManifest?: (pinned: Reference, manifest: ImageManifest) => void): Promise<ResolvedImage> {
     let top = await this.getManifest(ref);
     let parsed = parseManifest(top.body, top.mediaType, `manifest of ${ref}`);
     let index: ImageIndex | undefined;
@@ -228,6 +232,7 @@ export class RegistryClient {
     }
     if (parsed.kind !== 'manifest') throw new Error('unreachable');
     const manifest = parsed.manifest;
+    onManifest?.(pinned, manifest);
     const configBody = await this.readBlob(pinned, manifest.config, CONFIG_LIMIT);
     const config = parseConfig(configBody, `config of ${pinned}`);
     if (config.rootfs.diff_ids.length !== manifest.layers.length) {

@@ -43,7 +43,9 @@ for (const mode of ['plain', 'htpasswd', 'token', 'tls'] as RegistryMode[]) {
       const client = clientFor(reg);
       try {
         const ref = parseReference(`${reg.host}/library/busybox:latest`);
-        const img = await client.resolveImage(ref, amd64);
+        const heard: Array<[string, string[]]> = [];
+        const img = await client.resolveImage(ref, amd64, (pinned, m) => heard.push([pinned.toString(), m.layers.map((l) => l.digest)]));
+        assert.deepEqual(heard, [[img.ref.toString(), img.layers.map((l) => l.digest)]], 'onManifest hears the pinned manifest once');
         assert.equal(img.manifestMediaType, mt.DOCKER_MANIFEST);
         assert.equal(img.config.architecture, 'amd64');
         assert.equal(img.layers.length, 1);

@@ -70,6 +70,33 @@ describe('build/blob-store', () => {
     assert.equal(fs.readFileSync(s.pathOf(D1), 'utf8'), 'ok');
   });
 
+  it('startFetch sends the request at once and hands its stream to the first reader', async () => {
+    const s = new BlobStore(dir);
+    let fetches = 0;
+    const fetch = async () => { fetches++; return Readable.from([Buffer.from('early '), Buffer.from('bytes')]); };
+    s.startFetch(D1, fetch);
+    s.startFetch(D1, fetch);
+    assert.equal(fetches, 1, 'started once');
+    const again = async (): Promise<Readable> => { throw new Error('fetched again'); };
+    assert.equal(await readAll(await s.openOrFetch(D1, again)), 'early bytes');
+    assert.equal(await s.ensure(D1, again), s.pathOf(D1), 'the store waits for the file being written');
+    assert.equal(fs.readFileSync(s.pathOf(D1), 'utf8'), 'early bytes');
+    s.startFetch(D1, fetch);
+    assert.equal(fetches, 1, 'a blob on disk is not started again');
+    // ensure takes a started download too
+    s.startFetch(D2, async () => Readable.from(['second']));
+    assert.equal(await s.ensure(D2, again), s.pathOf(D2));
+    assert.equal(fs.readFileSync(s.pathOf(D2), 'utf8'), 'second');
+  });
+
+  it('a started download that failed fails its reader, and the next reader fetches afresh', async () => {
+    const s = new BlobStore(dir);
+    s.startFetch(D1, async () => { throw new Error('503 from registry'); });
+    await new Promise((r) => setImmediate(r)); // rejected before anyone reads: no unhandled rejection
+    await assert.rejects(s.openOrFetch(D1, async () => Readable.from(['unused'])), /503 from registry/);
+    assert.equal(await readAll(await s.openOrFetch(D1, async () => Readable.from(['retried']))), 'retried');
+  });
+
   it('adopt moves a built file in; adopting a digest already present drops the new file', async () => {
     const s = new BlobStore(dir);
     const tmp1 = path.join(path.dirname(dir), 'layer1.tmp');
