@@ -116,14 +116,15 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
   const parsed = parseDockerfile(df.text, df.displayName);
   if (parsed.syntax) log.info(`note: "# syntax=${parsed.syntax}" is ignored: drydock has its own Dockerfile front end`);
   for (const w of parsed.warnings) log.warn(w);
-  const ignore = await loadDockerignore(ctx.dir, df.path);
 
   const client = registryClient(opts);
   let succeeded = false;
   try {
-    if (!opts.noPush && !opts.skipPushPermissionCheck) {
-      for (const d of destinations) await client.checkPushAccess(d);
-    }
+    // checked before any step runs, but alongside the base's resolution, not before it
+    const pushAccess = !opts.noPush && !opts.skipPushPermissionCheck
+      ? Promise.all(destinations.map((d) => client.checkPushAccess(d)))
+      : undefined;
+    pushAccess?.catch(() => undefined); // awaited below, unless the build failed before
     const platform: Platform = opts.customPlatform ? parsePlatform(opts.customPlatform) : defaultPlatform();
     const automatic = platformArgs(platform, defaultPlatform());
     const env: StageEnv = {
@@ -161,6 +162,8 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
       const snapshots = neededStagesInOrder.some((s) => hasRun(s) && (steps.cache || layered.has(s.index)));
       env.isolation().then((iso) => (iso.name === 'chroot' && snapshots ? probeOverlay(workDir) : null)).catch(() => undefined);
     }
+    const ignore = await loadDockerignore(ctx.dir, df.path);
+    await pushAccess;
     const hostRootStage = await chooseHostRootStage(neededStagesInOrder, env, df.displayName);
     const hostRoot = hostRootStage === undefined ? undefined : { ignore: defaultIgnorePaths(process.env, [...opts.ignorePaths, workDir, ctx.dir]) };
     const imageRoots = new Map<string, string>();

@@ -84,14 +84,17 @@ describe('executor: build and push against a real registry', function () {
 
   it('htpasswd: a wrong password fails before building, names the registry, never prints the password, pushes nothing', async () => {
     const reg = await startRegistry('htpasswd');
-    await pushBaseImages(reg);
     const cfgDir = tmpDir('drydock-dockercfg-');
     const badPass = 'wrong-Passw0rd-xyz';
     fs.writeFileSync(path.join(cfgDir, 'config.json'), JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from(`${reg.user}:${badPass}`).toString('base64') } } }));
-    const ctx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:latest\nLABEL a=b\n` });
+    // the base comes from another registry, which lets us pull: only the push check can stop the build
+    const bases = await startRegistry('plain');
+    await pushBaseImages(bases);
+    const ctx = makeContext({ Dockerfile: `FROM ${bases.host}/library/busybox:latest\nLABEL a=b\nRUN echo step ran\n` });
     const dest = `${reg.host}/drydock/wrong-password:1`;
     const r = await runExecutor(['-c', ctx, '-d', dest], { env: { DOCKER_CONFIG: cfgDir } });
     assert.notEqual(r.code, 0);
+    assert.doesNotMatch(r.stderr, /STEP 2\/|step ran/, 'no step ran: the push check comes first');
     assert.match(r.stderr, new RegExp(`authentication failed for ${reg.host.replace(/\./g, '\\.')}`));
     assert.ok(!r.stderr.includes(badPass) && !r.stdout.includes(badPass), 'password not printed');
     assert.ok(!r.stderr.includes(Buffer.from(`${reg.user}:${badPass}`).toString('base64')), 'encoded credentials not printed');
