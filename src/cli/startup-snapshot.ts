@@ -144,10 +144,15 @@
   loader.load(Module.createRequire(startFile).resolve('undici/lib/llhttp/llhttp_simd-wasm.js'));
   void globalThis.performance.now();
   void fs.ReadStream;
-  const scratch = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'drydock-snapshot-'));
-  fs.rmSync(scratch, { recursive: true, force: true });
-  standIns.clear(); // what loads from now on (at run time) gets the real modules
-  making = false;
+  // and what a build runs, compiled by a training run (the event loop runs it before V8 saves the
+  // heap); a failed training fails the snapshot, as its leftovers would be in every process
+  (loader.load(path.join(cli, 'snapshot-training.js')) as typeof import('./snapshot-training')).train().then(() => {
+    standIns.clear(); // what loads from now on (at run time) gets the real modules
+    making = false;
+  }, (err: unknown) => {
+    process.stderr.write(`snapshot training failed: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  });
 
   // bin/launch runs `node --snapshot-blob BLOB .../start.js COMMAND ARGS`, as it would run start.js
   v8.startupSnapshot.setDeserializeMainFunction(() => {

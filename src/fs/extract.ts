@@ -120,21 +120,18 @@ function lstatOrUndefined(p: string): fs.Stats | undefined {
   return fs.lstatSync(p, { throwIfNoEntry: false });
 }
 
-let umaskValue: number | undefined | null = null;
 /**
  * The process's umask, read from /proc (process.umask() cannot be called in a worker thread and
- * its getter is deprecated); undefined when unknown, and then every file gets its chmod.
+ * its getter is deprecated); undefined when unknown, and then every file gets its chmod. Read
+ * for each layer, not once: the startup snapshot's training run extracts a layer too.
  */
 function processUmask(): number | undefined {
-  if (umaskValue === null) {
-    try {
-      const m = /^Umask:\s*([0-7]+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
-      umaskValue = m ? parseInt(m[1], 8) : undefined;
-    } catch {
-      umaskValue = undefined;
-    }
+  try {
+    const m = /^Umask:\s*([0-7]+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    return m ? parseInt(m[1], 8) : undefined;
+  } catch {
+    return undefined;
   }
-  return umaskValue;
 }
 
 class LayerApplier {

@@ -110,6 +110,22 @@ describe('startup snapshot', function () {
     assert.equal(origin(r.stderr), 'modules loaded at start');
   });
 
+  it('its training run leaves nothing in the temporary directory, and a failed one makes no snapshot', () => {
+    const pkg = copyOfPackage();
+    const tmp = tmpDir('drydock-training-tmp-');
+    const env = { ...envWithout, TMPDIR: tmp };
+    let r = spawnSync(process.execPath, [path.join(pkg, 'dist/src/cli/make-snapshot.js')], { encoding: 'utf8', env });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    assert.ok(fs.existsSync(path.join(pkg, 'dist/snapshot/drydock.blob')));
+    assert.deepEqual(fs.readdirSync(tmp), [], 'training files removed');
+    fs.writeFileSync(path.join(pkg, 'dist/src/cli/snapshot-training.js'), 'exports.train = async () => { throw new Error("training broke"); };\n');
+    r = spawnSync(process.execPath, [path.join(pkg, 'dist/src/cli/make-snapshot.js')], { encoding: 'utf8', env });
+    assert.equal(r.status, 0);
+    assert.match(r.stderr, /no startup snapshot \(.*training broke.*\)/);
+    assert.equal(fs.existsSync(path.join(pkg, 'dist/snapshot')), false);
+  });
+
   it('make-snapshot reports why it made none instead of failing the build', () => {
     const pkg = copyOfPackage();
     fs.writeFileSync(path.join(pkg, 'dist/src/log/logger.js'), 'throw new Error("broken module");\n');

@@ -312,6 +312,20 @@ describe('fs/extract', () => {
     }
   });
 
+  it('gets modes exact whatever the umask, read at each extraction (not once per process)', async () => {
+    const file = (name: string, mode: number) => ({ header: { name, type: 'file' as const, mode }, data: name });
+    const old = process.umask(0o022);
+    try {
+      await applyEntries([file('a-644', 0o644), file('a-664', 0o664)]);
+      process.umask(0o077);
+      await applyEntries([file('b-644', 0o644), file('b-755', 0o755), { header: { name: 'b-dir', type: 'directory', mode: 0o755 } }, file('b-dir/f', 0o640)]);
+    } finally {
+      process.umask(old);
+    }
+    const modes = Object.fromEntries(['a-644', 'a-664', 'b-644', 'b-755', 'b-dir', 'b-dir/f'].map((p) => [p, (fs.statSync(path.join(root, p)).mode & 0o7777).toString(8)]));
+    assert.deepEqual(modes, { 'a-644': '644', 'a-664': '664', 'b-644': '644', 'b-755': '755', 'b-dir': '755', 'b-dir/f': '640' });
+  });
+
   it('does not chown when ownership is not preserved', async () => {
     await applyEntries([{ header: { name: 'f', type: 'file', uid: 4321, gid: 4321 }, data: 'x' }], { preserveOwnership: false });
     assert.equal(fs.statSync(path.join(root, 'f')).uid, process.getuid!());
