@@ -20,6 +20,7 @@
 // Host tools run with a clean environment; the step's environment starts at `env -i K=V ...`, the
 // last host program before the step (setpriv/unshare still see it: an image's LD_PRELOAD is
 // applied to them too, as it would be by any runtime's exec).
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
@@ -182,13 +183,24 @@ export class ChrootIsolation implements Isolation {
   private async namespaceArgv(root: string, spec: RunSpec, tail: string[]): Promise<string[]> {
     const t = this.opts.tools;
     const at = async (p: string) => shq((await resolveInRoot(root, p)).hostPath);
-    const dev = await at('/dev');
-    const proc = await at('/proc');
+    const hostOf = async (p: string) => (await resolveInRoot(root, p)).hostPath;
+    const [devPath, procPath, sysPath] = [await hostOf('/dev'), await hostOf('/proc'), await hostOf('/sys')];
+    const [dev, proc, sys] = [devPath, procPath, sysPath].map(shq);
+    // The usual mounts go in two `mount --all --fstab` (one program for several mounts: ~1 ms each
+    // saved, every RUN); if one of a table fails (a sysfs we may not mount), they go one by one
+    // as before, where a missing /sys is tolerated.
+    const early = fstabFile([
+      ['proc', procPath, 'proc', 'nosuid,nodev,noexec'],
+      ['sysfs', sysPath, 'sysfs', 'ro,nosuid,nodev,noexec'],
+      ['tmpfs', devPath, 'tmpfs', 'nosuid,noexec,mode=0755,size=65536k'],
+    ]);
     const lines = [
       'set -e',
+      `${early ? `mount --all --fstab ${shq(early)} 2>/dev/null || ` : ''}{`,
       `mount -t proc -o nosuid,nodev,noexec proc ${proc}`,
-      `mount -t sysfs -o ro,nosuid,nodev,noexec sysfs ${await at('/sys')} 2>/dev/null || mount --rbind -o ro /sys ${await at('/sys')} 2>/dev/null || true`,
+      `mount -t sysfs -o ro,nosuid,nodev,noexec sysfs ${sys} 2>/dev/null || mount --rbind -o ro /sys ${sys} 2>/dev/null || true`,
       `mount -t tmpfs -o nosuid,noexec,mode=0755,size=65536k tmpfs ${dev}`,
+      '}',
     ];
     const oneByOne: string[] = [];
     for (const [name, major, minor] of DEV_NODES) {
@@ -208,9 +220,15 @@ export class ChrootIsolation implements Isolation {
     } else {
       lines.push(...oneByOne);
     }
+    const late = fstabFile([
+      ['devpts', `${devPath}/pts`, 'devpts', 'newinstance,ptmxmode=0666,mode=0620,nosuid,noexec'],
+      ['shm', `${devPath}/shm`, 'tmpfs', 'nosuid,nodev,noexec,mode=1777'],
+    ]);
     lines.push(
+      `${late ? `mount --all --fstab ${shq(late)} 2>/dev/null || ` : ''}{`,
       `mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,nosuid,noexec devpts ${dev}/pts 2>/dev/null || true`,
       `mount -t tmpfs -o nosuid,nodev,noexec,mode=1777 shm ${dev}/shm`,
+      '}',
     );
     for (const b of spec.binds ?? []) {
       const target = await at(b.target);
@@ -235,6 +253,39 @@ export class ChrootIsolation implements Isolation {
     if (r.exitCode !== 0) {
       throw new UserError(`--isolation=chroot: cannot create ${hostPath} (mknod exited ${r.exitCode}: ${r.stderrText.trim()}; is CAP_MKNOD allowed for device ${major}:${minor}?)`);
     }
+  }
+}
+
+let fstabDir: string | null | undefined;
+
+/** fstab's escapes for a field: space, tab, newline and backslash as octal. */
+function fstabField(s: string): string {
+  return s.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+}
+
+/**
+ * A file with these mounts (source, target, type, options) in fstab form, for `mount --all
+ * --fstab`; null when none can be written (then each mount is a program of its own). Files are
+ * named by their content and kept for the process (removed at exit): a stage's steps share them.
+ */
+export function fstabFile(mounts: Array<[string, string, string, string]>): string | null {
+  if (fstabDir === undefined) {
+    try {
+      fstabDir = fs.mkdtempSync(path.join(os.tmpdir(), 'drydock-fstab-'));
+      const dir = fstabDir;
+      process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+    } catch {
+      fstabDir = null;
+    }
+  }
+  if (fstabDir === null) return null;
+  const text = mounts.map((m) => `${m.map(fstabField).join(' ')} 0 0\n`).join('');
+  const file = path.join(fstabDir, createHash('sha256').update(text).digest('hex').slice(0, 24));
+  try {
+    if (!fs.existsSync(file)) fs.writeFileSync(file, text);
+    return file;
+  } catch {
+    return null;
   }
 }
 

@@ -7,8 +7,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { canMountPrivately, ChrootIsolation, findHostTools, Isolation, Launcher, readCapabilities, RunSpec, selectIsolation } from '../../../src/build/isolation';
-import { tmpDir } from '../../support/testbed';
+import { run, tmpDir } from '../../support/testbed';
 import { makeBusyboxRoot } from './busybox-rootfs';
+import { fstabFile } from '../../../src/build/isolation/chroot';
 
 async function runIn(iso: Isolation, rootfs: string, script: string, over: Partial<RunSpec> = {}) {
   const out = new PassThrough();
@@ -185,6 +186,29 @@ for (const shape of shapes) {
         assert.ok(Number(r.stdout.split('\n')[1]) < 5);
         assert.match(r.stdout, /sys-ro/);
         assert.equal(fs.existsSync(path.join(root, 'proc')), false, 'the mount point we made is gone');
+        // each with the options it is meant to have (mountinfo's 5th field: where, 6th: options)
+        const m = await runIn(iso, root, 'cat /proc/self/mountinfo');
+        const opts = Object.fromEntries(m.stdout.trim().split('\n').map((l) => l.split(' ')).map((f) => [f[4], f[5].split(',')]));
+        const want: Record<string, string[]> = {
+          '/proc': ['nosuid', 'nodev', 'noexec'], '/sys': ['ro', 'nosuid', 'nodev', 'noexec'], '/dev': ['nosuid', 'noexec'],
+          '/dev/pts': ['nosuid', 'noexec'], '/dev/shm': ['nosuid', 'nodev', 'noexec'],
+        };
+        for (const [where, flags] of Object.entries(want)) {
+          assert.ok(opts[where], `${where} is mounted (${Object.keys(opts).join(' ')})`);
+          for (const f of flags) assert.ok(opts[where].includes(f), `${where} has ${f}: ${opts[where].join(',')}`);
+        }
+        assert.ok(!opts['/dev'].includes('nodev'), '/dev keeps its device nodes usable');
+      });
+
+      it('runs in a root whose path has a space and a backslash', async () => {
+        const odd = path.join(tmpDir(), 'a root\\with space');
+        fs.renameSync(makeBusyboxRoot(), odd);
+        const r = await runIn(iso, odd, 'echo x > /dev/shm/y && cat /dev/shm/y && ls /proc/self/fd >/dev/null && echo ok');
+        assert.equal(r.exitCode, 0, r.stderr);
+        assert.equal(r.stdout, 'x\nok\n');
+        // the table that mounted them names that path as util-linux reads it
+        const table = fstabFile([['tmpfs', path.join(odd, 'dev'), 'tmpfs', 'mode=0755'], ['proc', path.join(odd, 'proc'), 'proc', 'nosuid']])!;
+        assert.equal(run('findmnt', ['--fstab', '--tab-file', table, '-n', '-o', 'TARGET']), `${path.join(odd, 'dev')}\n${path.join(odd, 'proc')}\n`);
       });
 
       it('binds host directories (read-only when asked) and tmpfs for the step only', async () => {
