@@ -19,14 +19,12 @@ import * as fs from 'node:fs';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
-import * as tar from 'tar-stream';
 import { log, UserError } from '../log';
 import { type IgnoreList } from './ignore';
-import { keepXattrBytesInTarStream, xattrsOfPax } from './tar-pax';
+import { xattrsOfPax } from './tar-pax';
+import { readTar, type TarEntry } from './tar-reader';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX, type LayerEntryType } from './types';
 import { writeXattrs } from './xattrs';
-
-keepXattrBytesInTarStream();
 
 const execFileP = promisify(execFile);
 
@@ -53,9 +51,6 @@ export interface ExtractResult {
 
 const MAX_SYMLINKS = 40; // Linux's MAXSYMLINKS
 const GUNZIP_CHUNK = 256 * 1024;
-
-/** One entry of tar-stream's extract iterator (its Source type is not exported). */
-type TarEntry = { header: tar.Header; resume(): unknown } & AsyncIterable<Buffer>;
 
 type Lookup = { kind: 'dir'; parts: string[] } | { kind: 'missing' } | { kind: 'ignored' };
 
@@ -343,7 +338,7 @@ class LayerApplier {
       case 'block-device': kind = 'block'; break;
       case 'fifo': kind = 'fifo'; break;
       default:
-        log.warn(`skipping layer entry "${name}" of unsupported tar type ${String(hdr.type)}`, { layer: this.opts.layerName });
+        log.warn(`skipping layer entry "${name}" of unsupported tar type '${hdr.typeflag}'`, { layer: this.opts.layerName });
         return;
     }
 
@@ -517,28 +512,20 @@ export async function extractLayer(input: Readable, root: string, opts: ExtractO
   }
   const applier = new LayerApplier(realRoot, opts);
   const tarStream = await decompressIfNeeded(input);
-  const extract = tar.extract();
-  const onSourceError = (err: Error): void => { extract.destroy(err); };
-  tarStream.on('error', onSourceError);
-  input.on('error', onSourceError);
-  tarStream.pipe(extract as unknown as NodeJS.WritableStream);
+  // an error of the compressed input reaches the reader through the gunzip stream
   try {
-    for await (const entry of extract) {
+    for await (const entry of readTar(tarStream)) {
       try {
-        await applier.apply(entry as unknown as TarEntry);
+        await applier.apply(entry);
       } catch (err) {
         if (err instanceof UserError) throw err;
         const layer = opts.layerName ? ` of layer ${opts.layerName}` : '';
         throw new UserError(`entry "${entry.header.name}"${layer}: ${(err as Error).message}`, { cause: err });
-      } finally {
-        entry.resume(); // whatever was not read (non-files, skipped entries) is drained
       }
     }
     applier.finish();
     if (applier.xattrs.size > 0) setXattrs(applier.xattrs, opts);
   } catch (err) {
-    extract.destroy();
-    tarStream.unpipe(extract as unknown as NodeJS.WritableStream);
     tarStream.destroy();
     if (input !== tarStream) input.destroy();
     const layer = opts.layerName ? ` ${opts.layerName}` : '';

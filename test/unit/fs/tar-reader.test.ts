@@ -1,0 +1,157 @@
+// The extraction's tar reader against tar-stream (the reader it replaced there, and the one the
+// other layer readers use) on archives GNU tar wrote in each of its formats, fed in chunks of
+// every awkward size; and its errors on broken archives.
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import * as tar from 'tar-stream';
+import { keepXattrBytesInTarStream } from '../../../src/fs/tar-pax';
+import { readTar, TarFormatError, type TarHeader } from '../../../src/fs/tar-reader';
+import { tmpDir } from '../../support/testbed';
+import { makeTar } from './tar-helpers';
+
+keepXattrBytesInTarStream();
+
+interface Seen { header: Omit<Partial<TarHeader>, 'type'> & { type?: string | null }; data: string }
+
+function chunked(buf: Buffer, size: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i < buf.length; i += size) out.push(buf.subarray(i, i + size));
+  return out;
+}
+
+/** What our reader sees; `readData` false leaves every entry's data unread (the reader skips it). */
+async function ours(buf: Buffer, chunk: number, readData = true): Promise<Seen[]> {
+  const out: Seen[] = [];
+  for await (const e of readTar(Readable.from(chunked(buf, chunk)))) {
+    const parts: Buffer[] = [];
+    if (readData) for await (const c of e) parts.push(c);
+    const h = e.header;
+    out.push({ header: { name: h.name, type: h.type ?? null, mode: h.mode, uid: h.uid, gid: h.gid, size: h.size, mtime: h.mtime, linkname: h.linkname, uname: h.uname, gname: h.gname, devmajor: h.devmajor, devminor: h.devminor, pax: h.pax }, data: Buffer.concat(parts).toString('latin1') });
+  }
+  return out;
+}
+
+async function theirs(buf: Buffer): Promise<Seen[]> {
+  const ex = tar.extract();
+  const out: Seen[] = [];
+  Readable.from([buf]).pipe(ex as unknown as NodeJS.WritableStream);
+  for await (const e of ex) {
+    const parts: Buffer[] = [];
+    for await (const c of e) parts.push(c as Buffer);
+    const h = e.header;
+    // tar-stream names its PAX and GNU header types, which never reach a reader of entries
+    out.push({ header: { name: h.name, type: h.type, mode: h.mode, uid: h.uid, gid: h.gid, size: h.size, mtime: h.mtime, linkname: h.linkname, uname: h.uname, gname: h.gname, devmajor: h.devmajor, devminor: h.devminor, pax: h.pax as Record<string, string> | null }, data: Buffer.concat(parts).toString('latin1') });
+  }
+  return out;
+}
+
+describe('fs/tar-reader', function () {
+  this.timeout(60000);
+  let dir: string;
+  const archives: Record<string, Buffer> = {};
+
+  before(() => {
+    dir = tmpDir('drydock-tar-reader-');
+    const src = path.join(dir, 'src');
+    const long = 'a-very-long-directory-name-that-goes-on'.repeat(4);
+    fs.mkdirSync(path.join(src, long, 'sub'), { recursive: true });
+    fs.writeFileSync(path.join(src, long, 'sub', `${'f'.repeat(120)}.txt`), 'deep\n');
+    fs.writeFileSync(path.join(src, 'small.txt'), 'hello\n');
+    fs.writeFileSync(path.join(src, 'block.bin'), Buffer.alloc(512, 7));
+    fs.writeFileSync(path.join(src, 'big.bin'), Buffer.alloc(300_001, 9));
+    fs.writeFileSync(path.join(src, 'empty'), '');
+    fs.writeFileSync(path.join(src, 'üñí©ødé.txt'), 'unicode\n');
+    fs.symlinkSync('small.txt', path.join(src, 'link'));
+    fs.symlinkSync(`/${long}/${'t'.repeat(150)}`, path.join(src, 'long-link'));
+    fs.linkSync(path.join(src, 'small.txt'), path.join(src, 'hard'));
+    spawnSync('mkfifo', [path.join(src, 'fifo')]);
+    fs.chmodSync(path.join(src, 'small.txt'), 0o4755);
+    fs.utimesSync(path.join(src, 'small.txt'), new Date('1999-12-31T23:59:59Z'), new Date('1999-12-31T23:59:59Z'));
+    if (process.getuid?.() === 0) fs.lchownSync(path.join(src, 'block.bin'), 3_000_000, 3_000_001); // past ustar's 7 octal digits
+    spawnSync('setfattr', ['-n', 'user.note', '-v', '0x00ff10', path.join(src, 'small.txt')]);
+    for (const format of ['gnu', 'oldgnu', 'posix', 'ustar']) {
+      const file = path.join(dir, `${format}.tar`);
+      const extra = format === 'posix' ? ['--xattrs', '--xattrs-include=user.*'] : [];
+      // ustar cannot hold the long names: GNU tar leaves those out (exit 2) and writes the rest
+      const r = spawnSync('tar', ['-C', src, `--format=${format}`, ...extra, '-cf', file, '.'], { encoding: 'utf8' });
+      assert.ok(r.status === 0 || format === 'ustar', `tar --format=${format}: ${r.stderr}`);
+      archives[format] = fs.readFileSync(file);
+    }
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  for (const format of ['gnu', 'oldgnu', 'posix', 'ustar']) {
+    it(`reads what GNU tar writes as ${format} as tar-stream does, in chunks of any size`, async () => {
+      const want = await theirs(archives[format]);
+      assert.ok(want.length >= 9, `${want.length} entries`);
+      for (const chunk of [1, 7, 511, 512, 513, 4096, 1 << 20]) {
+        assert.deepEqual(await ours(archives[format], chunk), want, `chunks of ${chunk}`);
+      }
+      // entries whose data nobody reads are skipped whole: the next header is found all the same
+      assert.deepEqual((await ours(archives[format], 1000, false)).map((e) => e.header), want.map((e) => e.header));
+    });
+  }
+
+  it('keeps binary extended attribute values byte for byte (PAX SCHILY.xattr)', async () => {
+    const small = (await ours(archives.posix, 4096)).find((e) => e.header.name === './small.txt');
+    assert.ok(small?.header.pax, 'small.txt has PAX records');
+    assert.deepEqual(Buffer.from(small.header.pax['SCHILY.xattr.user.note'], 'latin1'), Buffer.from([0x00, 0xff, 0x10]));
+  });
+
+  it('applies global PAX records to the entries after them, a PAX size, and a trailing slash as a directory', async () => {
+    const paxRecord = (k: string, v: string) => { const body = ` ${k}=${v}\n`; let n = body.length + 1; while (String(n).length + body.length !== n) n++; return `${n}${body}`; };
+    const header = (name: string, typeflag: string, size: number) => {
+      const b = Buffer.alloc(512);
+      b.write(name, 0, 100, 'utf8');
+      b.write('0000644\0', 100); b.write('0000000\0', 108); b.write('0000000\0', 116);
+      b.write(size.toString(8).padStart(11, '0') + '\0', 124); b.write('00000000000\0', 136);
+      b.write(typeflag, 156); b.write('ustar\x0000', 257, 'latin1');
+      b.fill(0x20, 148, 156);
+      let sum = 0; for (const x of b) sum += x;
+      b.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
+      return b;
+    };
+    const pad = (b: Buffer) => Buffer.concat([b, Buffer.alloc((512 - (b.length % 512)) % 512)]);
+    const globalBody = Buffer.from(paxRecord('comment', 'everywhere'));
+    const localBody = Buffer.from(paxRecord('path', 'renamed/by/pax') + paxRecord('size', '3'));
+    const buf = Buffer.concat([
+      header('global', 'g', globalBody.length), pad(globalBody),
+      header('PaxHeader', 'x', localBody.length), pad(localBody),
+      header('short-name', '0', 0), pad(Buffer.from('abc')),
+      header('old-style-dir/', '0', 0),
+      Buffer.alloc(1024),
+    ]);
+    const got = await ours(buf, 100);
+    assert.deepEqual(got.map((e) => [e.header.name, e.header.type, e.data, e.header.pax]), [
+      ['renamed/by/pax', 'file', 'abc', { comment: 'everywhere', path: 'renamed/by/pax', size: '3' }],
+      ['old-style-dir/', 'directory', '', null],
+    ]);
+  });
+
+  it('reads an archive without end blocks, and zero blocks between entries', async () => {
+    const one = await makeTar([{ header: { name: 'a' }, data: 'A' }]);
+    const body = one.subarray(0, 1024); // header + one data block, no end blocks
+    const got = await ours(Buffer.concat([body, Buffer.alloc(512), body]), 300);
+    assert.deepEqual(got.map((e) => [e.header.name, e.data]), [['a', 'A'], ['a', 'A']]);
+  });
+
+  it('reports corrupt and truncated archives', async () => {
+    const good = await makeTar([{ header: { name: 'f' }, data: 'x'.repeat(2000) }]);
+    const bad = Buffer.from(good);
+    bad[10] ^= 0xff;
+    await assert.rejects(ours(bad, 512), (e: Error) => e instanceof TarFormatError && /bad checksum/.test(e.message));
+    await assert.rejects(ours(good.subarray(0, 1000), 512), (e: Error) => e instanceof TarFormatError && /unexpected end of data inside "f"/.test(e.message));
+    await assert.rejects(ours(good.subarray(0, 1000), 512, false), /unexpected end of data/);
+    await assert.rejects(ours(good.subarray(0, 300), 512), /unexpected end of data inside a tar header/);
+    const v7 = Buffer.from(good);
+    v7.fill(0, 257, 265); // no ustar magic
+    v7.fill(0x20, 148, 156);
+    let sum = 0; for (let i = 0; i < 512; i++) sum += v7[i];
+    v7.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
+    await assert.rejects(ours(v7, 512), /unknown format/);
+    assert.deepEqual(await ours(Buffer.alloc(0), 512), []);
+  });
+});
