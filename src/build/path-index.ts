@@ -2,9 +2,8 @@
 // are skipped) with OCI whiteouts applied. It answers COPY's and WORKDIR's "is this a directory?"
 // for stages that never run a command, so those builds never write their base to disk.
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import * as tarStream from 'tar-stream';
 import { decompressIfNeeded } from '../fs/extract';
+import { readTar } from '../fs/tar-reader';
 import type { LayerEntry } from '../fs/types';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX } from '../fs/types';
 
@@ -20,14 +19,13 @@ export class PathIndex {
 
   /** Apply one layer (compressed or not), as extraction would: whiteouts first, then entries. */
   async addLayer(stream: Readable): Promise<void> {
-    const extract = tarStream.extract();
     const adds: Array<[string, Node]> = [];
     const removals: string[] = [];
     const opaque: string[] = [];
-    const reading = (async () => {
-      for await (const entry of extract) {
+    const tar = await decompressIfNeeded(stream);
+    try {
+      for await (const entry of readTar(tar)) {
         const h = entry.header;
-        entry.resume();
         const path = clean(h.name);
         if (path === '') continue;
         const slash = path.lastIndexOf('/');
@@ -37,8 +35,10 @@ export class PathIndex {
         else if (base.startsWith(WHITEOUT_PREFIX)) removals.push(dir ? `${dir}/${base.slice(WHITEOUT_PREFIX.length)}` : base.slice(WHITEOUT_PREFIX.length));
         else adds.push([path, h.type === 'directory' ? { kind: 'dir' } : h.type === 'symlink' ? { kind: 'symlink', link: h.linkname ?? '' } : { kind: 'other' }]);
       }
-    })();
-    await Promise.all([pipeline(await decompressIfNeeded(stream), extract), reading]);
+    } finally {
+      tar.destroy();
+      stream.destroy();
+    }
     for (const d of opaque) this.removeBelow(d);
     for (const r of removals) this.remove(r);
     for (const [p, n] of adds) this.set(p, n);

@@ -1,14 +1,9 @@
-// tar-stream decodes PAX records as UTF-8 text. An extended attribute's value is bytes (a file
-// capability is binary and seldom valid UTF-8), which that decoding loses for good. So its
-// decodePax is replaced, once per process, by one that is the same but for SCHILY.xattr.* values,
-// which it decodes as latin1: one character per byte, so Buffer.from(value, 'latin1') gives the
-// bytes back. tar-stream's extract calls decodePax through its headers module, where this sets it.
-import * as path from 'node:path';
+// PAX records of a tar entry. An extended attribute's value is bytes (a file capability is binary
+// and seldom valid UTF-8): SCHILY.xattr.* values are decoded as latin1, one character per byte, so
+// Buffer.from(value, 'latin1') gives the bytes back; every other record is UTF-8 text.
 import { keptXattr } from './xattrs';
 
 const XATTR_KEY = 'SCHILY.xattr.';
-
-interface TarHeaders { decodePax(buf: Buffer): Record<string, string>; byteExactXattrs?: true }
 
 export function decodePax(buf: Buffer): Record<string, string> {
   const result: Record<string, string> = {};
@@ -25,14 +20,6 @@ export function decodePax(buf: Buffer): Record<string, string> {
     buf = buf.subarray(len);
   }
   return result;
-}
-
-export function keepXattrBytesInTarStream(): void {
-  // not in tar-stream's "exports": reached by its file, the same module its extract uses
-  const headers = require(path.join(path.dirname(require.resolve('tar-stream')), 'headers.js')) as TarHeaders;
-  if (headers.byteExactXattrs) return;
-  headers.decodePax = decodePax;
-  headers.byteExactXattrs = true;
 }
 
 /** The extended attributes (those we keep) of an entry's PAX records, as bytes; undefined when none. */

@@ -3,7 +3,14 @@
 import * as fs from 'node:fs';
 import { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
+import * as path from 'node:path';
 import * as tar from 'tar-stream';
+import { decodePax } from '../../../src/fs/tar-pax';
+
+// tar-stream decodes PAX values as UTF-8, which loses a binary extended attribute: its extract
+// is made to use our decoding (SCHILY.xattr.* as latin1), reached through its headers module.
+const headers = require(path.join(path.dirname(require.resolve('tar-stream')), 'headers.js')) as { decodePax(buf: Buffer): Record<string, string> };
+headers.decodePax = decodePax;
 
 export interface ReadEntry {
   header: tar.Header;

@@ -7,12 +7,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
-import { keepXattrBytesInTarStream } from '../../../src/fs/tar-pax';
 import { readTar, TarFormatError, type TarHeader } from '../../../src/fs/tar-reader';
 import { tmpDir } from '../../support/testbed';
 import { makeTar } from './tar-helpers';
-
-keepXattrBytesInTarStream();
 
 interface Seen { header: Omit<Partial<TarHeader>, 'type'> & { type?: string | null }; data: string }
 
