@@ -35,7 +35,6 @@ export interface TarEntry extends AsyncIterable<Buffer> {
 
 const BLOCK = 512;
 const MAX_LONG_HEADER = 4 * 1024 * 1024; // as tar-stream: a long name or PAX header beyond this is an error
-const EMPTY = Buffer.alloc(0);
 const USTAR = Buffer.from('ustar\0', 'latin1');
 const GNU = Buffer.from('ustar ', 'latin1');
 
@@ -103,7 +102,10 @@ const padded = (n: number) => Math.ceil(n / BLOCK) * BLOCK;
  */
 export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<TarEntry> {
   const input = source[Symbol.asyncIterator]();
-  let buf: Buffer = EMPTY; // bytes received and not consumed yet
+  // Chunks received and not consumed yet, the first one partly consumed. A header that straddles
+  // two chunks is copied into a block of its own; nothing else is copied.
+  const queue: Buffer[] = [];
+  let queued = 0;
   let ended = false;
 
   const more = async (): Promise<boolean> => {
@@ -113,21 +115,43 @@ export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<Ta
       ended = true;
       return false;
     }
-    const chunk = r.value;
-    buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+    if (r.value.length > 0) {
+      queue.push(r.value);
+      queued += r.value.length;
+    }
     return true;
   };
-  /** At least n bytes in buf, or false at the end of the input. */
-  const fill = async (n: number): Promise<boolean> => {
-    while (buf.length < n) if (!(await more())) return false;
-    return true;
+  /** Drop n bytes of the first chunk (n no more than its length). */
+  const consume = (n: number): void => {
+    queued -= n;
+    if (n === queue[0].length) queue.shift();
+    else queue[0] = queue[0].subarray(n);
+  };
+  /** The next n bytes as one buffer (the first chunk), or null at the end of the input. */
+  const fill = async (n: number): Promise<Buffer | null> => {
+    while (queued < n) if (!(await more())) return null;
+    if (queue[0].length < n) {
+      const parts: Buffer[] = [];
+      for (let got = 0; got < n;) {
+        const take = Math.min(queue[0].length, n - got);
+        parts.push(queue[0].subarray(0, take));
+        got += take;
+        queued -= take; // consume() without touching the part just taken
+        if (take === queue[0].length) queue.shift();
+        else queue[0] = queue[0].subarray(take);
+      }
+      queue.unshift(Buffer.concat(parts, n));
+      queued += n;
+    }
+    return queue[0];
   };
   /** Drop n bytes, reading through the input as needed. */
   const skip = async (n: number): Promise<void> => {
     while (n > 0) {
-      if (buf.length === 0 && !(await more())) throw new TarFormatError('unexpected end of data inside a tar entry');
-      const k = Math.min(n, buf.length);
-      buf = buf.subarray(k);
+      if (queued === 0 && !(await more())) throw new TarFormatError('unexpected end of data inside a tar entry');
+      if (queued === 0) continue;
+      const k = Math.min(n, queue[0].length);
+      consume(k);
       n -= k;
     }
   };
@@ -140,12 +164,13 @@ export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<Ta
   // would destroy it with an AbortError that hides the caller's own)
   {
     for (;;) {
-      if (!(await fill(BLOCK))) {
-        if (buf.length > 0) throw new TarFormatError('unexpected end of data inside a tar header');
+      const buf = await fill(BLOCK);
+      if (buf === null) {
+        if (queued > 0) throw new TarFormatError('unexpected end of data inside a tar header');
         return;
       }
       if (isZeroBlock(buf, 0)) {
-        buf = buf.subarray(BLOCK);
+        consume(BLOCK);
         continue;
       }
       if (!checksumOk(buf, 0)) throw new TarFormatError('invalid tar header (bad checksum): is the data corrupt, or still compressed?');
@@ -170,19 +195,20 @@ export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<Ta
         devminor: num(buf, 337, 8),
         pax: null,
       };
-      buf = buf.subarray(BLOCK);
+      consume(BLOCK);
       if (!(h.size >= 0)) throw new TarFormatError(`invalid size in the tar header of "${h.name}"`);
 
       const long = flag === PAX || flag === PAX_GLOBAL || flag === GNU_LONG_LINK || GNU_LONG_NAME.includes(flag);
       if (long) {
         if (h.size > MAX_LONG_HEADER) throw new TarFormatError(`tar long header of ${h.size} bytes is larger than ${MAX_LONG_HEADER}`);
-        if (!(await fill(padded(h.size)))) throw new TarFormatError('unexpected end of data inside a tar long header');
-        const body = buf.subarray(0, h.size);
+        const all = await fill(padded(h.size));
+        if (all === null) throw new TarFormatError('unexpected end of data inside a tar long header');
+        const body = all.subarray(0, h.size);
         if (flag === PAX) pax = paxGlobal === null ? decodePax(body) : { ...paxGlobal, ...decodePax(body) };
         else if (flag === PAX_GLOBAL) paxGlobal = decodePax(body);
         else if (flag === GNU_LONG_LINK) longLink = str(body, 0, body.length);
         else longName = str(body, 0, body.length);
-        buf = buf.subarray(padded(h.size));
+        if (padded(h.size) > 0) consume(padded(h.size));
         continue;
       }
       if (longName !== null) { h.name = longName; longName = null; }
@@ -205,10 +231,11 @@ export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<Ta
         header: h,
         async *[Symbol.asyncIterator]() {
           while (left > 0) {
-            if (buf.length === 0 && !(await more())) throw new TarFormatError(`unexpected end of data inside "${h.name}"`);
-            const k = Math.min(left, buf.length);
-            const chunk = buf.subarray(0, k);
-            buf = buf.subarray(k);
+            if (queued === 0 && !(await more())) throw new TarFormatError(`unexpected end of data inside "${h.name}"`);
+            if (queued === 0) continue;
+            const k = Math.min(left, queue[0].length);
+            const chunk = queue[0].subarray(0, k);
+            consume(k);
             left -= k;
             yield chunk;
           }
