@@ -20,6 +20,13 @@ import { extractLayer } from '../fs/extract';
 import { writeLayer } from '../fs/layer-writer';
 import { entriesFromDir } from '../fs/walk';
 import { PathIndex } from '../build/path-index';
+import { stageParentKey } from '../build/cache';
+import { parseConfig } from '../image/config';
+import { editConfig, emptyImage, serializeImage } from '../image/image';
+import { parseManifest } from '../image/manifest';
+import { defaultPlatform, selectManifest } from '../image/platform';
+import { parseReference } from '../image/reference';
+import { redact } from '../log/redact';
 
 const DOCKERFILE = `# syntax=docker/dockerfile:1
 ARG BASE=busybox
@@ -46,6 +53,19 @@ export async function train(): Promise<void> {
   const cmd = buildCommand();
   parseCommand(cmd, ['-c', '/ctx', '-f', 'Dockerfile', '--no-push', '--oci-layout-path', '/out', '-d', 'registry.example/app:1', '--build-arg', 'A=1', '--label', 'a=b']);
   cmd.opts();
+  redact('GET https://user:pass@registry.example/v2/ authorization: Bearer abc "password": "x"');
+
+  // what resolving a base and writing the image do with its documents
+  const platform = defaultPlatform();
+  const ref = parseReference('registry.example:5000/team/app:1.0').withDigest(`sha256:${'a'.repeat(64)}`);
+  const image = editConfig(emptyImage(platform), (c) => { c.Env = ['PATH=/usr/bin:/bin']; c.Cmd = ['sh']; });
+  const s = serializeImage(image);
+  parseConfig(s.configBody);
+  parseManifest(s.manifestBody, s.manifestMediaType);
+  const index = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ mediaType: s.manifestMediaType, digest: s.manifestDigest, size: s.manifestBody.length, platform }] };
+  const parsed = parseManifest(JSON.stringify(index), index.mediaType);
+  if (parsed.kind === 'index') selectManifest(parsed.index, platform);
+  stageParentKey(ref.digest, platform);
 
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'drydock-snapshot-training-'));
   try {
