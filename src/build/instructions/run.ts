@@ -97,7 +97,7 @@ async function prepareMounts(stage: StageBuilder, instr: RunInstruction, roots: 
           fs.mkdirSync(dir, { recursive: true, mode: spec.mode ?? 0o755 });
           fs.chownSync(dir, spec.uid ?? 0, spec.gid ?? 0);
         }
-        binds.push({ source: dir, target: spec.target, readonly: spec.readonly });
+        binds.push({ source: dir, target: spec.target, readonly: spec.readonly, owned: spec.readonly ? undefined : 'keep' });
         break;
       }
       case 'bind': {
@@ -113,7 +113,7 @@ async function prepareMounts(stage: StageBuilder, instr: RunInstruction, roots: 
           temps.push(copy);
           source = copy;
         }
-        binds.push({ source, target: spec.target, readonly: spec.readonly });
+        binds.push({ source, target: spec.target, readonly: spec.readonly, owned: spec.readonly ? undefined : 'discard' });
         break;
       }
       case 'tmpfs':

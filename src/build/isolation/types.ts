@@ -7,6 +7,12 @@ export interface BindMount {
   /** absolute path inside the image root */
   target: string;
   readonly: boolean;
+  /**
+   * The source directory is the build's alone, so a runner that cannot mount may move it into
+   * place instead of copying it: 'keep' moves it back after the step (a cache mount), 'discard'
+   * drops what the step left (a writable bind's private copy).
+   */
+  owned?: 'keep' | 'discard';
 }
 
 export interface RunSpec {

@@ -158,6 +158,49 @@ for (const shape of shapes) {
         fs.rmSync(path.join(root, 'kept'));
       });
 
+      it('moves a directory that is the build\'s alone (a cache) in and out, and copies it from another filesystem', async () => {
+        const sameFs = tmpDir('drydock-cache-move-');
+        fs.writeFileSync(path.join(sameFs, 'old'), 'cached\n');
+        fs.chmodSync(sameFs, 0o750);
+        const ino = fs.statSync(sameFs).ino;
+        const otherFs = fs.mkdtempSync('/dev/shm/drydock-cache-copy-');
+        assert.notEqual(fs.statSync(otherFs).dev, fs.statSync(root).dev, '/dev/shm is another filesystem');
+        fs.writeFileSync(path.join(otherFs, 'old'), 'cached too\n');
+        const scratch = tmpDir('drydock-rw-bind-');
+        fs.writeFileSync(path.join(scratch, 'ctx.txt'), 'context copy\n');
+        try {
+          const r = await runIn(iso, root, 'cat /c1/old /c2/old /b/ctx.txt; stat -c %a /c1; echo new > /c1/new; echo new > /c2/new; echo dropped > /b/x', {
+            binds: [
+              { source: sameFs, target: '/c1', readonly: false, owned: 'keep' },
+              { source: otherFs, target: '/c2', readonly: false, owned: 'keep' },
+              { source: scratch, target: '/b', readonly: false, owned: 'discard' },
+            ],
+          });
+          assert.equal(r.exitCode, 0, r.stderr);
+          assert.equal(r.stdout, 'cached\ncached too\ncontext copy\n750\n');
+          assert.equal(fs.statSync(sameFs).ino, ino, 'the same directory, moved there and back');
+          assert.deepEqual(fs.readdirSync(sameFs).sort(), ['new', 'old']);
+          assert.deepEqual(fs.readdirSync(otherFs).sort(), ['new', 'old'], 'copied back from the other filesystem');
+          assert.equal(fs.existsSync(scratch), false, 'a discarded copy is gone with what the step wrote');
+          for (const d of ['c1', 'c2', 'b']) assert.equal(fs.existsSync(path.join(root, d)), false, `/${d} is gone from the root`);
+        } finally {
+          fs.rmSync(otherFs, { recursive: true, force: true });
+        }
+      });
+
+      it('never follows what a step left at a writable mount point out onto the host', async () => {
+        for (const owned of ['keep', undefined] as const) {
+          const cache = tmpDir('drydock-cache-evil-');
+          fs.writeFileSync(path.join(cache, 'old'), 'x');
+          const r = await runIn(iso, root, 'rm -rf /cache && ln -s /etc /cache', { binds: [{ source: cache, target: '/cache', readonly: false, owned }] });
+          assert.equal(r.exitCode, 0, r.stderr);
+          const st = fs.lstatSync(cache);
+          assert.ok(st.isDirectory() && !st.isSymbolicLink(), `the cache is a directory again (${owned ?? 'copied'})`);
+          assert.deepEqual(fs.readdirSync(cache), [], `nothing of the host's /etc came into the cache (${owned ?? 'copied'})`);
+          assert.equal(fs.existsSync(path.join(root, 'cache')), false);
+        }
+      });
+
       it('supplies a file mount (a secret) as a copy for the step only, with its owner and mode', async () => {
         const secret = path.join(tmpDir(), 'token');
         fs.writeFileSync(secret, 'pssst\n', { mode: 0o400 });
