@@ -23,7 +23,7 @@ import { BlobStore } from './blob-store';
 import { resolveBaseImage, type ResolvedBase } from './base-image';
 import * as meta from './instructions/metadata';
 import { add, copy, type SourceRoots } from './instructions/copy';
-import { runInstruction } from './instructions/run';
+import { bindMountsDigest, runInstruction } from './instructions/run';
 import type { BuildOptions } from './options';
 import { pushImage } from './push';
 import { findStage, layeredStages, neededStages } from './plan';
@@ -31,7 +31,7 @@ import { probeOverlay } from './snapshot';
 import { StageBuilder, type StageEnv } from './stage';
 import { ArgScope, platformArgs } from './variables';
 import { extractLayer } from '../fs/extract';
-import { cachedStep, openLayerCache, stageParentKey, StepCache } from './cache';
+import { cachedStep, openLayerCache, stageParentKey, StepCache, type StepInputs } from './cache';
 import { chooseIsolation, defaultIgnorePaths, type Isolation } from './isolation';
 import { hostProgram } from './isolation/host-tools';
 
@@ -200,7 +200,7 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
         const t1 = Date.now();
         log.info(`STEP ${step}/${totalSteps}: ${instr.text}`);
         try {
-          await cachedStep(sb, instr, () => execute(sb, instr, roots, state));
+          await cachedStep(sb, instr, () => execute(sb, instr, roots, state), stepInputs(sb, instr, roots));
         } catch (e) {
           throw locate(e, df.displayName, instr.line);
         }
@@ -301,6 +301,11 @@ async function stageBase(
   return { image: r.image, cacheKey: stageParentKey(r.digest, platform) };
 }
 
+/** What a step's cache key needs from outside the stage: the files a RUN's bind mounts show it. */
+function stepInputs(sb: StageBuilder, instr: Instruction, roots: SourceRoots): StepInputs {
+  return instr.kind === 'run' ? { bindSources: () => bindMountsDigest(sb, instr, roots) } : {};
+}
+
 async function runOnbuildTriggers(sb: StageBuilder, roots: SourceRoots, state: { cmdSet: boolean }, file: string): Promise<void> {
   const triggers = sb.image.config.config?.OnBuild ?? [];
   if (!triggers.length) return;
@@ -310,7 +315,7 @@ async function runOnbuildTriggers(sb: StageBuilder, roots: SourceRoots, state: {
   for (const t of triggers) {
     log.info(`  ONBUILD ${t}`);
     const parsed = parseDockerfile(`FROM scratch\n${t}\n`, `${file} (ONBUILD trigger of the base image)`);
-    for (const instr of parsed.stages[0].instructions) await cachedStep(sb, instr, () => execute(sb, instr, roots, state));
+    for (const instr of parsed.stages[0].instructions) await cachedStep(sb, instr, () => execute(sb, instr, roots, state), stepInputs(sb, instr, roots));
   }
 }
 

@@ -11,5 +11,5 @@ export { StepCache } from './step-cache';
 export type { LayerStepKind, StepState, StepExtras } from './step-cache';
 export { lookupCachedBase, lookupCachedBaseFor, warmBaseImage } from './base-cache';
 export type { BaseCacheOptions, WarmResult } from './base-cache';
-export { cachedStep, layerFromCache, layerToCache, stageParentKey, runCacheable, copyFlags } from './stage-hooks';
+export { cachedStep, layerFromCache, layerToCache, stageParentKey, copyFlags, type StepInputs } from './stage-hooks';
 export type { CacheAwareStage } from './stage-hooks';

@@ -33,12 +33,14 @@ export function stageParentKey(baseDigest: string | undefined, platform: Platfor
   return baseParentKey(baseDigest, formatPlatform(platform));
 }
 
-/**
- * RUN steps whose result depends on files the key cannot see are never cached: a bind mount
- * reads the context or another stage at run time.
- */
-export function runCacheable(instr: RunInstruction): boolean {
-  return !instr.mounts.some((m) => m.spec.type === 'bind');
+/** A bind mount shows a RUN files of the context or another stage: its key must see their content. */
+function hasBindMounts(instr: RunInstruction): boolean {
+  return instr.mounts.some((m) => m.spec.type === 'bind');
+}
+
+export interface StepInputs {
+  /** a digest of what a RUN's bind mounts show it; undefined when it cannot be known */
+  bindSources?: () => Promise<string | undefined>;
 }
 
 /** The expanded flags of COPY/ADD that shape the layer. */
@@ -67,7 +69,7 @@ export function copyFlags(instr: CopyInstruction | AddInstruction, expand: (w: s
  * up first and skipped on a hit; a RUN miss stores the layer it made. Metadata steps extend the
  * key chain. COPY/ADD are handled inside the stage's addLayer (layerFromCache / layerToCache).
  */
-export async function cachedStep(sb: CacheAwareStage, instr: Instruction, execute: () => Promise<void>): Promise<void> {
+export async function cachedStep(sb: CacheAwareStage, instr: Instruction, execute: () => Promise<void>, inputs: StepInputs = {}): Promise<void> {
   const steps = sb.steps;
   if (!steps) return execute();
   if (instr.kind === 'copy' || instr.kind === 'add') {
@@ -80,9 +82,11 @@ export async function cachedStep(sb: CacheAwareStage, instr: Instruction, execut
     sb.cacheKey = steps.keyFor(parent, instr, sb);
     return;
   }
-  const key = steps.keyFor(parent, instr, sb);
-  const cacheable = steps.covers('run') && runCacheable(instr);
-  if (steps.covers('run') && !cacheable) log.info('  not cached: RUN --mount=type=bind reads files the cache key cannot see');
+  const binds = hasBindMounts(instr);
+  const sources = binds && steps.covers('run') ? await inputs.bindSources?.() : undefined;
+  const key = steps.keyFor(parent, instr, sb, sources === undefined ? {} : { sources });
+  const cacheable = steps.covers('run') && (!binds || sources !== undefined);
+  if (steps.covers('run') && !cacheable) log.info('  not cached: the files RUN --mount=type=bind shows it are not known before it runs');
   if (cacheable) {
     const hit = await steps.lookup(key, sb.where(instr));
     if (hit) {

@@ -13,11 +13,52 @@ import type { StageBuilder } from '../stage';
 import { resolveUser } from '../users';
 import { shellOf } from './metadata';
 import { DEFAULT_PATH } from '../base-image';
+import { digestEntries } from '../cache/entries-digest';
+import { entriesFromDir } from '../../fs/walk';
 
 /** Where `--from` of a bind mount and the context come from (shared with COPY). */
 export interface RunRoots {
   contextDir: string;
+  /** what .dockerignore leaves out of the context (relative posix paths) */
+  contextFilter?: { excluded(rel: string, isDir: boolean): boolean };
   fromRoot(name: string, where: string): Promise<{ root: string; label: string }>;
+}
+
+/** A mount flag as the step sees it: variables in it expanded. */
+function mountSpecOf(stage: StageBuilder, m: RunInstruction['mounts'][number], where: string): MountSpec {
+  try {
+    return m.raw.includes('$') ? parseMountSpec(m.raw, (w) => stage.expand(w)) : m.spec;
+  } catch (e) {
+    throw new UserError(`${where}: invalid --mount=${m.raw}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * For the layer cache: a digest of what the RUN's bind mounts show the step (each target with
+ * the content of its source, as COPY's key sees its sources: paths, modes, owners, file contents,
+ * not times), so such a RUN can be cached. The context counts without what .dockerignore leaves
+ * out (as a context sent to BuildKit would be). Undefined when the RUN has no bind mount, or
+ * when a source is missing (the step then fails with its own error).
+ */
+export async function bindMountsDigest(stage: StageBuilder, instr: RunInstruction, roots: RunRoots): Promise<string | undefined> {
+  const where = stage.where(instr);
+  const parts: string[] = [];
+  for (const m of instr.mounts) {
+    const spec = mountSpecOf(stage, m, where);
+    if (spec.type !== 'bind' || !spec.target) continue;
+    const from = spec.from ? await roots.fromRoot(spec.from, where) : { root: roots.contextDir, label: 'the build context' };
+    const rel = path.posix.normalize('/' + (spec.source ?? '/')).slice(1);
+    const source = path.join(from.root, rel);
+    if (!fs.existsSync(source)) return undefined;
+    const ctx = spec.from ? undefined : roots.contextFilter;
+    const prefix = rel === '' ? '' : `${rel}/`;
+    const entries = await entriesFromDir(source, 'mnt', {
+      filter: ctx ? (r, isDir) => (ctx.excluded(prefix + r, isDir) ? 'exclude' : 'include') : undefined,
+    });
+    parts.push(`${spec.target}\0${spec.from ?? ''}\0${rel}\0${spec.readonly}\0${await digestEntries(entries)}`);
+  }
+  if (parts.length === 0) return undefined;
+  return crypto.createHash('sha256').update(parts.join('\n')).digest('hex');
 }
 
 
@@ -58,12 +99,7 @@ async function prepareMounts(stage: StageBuilder, instr: RunInstruction, roots: 
   const temps: string[] = [];
   const secretsDir = path.join(stage.env.workDir, 'secrets');
   for (const m of instr.mounts) {
-    let spec: MountSpec;
-    try {
-      spec = m.raw.includes('$') ? parseMountSpec(m.raw, (w) => stage.expand(w)) : m.spec;
-    } catch (e) {
-      throw new UserError(`${where}: invalid --mount=${m.raw}: ${(e as Error).message}`);
-    }
+    const spec = mountSpecOf(stage, m, where);
     switch (spec.type) {
       case 'secret': {
         const id = spec.id ?? (spec.target ? path.posix.basename(spec.target) : undefined);

@@ -103,6 +103,37 @@ describe('layer cache in whole builds', function () {
     });
   }
 
+  it('caches a RUN with bind mounts by what they show it: the context (less .dockerignore) and another stage', async () => {
+    const bctx = makeContext({
+      'dep.txt': 'v1\n',
+      'ignored.log': 'noise 1\n',
+      '.dockerignore': '*.log\n',
+      Dockerfile: [
+        `FROM ${reg.host}/library/busybox:latest AS tools`,
+        'RUN echo tool > /tool.txt',
+        `FROM ${reg.host}/library/busybox:latest`,
+        'RUN --mount=type=bind,source=dep.txt,target=/dep.txt --mount=type=bind,target=/ctx --mount=type=bind,from=tools,source=/tool.txt,target=/tool.txt cat /dep.txt /tool.txt > /out.txt && ls /ctx > /ls.txt',
+      ].join('\n') + '\n',
+    });
+    const repo = `oci:${path.join(work, 'bind-cache')}`;
+    const bargs = [...args(repo), '--context', bctx];
+    const first = await buildWith(bargs);
+    assert.deepEqual([first.hits, first.misses], [0, 2], first.lines.filter((l) => /cache|STEP/.test(l)).join('\n'));
+    assert.ok(!first.lines.some((l) => /not cached/.test(l)));
+    const again = await buildWith(bargs);
+    assert.deepEqual([again.hits, again.misses], [2, 0], 'the RUN with bind mounts hits');
+    assert.equal(again.digest, first.digest);
+    fs.writeFileSync(path.join(bctx, 'ignored.log'), 'noise 2\n');
+    assert.deepEqual((await buildWith(bargs)).hits, 2, 'a file .dockerignore leaves out changes no key');
+    fs.writeFileSync(path.join(bctx, 'dep.txt'), 'v2\n');
+    const changed = await buildWith(bargs);
+    assert.deepEqual([changed.hits, changed.misses], [1, 1], 'a changed bound file misses the RUN');
+    assert.notEqual(changed.digest, first.digest);
+    const { rootfs } = umociUnpack(path.join(work, 'out'), 'latest');
+    assert.equal(fs.readFileSync(path.join(rootfs, 'out.txt'), 'utf8'), 'v2\ntool\n');
+    fs.rmSync(bctx, { recursive: true, force: true });
+  });
+
   it('--no-push-cache reads but does not write; --cache-dir bases keep the keys', async () => {
     const repo = `oci:${path.join(work, 'ro-cache')}`;
     const ro = await buildWith(args(repo, ['--no-push-cache']));
