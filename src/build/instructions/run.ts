@@ -14,6 +14,7 @@ import { resolveUser } from '../users';
 import { shellOf } from './metadata';
 import { DEFAULT_PATH } from '../base-image';
 import { digestEntries } from '../cache/entries-digest';
+import { hostPathInRoot } from '../../fs/in-root';
 import { entriesFromDir } from '../../fs/walk';
 
 /** Where `--from` of a bind mount and the context come from (shared with COPY). */
@@ -48,10 +49,11 @@ export async function bindMountsDigest(stage: StageBuilder, instr: RunInstructio
     if (spec.type !== 'bind' || !spec.target) continue;
     const from = spec.from ? await roots.fromRoot(spec.from, where) : { root: roots.contextDir, label: 'the build context' };
     const rel = path.posix.normalize('/' + (spec.source ?? '/')).slice(1);
-    const source = path.join(from.root, rel);
+    const source = hostPathInRoot(from.root, rel);
     if (!fs.existsSync(source)) return undefined;
     const ctx = spec.from ? undefined : roots.contextFilter;
-    const prefix = rel === '' ? '' : `${rel}/`;
+    const within = path.relative(from.root, source).split(path.sep).join('/');
+    const prefix = within === '' ? '' : `${within}/`;
     const entries = await entriesFromDir(source, 'mnt', {
       filter: ctx ? (r, isDir) => (ctx.excluded(prefix + r, isDir) ? 'exclude' : 'include') : undefined,
     });
@@ -140,7 +142,8 @@ async function prepareMounts(stage: StageBuilder, instr: RunInstruction, roots: 
         if (!spec.target) throw new UserError(`${where}: --mount=type=bind needs target=`);
         const from = spec.from ? await roots.fromRoot(spec.from, where) : { root: roots.contextDir, label: 'the build context' };
         const rel = path.posix.normalize('/' + (spec.source ?? '/')).slice(1);
-        let source = path.join(from.root, rel);
+        // links on the way resolve inside the context or stage, never out onto the host
+        let source = hostPathInRoot(from.root, rel);
         if (!fs.existsSync(source)) throw new UserError(`${where}: --mount=type=bind: source "${spec.source ?? '/'}" not found in ${from.label}`);
         if (!spec.readonly) {
           // writes to a rw bind are discarded (BuildKit): give the step a copy, never the original

@@ -95,6 +95,24 @@ describe('executor: RUN', function () {
     assert.deepEqual(counts, ['1', '2'], 'the cache mount persists between builds');
   });
 
+  it('a bind mount source that is a link resolves inside the context, never out onto the host', async () => {
+    const ctx = makeContext({
+      Dockerfile: `FROM ${reg.host}/library/busybox:latest\nRUN --mount=type=bind,source=good,target=/g cp /g/in.txt /via-link.txt\n`,
+      'data/in.txt': 'linked\n',
+    });
+    fs.symlinkSync('data', path.join(ctx, 'good'));
+    const layout = tmpDir('drydock-layout-');
+    const ok = await runExecutor(['-c', ctx, '--no-push', '--oci-layout-path', layout]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(fs.readFileSync(path.join(umociUnpack(layout, 'latest').rootfs, 'via-link.txt'), 'utf8'), 'linked\n');
+    // an absolute link restarts at the context's root: /etc there does not exist
+    fs.symlinkSync('/etc', path.join(ctx, 'evil'));
+    fs.writeFileSync(path.join(ctx, 'Dockerfile'), `FROM ${reg.host}/library/busybox:latest\nRUN --mount=type=bind,source=evil,target=/x cat /x/hostname\n`);
+    const bad = await runExecutor(['-c', ctx, '--no-push']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /--mount=type=bind: source "evil" not found in the build context/);
+  });
+
   it('a required secret that was not given fails clearly', async () => {
     const ctx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:latest\nRUN --mount=type=secret,id=npmrc,required=true cat /run/secrets/npmrc\n` });
     const r = await runExecutor(['-c', ctx, '--no-push']);
