@@ -190,7 +190,7 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
       timings.push({ text: stage.from.text, ms: Date.now() - t0 });
       const roots: SourceRoots = {
         contextDir: ctx.dir,
-        contextFilter: { excluded: (rel, isDir) => ignore.matches(rel, isDir) },
+        contextFilter: { excluded: (rel, isDir) => ignore.matches(rel, isDir), excludesNothing: ignore.patterns.length === 0 },
         fromRoot: (name, where) => fromRoot(name, where, stage, parsed.stages, builders, imageRoots, env, client),
       };
       const state = { cmdSet: false };

@@ -12,6 +12,8 @@ import type { LayerEntry } from '../fs/types';
 export interface SourceFilter {
   /** true when the context-relative path is excluded (.dockerignore) */
   excluded(rel: string, isDir: boolean): boolean;
+  /** true when no path is excluded (no .dockerignore): a caller may skip asking */
+  excludesNothing?: boolean;
 }
 
 const noFilter: SourceFilter = { excluded: () => false };

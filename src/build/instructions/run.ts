@@ -14,14 +14,15 @@ import { resolveUser } from '../users';
 import { shellOf } from './metadata';
 import { DEFAULT_PATH } from '../base-image';
 import { digestEntries } from '../cache/entries-digest';
+import type { SourceFilter } from '../copy-sources';
 import { hostPathInRoot } from '../../fs/in-root';
-import { entriesFromDir } from '../../fs/walk';
+import { entriesFromDir, walkDirSync } from '../../fs/walk';
 
 /** Where `--from` of a bind mount and the context come from (shared with COPY). */
 export interface RunRoots {
   contextDir: string;
   /** what .dockerignore leaves out of the context (relative posix paths) */
-  contextFilter?: { excluded(rel: string, isDir: boolean): boolean };
+  contextFilter?: SourceFilter;
   fromRoot(name: string, where: string): Promise<{ root: string; label: string }>;
 }
 
@@ -51,7 +52,7 @@ export async function bindMountsDigest(stage: StageBuilder, instr: RunInstructio
     const rel = path.posix.normalize('/' + (spec.source ?? '/')).slice(1);
     const source = hostPathInRoot(from.root, rel);
     if (!fs.existsSync(source)) return undefined;
-    const ctx = spec.from ? undefined : roots.contextFilter;
+    const ctx = spec.from || roots.contextFilter?.excludesNothing ? undefined : roots.contextFilter;
     const within = path.relative(from.root, source).split(path.sep).join('/');
     const prefix = within === '' ? '' : `${within}/`;
     const entries = await entriesFromDir(source, 'mnt', {
@@ -145,6 +146,14 @@ async function prepareMounts(stage: StageBuilder, instr: RunInstruction, roots: 
         // links on the way resolve inside the context or stage, never out onto the host
         let source = hostPathInRoot(from.root, rel);
         if (!fs.existsSync(source)) throw new UserError(`${where}: --mount=type=bind: source "${spec.source ?? '/'}" not found in ${from.label}`);
+        if (!spec.from && roots.contextFilter && !roots.contextFilter.excludesNothing) {
+          const view = contextView(source, path.relative(from.root, source).split(path.sep).join('/'), roots.contextFilter, stage.env.workDir);
+          if (view === null) throw new UserError(`${where}: --mount=type=bind: source "${spec.source ?? '/'}" not found in the build context (.dockerignore leaves it out)`);
+          if (view !== undefined) {
+            temps.push(view);
+            source = view;
+          }
+        }
         if (!spec.readonly) {
           // writes to a rw bind are discarded (BuildKit): give the step a copy, never the original
           const copy = path.join(stage.env.workDir, `bind-${crypto.randomBytes(6).toString('hex')}`);
@@ -169,6 +178,50 @@ async function prepareMounts(stage: StageBuilder, instr: RunInstruction, roots: 
       for (const t of temps) await fs.promises.rm(t, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The context as BuildKit would have it: what .dockerignore leaves out of `source` (a file or
+ * directory at `within` in the context) is not shown to the step, as the cache key does not see
+ * it. Undefined when nothing is left out (the source is bound as it is); null when all of it is;
+ * else a directory in `workDir` with the rest (hard links where the filesystem allows).
+ */
+function contextView(source: string, within: string, filter: SourceFilter, workDir: string): string | null | undefined {
+  const st = fs.lstatSync(source);
+  const selfExcluded = within !== '' && filter.excluded(within, st.isDirectory());
+  if (!st.isDirectory()) return selfExcluded ? null : undefined;
+  const prefix = within === '' ? '' : `${within}/`;
+  let leftOut = selfExcluded;
+  const kept = walkDirSync(source, {
+    filter: (r, isDir) => {
+      if (!filter.excluded(prefix + r, isDir)) return 'include';
+      leftOut = true;
+      return 'exclude';
+    },
+  });
+  if (!leftOut) return undefined;
+  if (selfExcluded && kept.length === 0) return null;
+  const view = path.join(workDir, `context-view-${crypto.randomBytes(6).toString('hex')}`);
+  fs.mkdirSync(view);
+  fs.chmodSync(view, st.mode & 0o7777);
+  for (const e of kept) {
+    const to = path.join(view, e.relPath);
+    // a kept entry below a left-out directory still needs its parents
+    fs.mkdirSync(path.dirname(to), { recursive: true });
+    if (e.stats.isDirectory()) {
+      fs.mkdirSync(to, { recursive: true });
+      fs.chmodSync(to, e.stats.mode & 0o7777);
+    } else if (e.stats.isSymbolicLink()) {
+      fs.symlinkSync(fs.readlinkSync(e.absPath), to);
+    } else if (e.stats.isFile()) {
+      try {
+        fs.linkSync(e.absPath, to);
+      } catch {
+        fs.copyFileSync(e.absPath, to);
+      }
+    }
+  }
+  return view;
 }
 
 /** Step output goes to our stdout with registered secrets masked. */

@@ -113,6 +113,22 @@ describe('executor: RUN', function () {
     assert.match(bad.stderr, /--mount=type=bind: source "evil" not found in the build context/);
   });
 
+  it('a bind mount of the context shows what .dockerignore leaves in, as BuildKit would', async () => {
+    const ctx = makeContext({
+      Dockerfile: `FROM ${reg.host}/library/busybox:latest\nRUN --mount=type=bind,target=/ctx cd /ctx && find . -type f | sort > /seen.txt\n`,
+      '.dockerignore': '*.log\n!keep.log\nbuild/\n',
+      'src/a.txt': 'a\n', 'debug.log': 'x\n', 'keep.log': 'k\n', 'build/out.bin': 'o\n',
+    });
+    const layout = tmpDir('drydock-layout-');
+    const r = await runExecutor(['-c', ctx, '--no-push', '--oci-layout-path', layout]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(fs.readFileSync(path.join(umociUnpack(layout, 'latest').rootfs, 'seen.txt'), 'utf8'), './.dockerignore\n./Dockerfile\n./keep.log\n./src/a.txt\n');
+    fs.writeFileSync(path.join(ctx, 'Dockerfile'), `FROM ${reg.host}/library/busybox:latest\nRUN --mount=type=bind,source=debug.log,target=/d cat /d\n`);
+    const bad = await runExecutor(['-c', ctx, '--no-push']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /source "debug.log" not found in the build context \(.dockerignore leaves it out\)/);
+  });
+
   it('a required secret that was not given fails clearly', async () => {
     const ctx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:latest\nRUN --mount=type=secret,id=npmrc,required=true cat /run/secrets/npmrc\n` });
     const r = await runExecutor(['-c', ctx, '--no-push']);
