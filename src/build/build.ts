@@ -1,6 +1,6 @@
 // The executor: context + Dockerfile → stages → image → destinations. Each step is logged with its
 // time; the closing summary names digest, size and layers.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -46,28 +46,58 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const started = Date.now();
   const workDir = opts.workDir ? path.resolve(opts.workDir) : fs.mkdtempSync(path.join(os.tmpdir(), 'drydock-build-'));
   fs.mkdirSync(workDir, { recursive: true });
+  const cleaner = opts.cleanup || opts.workDir ? undefined : new WorkDirCleaner(workDir);
   try {
     return await buildIn(opts, workDir, started);
   } finally {
     if (opts.cleanup) await fs.promises.rm(workDir, { recursive: true, force: true }).catch(() => undefined);
-    else if (!opts.workDir) await discard(workDir);
+    else await cleaner?.discard();
   }
 }
 
 /**
- * Remove our temporary work dir without making the caller wait for it: stage roots can hold
- * tens of thousands of files. The dir is renamed away at once and deleted by a detached `rm`
- * that never crosses into another filesystem.
+ * Removes our temporary work dir without making the caller wait for it: stage roots can hold
+ * tens of thousands of files. At the end the dir is renamed away at once and a detached `rm`
+ * deletes it, never crossing into another filesystem. That `rm` is a shell started with the build
+ * (while it waits for the registry), which removes the dir once told to: starting a program at
+ * the end cost ~3 ms there. Should this process die first, the shell reads the end of its input
+ * and removes nothing.
  */
-async function discard(dir: string): Promise<void> {
-  const trash = `${dir}.trash`;
-  try {
-    await fs.promises.rename(dir, trash);
-    const child = spawn('rm', ['-rf', '--one-file-system', trash], { detached: true, stdio: 'ignore' });
-    child.on('error', () => fs.rmSync(trash, { recursive: true, force: true }));
-    child.unref();
-  } catch {
-    await fs.promises.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+class WorkDirCleaner {
+  private readonly trash: string;
+  private child: ChildProcess | undefined;
+
+  constructor(private readonly dir: string) {
+    this.trash = `${dir}.trash`;
+    try {
+      this.child = spawn(hostProgram('sh') ?? '/bin/sh', ['-c', 'read -r _ && exec rm -rf --one-file-system -- "$1"', 'drydock-cleanup', this.trash], {
+        detached: true, stdio: ['pipe', 'ignore', 'ignore'],
+      });
+      this.child.on('error', () => { this.child = undefined; });
+      this.child.stdin!.on('error', () => undefined); // a shell that went away: the fallback below
+      this.child.unref();
+      (this.child.stdin as unknown as { unref(): void }).unref();
+    } catch {
+      this.child = undefined;
+    }
+  }
+
+  async discard(): Promise<void> {
+    try {
+      await fs.promises.rename(this.dir, this.trash);
+    } catch {
+      this.child?.stdin?.end();
+      await fs.promises.rm(this.dir, { recursive: true, force: true }).catch(() => undefined);
+      return;
+    }
+    const child = this.child;
+    if (child?.stdin?.writable && child.exitCode === null) {
+      child.stdin.end('go\n');
+      return;
+    }
+    const rm = spawn('rm', ['-rf', '--one-file-system', this.trash], { detached: true, stdio: 'ignore' });
+    rm.on('error', () => fs.rmSync(this.trash, { recursive: true, force: true }));
+    rm.unref();
   }
 }
 

@@ -1,12 +1,13 @@
 // The executor end to end against a plain loopback registry: platforms, stages, outputs,
 // reproducibility, and bad input that must fail clearly and leave no manifest behind.
 import { strict as assert } from 'node:assert';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { makeContext, runExecutor, umociUnpack } from '../../support/executor';
-import { freePort, pushBaseImages, run, skopeoOpts, startRegistry, tmpDir, type Registry } from '../../support/testbed';
+import { freePort, pushBaseImages, REPO_ROOT, run, skopeoOpts, startRegistry, tmpDir, type Registry } from '../../support/testbed';
 
 describe('executor (plain registry)', function () {
   this.timeout(120000);
@@ -25,6 +26,35 @@ describe('executor (plain registry)', function () {
       return false;
     }
   };
+
+  it('removes its work dir after a build, failed or not, and nothing when it is killed', async () => {
+    const tmp = tmpDir('drydock-tmpdir-');
+    const env = { TMPDIR: tmp };
+    const left = () => fs.readdirSync(tmp).filter((n) => n.startsWith('drydock-build-'));
+    const cleaners = () => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try { return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`drydock-cleanup\0${tmp}/`); } catch { return false; }
+    });
+    const settle = async (ok: () => boolean) => { for (let i = 0; i < 100 && !ok(); i++) await new Promise((r) => setTimeout(r, 50)); };
+    const okCtx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:latest\nRUN echo hi > /x\n` });
+    assert.equal((await runExecutor(['-c', okCtx, '--no-push'], { env })).code, 0);
+    await settle(() => left().length === 0);
+    assert.deepEqual(left(), [], 'removed after a build');
+    const badCtx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:latest\nRUN false\n` });
+    assert.notEqual((await runExecutor(['-c', badCtx, '--no-push'], { env })).code, 0);
+    await settle(() => left().length === 0);
+    assert.deepEqual(left(), [], 'removed after a failed build');
+    // killed mid-RUN: its cleaner sees the end of its input and exits, removing nothing
+    const slowCtx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:latest\nRUN sleep 30\n` });
+    const child = spawn(path.join(REPO_ROOT, 'bin/executor'), ['-c', slowCtx, '--no-push'], { env: { ...process.env, ...env }, stdio: 'ignore' });
+    await settle(() => cleaners().length === 1 && left().length === 1);
+    assert.equal(cleaners().length, 1, 'a cleaner waits while the build runs');
+    child.kill('SIGKILL');
+    await settle(() => cleaners().length === 0);
+    assert.deepEqual(cleaners(), [], 'the cleaner is gone');
+    assert.equal(left().length, 1, 'and removed nothing');
+    spawnSync('pkill', ['-f', 'sleep 30']);
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
 
   it('selects the platform from a multi-platform base (index)', async () => {
     const ctx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:multiarch\nLABEL x=y\n` });
