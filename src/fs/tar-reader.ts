@@ -129,6 +129,7 @@ export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<Ta
   };
   /** The next n bytes as one buffer (the first chunk), or null at the end of the input. */
   const fill = async (n: number): Promise<Buffer | null> => {
+    if (n === 0) return Buffer.alloc(0);
     while (queued < n) if (!(await more())) return null;
     if (queue[0].length < n) {
       const parts: Buffer[] = [];

@@ -115,6 +115,7 @@ describe('fs/tar-reader', function () {
     const globalBody = Buffer.from(paxRecord('comment', 'everywhere'));
     const localBody = Buffer.from(paxRecord('path', 'renamed/by/pax') + paxRecord('size', '3'));
     const buf = Buffer.concat([
+      header('empty-pax', 'x', 0), // a PAX header without records: nothing to apply
       header('global', 'g', globalBody.length), pad(globalBody),
       header('PaxHeader', 'x', localBody.length), pad(localBody),
       header('short-name', '0', 0), pad(Buffer.from('abc')),
@@ -122,6 +123,7 @@ describe('fs/tar-reader', function () {
       Buffer.alloc(1024),
     ]);
     const got = await ours(buf, 100);
+    assert.deepEqual(await ours(buf, 512), got, 'block-sized chunks (the empty PAX header ends one)');
     assert.deepEqual(got.map((e) => [e.header.name, e.header.type, e.data, e.header.pax]), [
       ['renamed/by/pax', 'file', 'abc', { comment: 'everywhere', path: 'renamed/by/pax', size: '3' }],
       ['old-style-dir/', 'directory', '', null],
