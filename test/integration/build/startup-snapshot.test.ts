@@ -3,8 +3,9 @@
 // it works, workers included; a snapshot whose files changed or moved, or that another node
 // binary made, is never run stale; without one the commands start as usual.
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as path from 'node:path';
 import { makeContext, runExecutor } from '../../support/executor';
 import { REPO_ROOT, tmpDir } from '../../support/testbed';
@@ -124,6 +125,31 @@ describe('startup snapshot', function () {
     assert.equal(r.status, 0);
     assert.match(r.stderr, /no startup snapshot \(.*training broke.*\)/);
     assert.equal(fs.existsSync(path.join(pkg, 'dist/snapshot')), false);
+  });
+
+  it('--max-http-header-size given to node reaches undici; without it, Node\'s default 16 KiB holds', async () => {
+    // a "registry" whose answers carry a 20 KB header: over the default, under 64 KiB
+    const server = http.createServer((_req, res) => { res.writeHead(404, { 'x-padding': 'a'.repeat(20000) }); res.end('{}'); });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const port = (server.address() as import('node:net').AddressInfo).port;
+      const c = makeContext({ Dockerfile: `FROM 127.0.0.1:${port}/some/image:1\n` });
+      const start = path.join(REPO_ROOT, 'dist/src/cli/start.js');
+      const build = (flags: string[]) => new Promise<string>((resolve) => {
+        const child = spawn(process.execPath, ['--snapshot-blob', path.join(REPO_ROOT, 'dist/snapshot/drydock.blob'), ...flags, start, 'executor', '-c', c, '--no-push', '--verbosity', 'debug'], { env: envWithout });
+        let err = '';
+        child.stderr.on('data', (d) => { err += d; });
+        child.on('close', () => resolve(err));
+      });
+      const plain = await build([]);
+      assert.match(plain, /snapshot \(\d+ modules\)/);
+      assert.match(plain, /ping failed .*origin=http:\/\/127\.0\.0\.1:\d+ error=.*[Hh]eaders? [Oo]verflow/);
+      const raised = await build(['--max-http-header-size=65536']);
+      assert.match(raised, /snapshot \(\d+ modules\)/);
+      assert.match(raised, /answered 404 at http:\/\/127\.0\.0\.1:\d+\/v2\//);
+    } finally {
+      server.close();
+    }
   });
 
   it('make-snapshot reports why it made none instead of failing the build', () => {
