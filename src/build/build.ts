@@ -34,6 +34,7 @@ import { extractLayer } from '../fs/extract';
 import { cachedStep, openLayerCache, stageParentKey, StepCache, type StepInputs } from './cache';
 import { chooseIsolation, defaultIgnorePaths, type Isolation } from './isolation';
 import { hostProgram } from './isolation/host-tools';
+import { onInterrupt } from './interrupt';
 
 export interface BuildResult {
   digest: string;
@@ -47,9 +48,11 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const workDir = opts.workDir ? path.resolve(opts.workDir) : fs.mkdtempSync(path.join(os.tmpdir(), 'drydock-build-'));
   fs.mkdirSync(workDir, { recursive: true });
   const cleaner = opts.cleanup || opts.workDir ? undefined : new WorkDirCleaner(workDir);
+  const forget = cleaner ? onInterrupt(() => cleaner.discardNow()) : undefined;
   try {
     return await buildIn(opts, workDir, started);
   } finally {
+    forget?.();
     if (opts.cleanup) await fs.promises.rm(workDir, { recursive: true, force: true }).catch(() => undefined);
     else await cleaner?.discard();
   }
@@ -90,6 +93,20 @@ class WorkDirCleaner {
       await fs.promises.rm(this.dir, { recursive: true, force: true }).catch(() => undefined);
       return;
     }
+    this.removeTrash();
+  }
+
+  /** discard() for a process about to exit (interrupted): the rename and the word to the shell are immediate. */
+  discardNow(): void {
+    try {
+      fs.renameSync(this.dir, this.trash);
+    } catch {
+      return; // left where it is: a later build's temporary dir never collides with it
+    }
+    this.removeTrash();
+  }
+
+  private removeTrash(): void {
     const child = this.child;
     if (child?.stdin?.writable && child.exitCode === null) {
       child.stdin.end('go\n');

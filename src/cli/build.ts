@@ -195,6 +195,7 @@ export async function main(args: string[]): Promise<number> {
   if (!opts) return 0;
   log.debug(`node ${process.version}, ${(require('./start') as typeof import('./start')).startOrigin()}`);
   const { build } = require('../build/build') as typeof import('../build/build');
+  (require('../build/interrupt') as typeof import('../build/interrupt')).stopOnSignals();
   await build(opts);
   return 0;
 }

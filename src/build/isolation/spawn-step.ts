@@ -19,10 +19,33 @@ export function validateSpec(spec: RunSpec): void {
   if (!path.posix.isAbsolute(spec.workdir)) throw new Error(`RunSpec.workdir "${spec.workdir}": expected an absolute path`);
 }
 
+/** Process groups of the steps running now (each step leads its own). */
+const running = new Set<number>();
+
+/**
+ * Kill every running step with its whole process group (an interrupted build must not leave a
+ * RUN going: its processes do not carry the CI's environment, so a process-tree killer that goes
+ * by it, as Jenkins' does, would miss them). Returns how many were running.
+ */
+export function killRunningSteps(): number {
+  const n = running.size;
+  for (const pgid of running) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      /* gone already */
+    }
+  }
+  return n;
+}
+
 /** Run argv; with a spec its output is forwarded, without one stderr is kept for the error text. */
 export function runProcess(argv: string[], spec: Pick<RunSpec, 'stdout' | 'stderr'> | null, env: NodeJS.ProcessEnv, cwd = '/'): Promise<RunResult & { stderrText: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    // its own process group, so that killRunningSteps() reaches all of it
+    const child = spawn(argv[0], argv.slice(1), { env, cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const pgid = child.pid;
+    if (pgid !== undefined) running.add(pgid);
     let stderrText = '';
     if (spec) {
       child.stdout.pipe(spec.stdout, { end: false });
@@ -35,6 +58,7 @@ export function runProcess(argv: string[], spec: Pick<RunSpec, 'stdout' | 'stder
     }
     child.on('error', (e) => reject(new Error(`cannot start ${argv[0]}: ${e.message}`)));
     child.on('close', (code, signal) => {
+      if (pgid !== undefined) running.delete(pgid);
       if (signal) {
         const n = os.constants.signals[signal as keyof typeof os.constants.signals] ?? 0;
         resolve({ exitCode: 128 + n, signal, stderrText });

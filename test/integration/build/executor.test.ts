@@ -56,6 +56,32 @@ describe('executor (plain registry)', function () {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
+  it('stopped by SIGTERM or SIGINT during a RUN, it kills the step, removes its work dir and exits 128+signal', async () => {
+    for (const [sig, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+      const tmp = tmpDir('drydock-tmpdir-');
+      const marker = `${sig === 'SIGTERM' ? 41 : 42}`;
+      const steps = () => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+        try { return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8') === `sleep\0${marker}\0`; } catch { return false; }
+      });
+      const ctx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:latest\nRUN sleep ${marker}\n` });
+      const child = spawn(path.join(REPO_ROOT, 'bin/executor'), ['-c', ctx, '--no-push'], { env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d) => { stderr += d; });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+      for (let i = 0; i < 200 && steps().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(steps().length, 1, 'the step runs');
+      const t0 = Date.now();
+      child.kill(sig);
+      assert.equal(await exited, code, stderr);
+      assert.ok(Date.now() - t0 < 3000, 'it stopped at once');
+      assert.match(stderr, new RegExp(`interrupted by ${sig}: stopped the running RUN step`));
+      assert.deepEqual(steps(), [], 'no step process is left');
+      for (let i = 0; i < 100 && fs.readdirSync(tmp).some((n) => n.startsWith('drydock-build-')); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(fs.readdirSync(tmp).filter((n) => n.startsWith('drydock-build-')), [], 'the work dir is removed');
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
   it('selects the platform from a multi-platform base (index)', async () => {
     const ctx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:multiarch\nLABEL x=y\n` });
     for (const [flag, arch] of [[[], 'amd64'], [['--custom-platform', 'linux/arm64'], 'arm64']] as Array<[string[], string]>) {
