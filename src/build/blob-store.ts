@@ -27,7 +27,9 @@ export class BlobStore {
    * fetched): the request goes out now, its body waits for the reader (openOrFetch or ensure).
    */
   startFetch(digest: string, fetch: () => Promise<Readable>): void {
-    if (this.started.has(digest) || this.inflight.has(digest) || this.has(digest)) return;
+    if (this.inflight.has(digest) || this.has(digest)) return;
+    // started again (the registry that named it failed afterwards): the newer download wins
+    this.started.get(digest)?.then((s) => s.destroy(), () => undefined);
     const p = fetch();
     p.catch(() => undefined); // the reader that takes it gets the error
     this.started.set(digest, p);

@@ -181,10 +181,9 @@ export class RegistryClient {
   /**
    * The image `ref` names for `platform`: manifest (through an index if needed), parsed config and
    * layers. Mirrors / --registry-map entries are tried first, like kaniko, then the original.
-   */
-  /**
-   * The manifest (for `platform`) and config of `ref`. `onManifest` hears the manifest as soon as
-   * it is known, before the config is read: a caller may start fetching layers meanwhile.
+   * `onManifest` hears each candidate's manifest as soon as it is known, before the config is read
+   * (a caller may start fetching layers meanwhile); when that candidate then fails, the next one's
+   * manifest is heard too.
    */
   async resolveImage(ref: Reference, platform: Platform, onManifest?: (pinned: Reference, manifest: ImageManifest) => void): Promise<ResolvedImage> {
     const candidates = this.transport.pullCandidates(ref);

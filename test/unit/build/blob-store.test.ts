@@ -75,8 +75,7 @@ describe('build/blob-store', () => {
     let fetches = 0;
     const fetch = async () => { fetches++; return Readable.from([Buffer.from('early '), Buffer.from('bytes')]); };
     s.startFetch(D1, fetch);
-    s.startFetch(D1, fetch);
-    assert.equal(fetches, 1, 'started once');
+    assert.equal(fetches, 1, 'started at once');
     const again = async (): Promise<Readable> => { throw new Error('fetched again'); };
     assert.equal(await readAll(await s.openOrFetch(D1, again)), 'early bytes');
     assert.equal(await s.ensure(D1, again), s.pathOf(D1), 'the store waits for the file being written');
@@ -87,6 +86,16 @@ describe('build/blob-store', () => {
     s.startFetch(D2, async () => Readable.from(['second']));
     assert.equal(await s.ensure(D2, again), s.pathOf(D2));
     assert.equal(fs.readFileSync(s.pathOf(D2), 'utf8'), 'second');
+  });
+
+  it('a download started again replaces the first, which is closed', async () => {
+    const s = new BlobStore(dir);
+    const first = Readable.from(['from a mirror that failed']);
+    s.startFetch(D1, async () => first);
+    s.startFetch(D1, async () => Readable.from(['from the registry']));
+    assert.equal(await readAll(await s.openOrFetch(D1, async () => { throw new Error('fetched again'); })), 'from the registry');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(first.destroyed, true);
   });
 
   it('a started download that failed fails its reader, and the next reader fetches afresh', async () => {
