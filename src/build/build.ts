@@ -213,7 +213,7 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
     await pushAccess;
     const hostRootStage = await chooseHostRootStage(neededStagesInOrder, env, df.displayName);
     const hostRoot = hostRootStage === undefined ? undefined : { ignore: defaultIgnorePaths(process.env, [...opts.ignorePaths, workDir, ctx.dir]) };
-    const imageRoots = new Map<string, string>();
+    const imageRoots = new Map<string, { root: string; xattrFree: boolean }>();
     const totalSteps = parsed.stages.filter((s) => needed.has(s.index)).reduce((n, s) => n + 1 + s.instructions.length, 0);
     let step = 0;
     const timings: Array<{ text: string; ms: number }> = [];
@@ -390,7 +390,10 @@ async function execute(sb: StageBuilder, instr: Instruction, roots: SourceRoots,
 }
 
 /** The files behind COPY --from=NAME: an earlier stage (by name or index) or an image. */
-async function fromRoot(name: string, where: string, current: Stage, stages: Stage[], builders: Map<number, StageBuilder>, imageRoots: Map<string, string>, env: StageEnv, client: RegistryClient): Promise<{ root: string; label: string }> {
+async function fromRoot(
+  name: string, where: string, current: Stage, stages: Stage[], builders: Map<number, StageBuilder>,
+  imageRoots: Map<string, { root: string; xattrFree: boolean }>, env: StageEnv, client: RegistryClient,
+): Promise<{ root: string; label: string; xattrFree?: boolean }> {
   const byName = stages.find((s) => s.name === name.toLowerCase());
   const byIndex = /^\d+$/.test(name) ? stages[Number(name)] : undefined;
   const stage = byName ?? byIndex;
@@ -400,15 +403,18 @@ async function fromRoot(name: string, where: string, current: Stage, stages: Sta
     if (!b) throw new UserError(`${where}: COPY --from=${name}: that stage was not built`);
     return { root: await b.rootfs(), label: `stage ${name}` };
   }
-  let root = imageRoots.get(name);
-  if (!root) {
+  let known = imageRoots.get(name);
+  if (!known) {
     const base = await resolveBaseImage(name, env.platform, client, env.blobs, where);
-    root = path.join(env.workDir, `image-${imageRoots.size}`, 'rootfs');
+    const root = path.join(env.workDir, `image-${imageRoots.size}`, 'rootfs');
     await fs.promises.mkdir(root, { recursive: true });
-    for (const l of base.image.layers) await extractLayer(await l.open(), root, { setfattr: hostProgram('setfattr') });
-    imageRoots.set(name, root);
+    let xattrPaths = 0;
+    for (const l of base.image.layers) xattrPaths += (await extractLayer(await l.open(), root, { setfattr: hostProgram('setfattr') })).xattrPaths;
+    // nothing but its layers ever writes there: without attributes in them, its files have none
+    known = { root, xattrFree: xattrPaths === 0 };
+    imageRoots.set(name, known);
   }
-  return { root, label: `image ${name}` };
+  return { root: known.root, label: `image ${name}`, xattrFree: known.xattrFree };
 }
 
 async function writeOutputs(opts: BuildOptions, image: Image, destinations: Reference[], client: RegistryClient, digest: string): Promise<void> {

@@ -47,6 +47,8 @@ export interface ExtractOptions {
 export interface ExtractResult {
   /** Entries applied (files, directories, links, nodes, whiteouts). */
   files: number;
+  /** Paths the layer gave extended attributes we keep (0: the layer carries none) */
+  xattrPaths: number;
 }
 
 const MAX_SYMLINKS = 40; // Linux's MAXSYMLINKS
@@ -532,5 +534,5 @@ export async function extractLayer(input: Readable, root: string, opts: ExtractO
     if (err instanceof UserError) throw err;
     throw new UserError(`cannot extract layer${layer}: ${(err as Error).message}`, { cause: err });
   }
-  return { files: applier.files };
+  return { files: applier.files, xattrPaths: applier.xattrs.size };
 }

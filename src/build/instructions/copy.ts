@@ -21,8 +21,11 @@ import { missingDirs } from './metadata';
 export interface SourceRoots {
   contextDir: string;
   contextFilter: SourceFilter;
-  /** the root directory of `--from=NAME` (a stage name or index, or an image reference) */
-  fromRoot(name: string, where: string): Promise<{ root: string; label: string }>;
+  /**
+   * The root directory of `--from=NAME` (a stage name or index, or an image reference);
+   * `xattrFree` when it is known that no file there has extended attributes we keep.
+   */
+  fromRoot(name: string, where: string): Promise<{ root: string; label: string; xattrFree?: boolean }>;
 }
 
 function parseChmod(v: string, where: string): number {
@@ -92,7 +95,7 @@ export async function copy(stage: StageBuilder, instr: CopyInstruction, roots: S
   const chmod = instr.flags.chmod ? parseChmod(stage.expand(instr.flags.chmod), where) : undefined;
   const { dest, destIsDir } = destination(c);
   const mtime = new Date(stage.env.created);
-  let src: { root: string; label: string; filter?: SourceFilter };
+  let src: { root: string; label: string; filter?: SourceFilter; xattrFree?: boolean };
   if (instr.flags.from) {
     src = await roots.fromRoot(stage.expand(instr.flags.from), where);
   } else {
@@ -112,7 +115,8 @@ export async function copy(stage: StageBuilder, instr: CopyInstruction, roots: S
       onManyEntries: stage.manyEntriesHint(),
     });
   }
-  if (instr.flags.from) keepSourceXattrs(entries, where);
+  if (instr.flags.from && src.xattrFree) log.debug(`${where}: ${src.label} has no extended attributes (its layers carry none): not read`);
+  else if (instr.flags.from) keepSourceXattrs(entries, where);
   entries.push(...heredocEntries(c, instr.heredocs, dest, destIsDir || sources.length + instr.heredocs.length > 1, uid, gid, chmod, mtime));
   entries.push(...(await parentEntries(c, entries, uid, gid, mtime)));
   await stage.addLayer(entries, instr);

@@ -200,10 +200,11 @@ describe('executor (plain registry)', function () {
   it('COPY --from an image, --label, and JSON logs', async () => {
     const ctx = makeContext({ Dockerfile: `FROM scratch\nCOPY --from=${reg.host}/library/busybox:latest /bin/busybox /busybox\n` });
     const layout = tmpDir('drydock-layout-');
-    const r = await runExecutor(['-c', ctx, '--no-push', '--oci-layout-path', layout, '--label', 'team=infra', '--label', 'tier=build', '--log-format', 'json']);
+    const r = await runExecutor(['-c', ctx, '--no-push', '--oci-layout-path', layout, '--label', 'team=infra', '--label', 'tier=build', '--log-format', 'json', '--verbosity', 'debug']);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stderr.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
     assert.ok(lines.some((l) => l.level === 'info' && /^STEP 2\/2: COPY --from=/.test(l.msg)), 'steps are JSON log lines');
+    assert.ok(lines.some((l) => /image .*busybox:latest has no extended attributes \(its layers carry none\): not read/.test(l.msg)), 'no getfattr for an image without attributes');
     const insp = JSON.parse(run('skopeo', ['inspect', `oci:${layout}:latest`]));
     assert.deepEqual(insp.Labels, { team: 'infra', tier: 'build' });
     const { rootfs } = umociUnpack(layout, 'latest');

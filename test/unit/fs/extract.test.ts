@@ -337,6 +337,6 @@ describe('fs/extract', () => {
   });
 
   it('accepts an empty stream', async () => {
-    assert.deepEqual(await apply(Buffer.alloc(0)), { files: 0 });
+    assert.deepEqual(await apply(Buffer.alloc(0)), { files: 0, xattrPaths: 0 });
   });
 });
