@@ -163,87 +163,85 @@ export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<Ta
   let longLink: string | null = null;
   // (when the caller stops early, the source is its to destroy: ending a stream's iterator here
   // would destroy it with an AbortError that hides the caller's own)
-  {
-    for (;;) {
-      const buf = await fill(BLOCK);
-      if (buf === null) {
-        if (queued > 0) throw new TarFormatError('unexpected end of data inside a tar header');
-        return;
-      }
-      if (isZeroBlock(buf, 0)) {
-        consume(BLOCK);
-        continue;
-      }
-      if (!checksumOk(buf, 0)) throw new TarFormatError('invalid tar header (bad checksum): is the data corrupt, or still compressed?');
-      const ustar = buf.compare(USTAR, 0, 6, 257, 263) === 0;
-      if (!ustar && buf.compare(GNU, 0, 6, 257, 263) !== 0) throw new TarFormatError('invalid tar header: unknown format');
-      const flag = buf[156];
-      let name = str(buf, 0, 100);
-      if (ustar && buf[345] !== 0) name = `${str(buf, 345, 155)}/${name}`;
-      const h: TarHeader = {
-        name,
-        type: TYPES[flag],
-        typeflag: flag === 0 ? '0' : String.fromCharCode(flag),
-        mode: num(buf, 100, 8),
-        uid: num(buf, 108, 8),
-        gid: num(buf, 116, 8),
-        size: num(buf, 124, 12),
-        mtime: new Date(1000 * num(buf, 136, 12)),
-        linkname: buf[157] === 0 ? null : str(buf, 157, 100),
-        uname: str(buf, 265, 32),
-        gname: str(buf, 297, 32),
-        devmajor: num(buf, 329, 8),
-        devminor: num(buf, 337, 8),
-        pax: null,
-      };
-      consume(BLOCK);
-      if (!(h.size >= 0)) throw new TarFormatError(`invalid size in the tar header of "${h.name}"`);
-
-      const long = flag === PAX || flag === PAX_GLOBAL || flag === GNU_LONG_LINK || GNU_LONG_NAME.includes(flag);
-      if (long) {
-        if (h.size > MAX_LONG_HEADER) throw new TarFormatError(`tar long header of ${h.size} bytes is larger than ${MAX_LONG_HEADER}`);
-        const all = await fill(padded(h.size));
-        if (all === null) throw new TarFormatError('unexpected end of data inside a tar long header');
-        const body = all.subarray(0, h.size);
-        if (flag === PAX) pax = paxGlobal === null ? decodePax(body) : { ...paxGlobal, ...decodePax(body) };
-        else if (flag === PAX_GLOBAL) paxGlobal = decodePax(body);
-        else if (flag === GNU_LONG_LINK) longLink = str(body, 0, body.length);
-        else longName = str(body, 0, body.length);
-        if (padded(h.size) > 0) consume(padded(h.size));
-        continue;
-      }
-      if (longName !== null) { h.name = longName; longName = null; }
-      if (longLink !== null) { h.linkname = longLink; longLink = null; }
-      if (pax) {
-        if (pax.path) h.name = pax.path;
-        if (pax.linkpath) h.linkname = pax.linkpath;
-        if (pax.size) h.size = parseInt(pax.size, 10);
-        h.pax = pax;
-        pax = null;
-      }
-      // old tars mark a directory by a trailing '/' on a regular file's name
-      if (h.type === 'file' && h.name.endsWith('/')) h.type = 'directory';
-      if (!(h.size >= 0)) throw new TarFormatError(`invalid size in the tar header of "${h.name}"`);
-
-      // data follows every entry but a directory, as its size says (tar-stream reads them so too)
-      const dataSize = h.type === 'directory' ? 0 : h.size;
-      let left = dataSize;
-      const entry: TarEntry = {
-        header: h,
-        async *[Symbol.asyncIterator]() {
-          while (left > 0) {
-            if (queued === 0 && !(await more())) throw new TarFormatError(`unexpected end of data inside "${h.name}"`);
-            if (queued === 0) continue;
-            const k = Math.min(left, queue[0].length);
-            const chunk = queue[0].subarray(0, k);
-            consume(k);
-            left -= k;
-            yield chunk;
-          }
-        },
-      };
-      yield entry;
-      await skip(left + (padded(dataSize) - dataSize));
+  for (;;) {
+    const buf = await fill(BLOCK);
+    if (buf === null) {
+      if (queued > 0) throw new TarFormatError('unexpected end of data inside a tar header');
+      return;
     }
+    if (isZeroBlock(buf, 0)) {
+      consume(BLOCK);
+      continue;
+    }
+    if (!checksumOk(buf, 0)) throw new TarFormatError('invalid tar header (bad checksum): is the data corrupt, or still compressed?');
+    const ustar = buf.compare(USTAR, 0, 6, 257, 263) === 0;
+    if (!ustar && buf.compare(GNU, 0, 6, 257, 263) !== 0) throw new TarFormatError('invalid tar header: unknown format');
+    const flag = buf[156];
+    let name = str(buf, 0, 100);
+    if (ustar && buf[345] !== 0) name = `${str(buf, 345, 155)}/${name}`;
+    const h: TarHeader = {
+      name,
+      type: TYPES[flag],
+      typeflag: flag === 0 ? '0' : String.fromCharCode(flag),
+      mode: num(buf, 100, 8),
+      uid: num(buf, 108, 8),
+      gid: num(buf, 116, 8),
+      size: num(buf, 124, 12),
+      mtime: new Date(1000 * num(buf, 136, 12)),
+      linkname: buf[157] === 0 ? null : str(buf, 157, 100),
+      uname: str(buf, 265, 32),
+      gname: str(buf, 297, 32),
+      devmajor: num(buf, 329, 8),
+      devminor: num(buf, 337, 8),
+      pax: null,
+    };
+    consume(BLOCK);
+    if (!(h.size >= 0)) throw new TarFormatError(`invalid size in the tar header of "${h.name}"`);
+
+    const long = flag === PAX || flag === PAX_GLOBAL || flag === GNU_LONG_LINK || GNU_LONG_NAME.includes(flag);
+    if (long) {
+      if (h.size > MAX_LONG_HEADER) throw new TarFormatError(`tar long header of ${h.size} bytes is larger than ${MAX_LONG_HEADER}`);
+      const all = await fill(padded(h.size));
+      if (all === null) throw new TarFormatError('unexpected end of data inside a tar long header');
+      const body = all.subarray(0, h.size);
+      if (flag === PAX) pax = paxGlobal === null ? decodePax(body) : { ...paxGlobal, ...decodePax(body) };
+      else if (flag === PAX_GLOBAL) paxGlobal = decodePax(body);
+      else if (flag === GNU_LONG_LINK) longLink = str(body, 0, body.length);
+      else longName = str(body, 0, body.length);
+      if (padded(h.size) > 0) consume(padded(h.size));
+      continue;
+    }
+    if (longName !== null) { h.name = longName; longName = null; }
+    if (longLink !== null) { h.linkname = longLink; longLink = null; }
+    if (pax) {
+      if (pax.path) h.name = pax.path;
+      if (pax.linkpath) h.linkname = pax.linkpath;
+      if (pax.size) h.size = parseInt(pax.size, 10);
+      h.pax = pax;
+      pax = null;
+    }
+    // old tars mark a directory by a trailing '/' on a regular file's name
+    if (h.type === 'file' && h.name.endsWith('/')) h.type = 'directory';
+    if (!(h.size >= 0)) throw new TarFormatError(`invalid size in the tar header of "${h.name}"`);
+
+    // data follows every entry but a directory, as its size says (tar-stream reads them so too)
+    const dataSize = h.type === 'directory' ? 0 : h.size;
+    let left = dataSize;
+    const entry: TarEntry = {
+      header: h,
+      async *[Symbol.asyncIterator]() {
+        while (left > 0) {
+          if (queued === 0 && !(await more())) throw new TarFormatError(`unexpected end of data inside "${h.name}"`);
+          if (queued === 0) continue;
+          const k = Math.min(left, queue[0].length);
+          const chunk = queue[0].subarray(0, k);
+          consume(k);
+          left -= k;
+          yield chunk;
+        }
+      },
+    };
+    yield entry;
+    await skip(left + (padded(dataSize) - dataSize));
   }
 }
