@@ -243,7 +243,11 @@ export class ChrootIsolation implements Isolation {
     lines.push('exec "$@"');
     const flags = ['--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child', '--uts', '--ipc'];
     if (spec.network === 'none') flags.push('--net');
-    return [t.unshare!, ...flags, '--', t.sh ?? '/bin/sh', '-c', lines.join('\n'), 'drydock-step', ...tail];
+    // Should the executor be killed outright (SIGKILL, the OOM killer), the kernel kills unshare,
+    // and unshare (--kill-child) the step's PID namespace with every process in it. setpriv from
+    // the util-linux whose unshare knows --root (2.38+) knows --pdeathsig (2.33+).
+    const orphanGuard = this.launcher === 'util-linux' && t.setpriv ? [t.setpriv, '--pdeathsig', 'KILL', '--'] : [];
+    return [...orphanGuard, t.unshare!, ...flags, '--', t.sh ?? '/bin/sh', '-c', lines.join('\n'), 'drydock-step', ...tail];
   }
 
   private async mknod(hostPath: string, mode: number, major: number, minor: number): Promise<void> {

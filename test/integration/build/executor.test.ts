@@ -1,7 +1,7 @@
 // The executor end to end against a plain loopback registry: platforms, stages, outputs,
 // reproducibility, and bad input that must fail clearly and leave no manifest behind.
 import { strict as assert } from 'node:assert';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
@@ -52,7 +52,6 @@ describe('executor (plain registry)', function () {
     await settle(() => cleaners().length === 0);
     assert.deepEqual(cleaners(), [], 'the cleaner is gone');
     assert.equal(left().length, 1, 'and removed nothing');
-    spawnSync('pkill', ['-f', 'sleep 30']);
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -80,6 +79,23 @@ describe('executor (plain registry)', function () {
       assert.deepEqual(fs.readdirSync(tmp).filter((n) => n.startsWith('drydock-build-')), [], 'the work dir is removed');
       fs.rmSync(tmp, { recursive: true, force: true });
     }
+  });
+
+  it('killed outright (SIGKILL) during a RUN in a mount namespace, it leaves no step process behind', async function () {
+    const marker = '43';
+    const steps = () => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try { return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8') === `sleep\0${marker}\0`; } catch { return false; }
+    });
+    const ctx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:latest\nRUN sleep ${marker}\n` });
+    const child = spawn(path.join(REPO_ROOT, 'bin/executor'), ['-c', ctx, '--no-push', '--verbosity', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    for (let i = 0; i < 200 && steps().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(steps().length, 1, 'the step runs');
+    assert.match(stderr, /mount namespace: yes/, 'this host gives the step its own namespaces (root with mount rights)');
+    child.kill('SIGKILL');
+    for (let i = 0; i < 100 && steps().length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(steps(), [], 'the step died with the executor');
   });
 
   it('selects the platform from a multi-platform base (index)', async () => {
