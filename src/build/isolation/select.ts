@@ -9,7 +9,7 @@ import { log, UserError } from '../../log';
 import { CapabilitySet, readCapabilities } from './capabilities';
 import { ChrootIsolation, Launcher } from './chroot';
 import type { ProbeFs } from './container-detect';
-import { findHostTools, HostTools, probeHostTools } from './host-tools';
+import { findHostTools, hostProgram, HostTools, probeHostTools } from './host-tools';
 import { NoneIsolation } from './none';
 import type { Isolation } from './types';
 
@@ -47,7 +47,7 @@ export function canMountPrivately(tools: HostTools = findHostTools()): boolean {
 }
 
 /** canMountPrivately() without blocking this thread (the build resolves its bases meanwhile). */
-export function probeMountRights(tools: HostTools): Promise<boolean> {
+export function probeMountRights(tools: Pick<HostTools, 'unshare' | 'mount'>): Promise<boolean> {
   if (mountProbe !== undefined) return Promise.resolve(mountProbe);
   if (!tools.unshare || !tools.mount) return Promise.resolve((mountProbe = false));
   const unshare = tools.unshare;
@@ -60,7 +60,7 @@ export function probeMountRights(tools: HostTools): Promise<boolean> {
   return mountProbing;
 }
 
-const mountProbeArgs = (tools: HostTools, dir: string) => ['--mount', '--propagation', 'private', '--', tools.mount!, '-t', 'tmpfs', 'none', dir];
+const mountProbeArgs = (tools: Pick<HostTools, 'mount'>, dir: string) => ['--mount', '--propagation', 'private', '--', tools.mount!, '-t', 'tmpfs', 'none', dir];
 
 /**
  * selectIsolation() with its probes run as child processes that do not block this thread: the
@@ -68,8 +68,12 @@ const mountProbeArgs = (tools: HostTools, dir: string) => ['--mount', '--propaga
  */
 export async function chooseIsolation(requested: 'chroot' | 'none' | 'auto', opts: SelectOptions = {}): Promise<Isolation> {
   const caps = opts.caps ?? readCapabilities();
-  const tools = opts.tools ?? await probeHostTools();
-  if (!opts.noMount && caps.has('CAP_SYS_ADMIN')) await probeMountRights(tools);
+  // both probes at once: the mount probe needs only where unshare and mount are, not `unshare --help`
+  const toolsProbe = opts.tools ? Promise.resolve(opts.tools) : probeHostTools();
+  const where = opts.tools ?? { unshare: hostProgram('unshare'), mount: hostProgram('mount') };
+  const mountProbe = !opts.noMount && caps.has('CAP_SYS_ADMIN') ? probeMountRights(where) : undefined;
+  const tools = await toolsProbe;
+  await mountProbe;
   return selectIsolation(requested, { ...opts, caps, tools });
 }
 
