@@ -409,7 +409,7 @@ async function fromRoot(
     const root = path.join(env.workDir, `image-${imageRoots.size}`, 'rootfs');
     await fs.promises.mkdir(root, { recursive: true });
     let xattrPaths = 0;
-    for (const l of base.image.layers) xattrPaths += (await extractLayer(await l.open(), root, { setfattr: hostProgram('setfattr') })).xattrPaths;
+    for (const l of base.image.layers) xattrPaths += (await extractLayer(await l.open(), root, { setfattr: hostProgram('setfattr'), zstd: hostProgram('zstd') })).xattrPaths;
     // nothing but its layers ever writes there: without attributes in them, its files have none
     known = { root, xattrFree: xattrPaths === 0 };
     imageRoots.set(name, known);

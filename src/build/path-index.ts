@@ -4,6 +4,7 @@
 import type { Readable } from 'node:stream';
 import { decompressIfNeeded } from '../fs/extract';
 import { readTar } from '../fs/tar-reader';
+import { hostProgram } from './isolation/host-tools';
 import type { LayerEntry } from '../fs/types';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX } from '../fs/types';
 
@@ -22,7 +23,7 @@ export class PathIndex {
     const adds: Array<[string, Node]> = [];
     const removals: string[] = [];
     const opaque: string[] = [];
-    const tar = await decompressIfNeeded(stream);
+    const tar = await decompressIfNeeded(stream, hostProgram('zstd'));
     try {
       for await (const entry of readTar(tar)) {
         const h = entry.header;

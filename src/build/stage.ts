@@ -266,8 +266,8 @@ export class StageBuilder {
   }
 
   private extractOptions(): ExtractOptions {
-    const setfattr = hostProgram('setfattr');
-    return this.hostRoot ? { ignore: new IgnoreList(this.hostRoot.ignore), setfattr } : { setfattr };
+    const tools = { setfattr: hostProgram('setfattr'), zstd: hostProgram('zstd') };
+    return this.hostRoot ? { ignore: new IgnoreList(this.hostRoot.ignore), ...tools } : tools;
   }
 
   /**

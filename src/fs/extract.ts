@@ -14,9 +14,9 @@
 // Per-entry filesystem calls are synchronous on purpose: a layer is mostly small files, each
 // needing ~6 syscalls, and a thread-pool round trip per call made extraction latency-bound at
 // several times tar's wall time. Decompression still runs on the thread pool, overlapping them.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable, type Transform } from 'node:stream';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { log, UserError } from '../log';
@@ -42,6 +42,8 @@ export interface ExtractOptions {
    * user.*, ACLs); without it they are not applied, with a debug line.
    */
   setfattr?: string;
+  /** the zstd program, for zstd layers where Node has no zstd of its own (before 22.15) */
+  zstd?: string;
 }
 
 export interface ExtractResult {
@@ -93,8 +95,11 @@ async function peek(input: Readable, n: number): Promise<{ head: Buffer; stream:
   });
 }
 
-/** Undo gzip when the stream starts with gzip's magic bytes; plain tar passes through. */
-export async function decompressIfNeeded(input: Readable): Promise<Readable> {
+/**
+ * Undo gzip or zstd when the stream starts with their magic bytes; plain tar passes through.
+ * zstd: Node's own where it has one (22.15+), else the `zstd` program at `zstd` (a path).
+ */
+export async function decompressIfNeeded(input: Readable, zstd?: string): Promise<Readable> {
   const { head, stream } = await peek(input, 4);
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
     // zlib hands out one chunk per thread-pool round trip: its 16 KiB default made gunzip of a
@@ -104,9 +109,40 @@ export async function decompressIfNeeded(input: Readable): Promise<Readable> {
     return stream.pipe(gunzip);
   }
   if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) {
-    throw new UserError('layer is zstd-compressed, which Node 20 cannot decompress: expected gzip or plain tar');
+    const native = (zlib as unknown as { createZstdDecompress?: () => Transform }).createZstdDecompress;
+    if (typeof native === 'function') {
+      const unzstd = native();
+      stream.on('error', (err) => unzstd.destroy(err));
+      return stream.pipe(unzstd);
+    }
+    if (zstd) return throughZstdProgram(stream, zstd);
+    throw new UserError(`layer is zstd-compressed: Node ${process.version} cannot decompress it (22.15+ can) and no zstd program was found: install zstd (Debian: apt-get install zstd)`);
   }
   return stream;
+}
+
+/**
+ * `zstd -d` as a stream. Its output ends only once the program exited well: a tar cut short at an
+ * entry's end would otherwise pass for a whole one.
+ */
+function throughZstdProgram(input: Readable, bin: string): Readable {
+  const child = spawn(bin, ['-d', '-c', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const out = new PassThrough({ highWaterMark: GUNZIP_CHUNK });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => { if (stderr.length < 2000) stderr += d.toString(); });
+  child.stdin.on('error', () => undefined); // EPIPE when zstd stops early: its exit status says why
+  input.on('error', (err) => { out.destroy(err); child.kill('SIGKILL'); });
+  input.pipe(child.stdin);
+  child.stdout.pipe(out, { end: false });
+  child.on('error', (err) => out.destroy(new Error(`cannot run ${bin}: ${err.message}`)));
+  child.on('close', (code, signal) => {
+    if (out.destroyed) return;
+    if (code === 0) out.end();
+    else out.destroy(new Error(`zstd -d failed (${signal ?? `exit ${code}`}): ${stderr.trim() || 'no message'}`));
+  });
+  // a reader that stops early stops zstd too
+  out.on('close', () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
+  return out;
 }
 
 function isCode(err: unknown, ...codes: string[]): boolean {
@@ -513,8 +549,8 @@ export async function extractLayer(input: Readable, root: string, opts: ExtractO
     throw new UserError(`cannot extract into ${root}: ${(err as Error).message}`, { cause: err });
   }
   const applier = new LayerApplier(realRoot, opts);
-  const tarStream = await decompressIfNeeded(input);
-  // an error of the compressed input reaches the reader through the gunzip stream
+  const tarStream = await decompressIfNeeded(input, opts.zstd);
+  // an error of the compressed input reaches the reader through the decompressing stream
   try {
     for await (const entry of readTar(tarStream)) {
       try {

@@ -1,7 +1,10 @@
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
+import * as zlib from 'node:zlib';
+import { which } from '../../../src/build/isolation/host-tools';
 import { UserError } from '../../../src/log';
 import { extractLayer, type ExtractOptions } from '../../../src/fs/extract';
 import { IgnoreList } from '../../../src/fs/ignore';
@@ -329,6 +332,22 @@ describe('fs/extract', () => {
   it('does not chown when ownership is not preserved', async () => {
     await applyEntries([{ header: { name: 'f', type: 'file', uid: 4321, gid: 4321 }, data: 'x' }], { preserveOwnership: false });
     assert.equal(fs.statSync(path.join(root, 'f')).uid, process.getuid!());
+  });
+
+  it('unpacks a zstd layer: with Node\'s own zstd where it has one, else with the zstd program', async () => {
+    const zstd = which('zstd');
+    assert.ok(zstd, 'zstd is installed by test/support/install-deps.sh');
+    const tarBytes = await makeTar([{ header: { name: 'd', type: 'directory' } }, { header: { name: 'd/f.txt' }, data: 'zstd layer\n'.repeat(1000) }]);
+    const compressed = spawnSync(zstd, ['-q', '-c'], { input: tarBytes }).stdout;
+    assert.equal(compressed.readUInt32LE(0), 0xfd2fb528);
+    await apply(compressed, { zstd });
+    assert.equal(fs.readFileSync(path.join(root, 'd/f.txt'), 'utf8'), 'zstd layer\n'.repeat(1000));
+    const native = typeof (zlib as unknown as { createZstdDecompress?: unknown }).createZstdDecompress === 'function';
+    if (native) assert.equal((await apply(compressed)).files, 2, 'Node decompresses it itself');
+    else await assert.rejects(apply(compressed), /zstd-compressed: Node v[\d.]+ cannot decompress it .*install zstd/);
+    // cut short: the program's failure fails the layer, even where the tar read so far looks whole
+    const cut = compressed.subarray(0, compressed.length - 8);
+    await assert.rejects(apply(cut, { zstd }), native ? /./ : /zstd -d failed/);
   });
 
   it('reports zstd and corrupt input clearly', async () => {
