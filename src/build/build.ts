@@ -34,6 +34,7 @@ import { extractLayer } from '../fs/extract';
 import { cachedStep, openLayerCache, stageParentKey, StepCache, type StepInputs } from './cache';
 import { chooseIsolation, defaultIgnorePaths, type Isolation } from './isolation';
 import { hostProgram } from './isolation/host-tools';
+import { whileAStepRuns } from './isolation/spawn-step';
 import { onInterrupt } from './interrupt';
 
 export interface BuildResult {
@@ -61,17 +62,23 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
 /**
  * Removes our temporary work dir without making the caller wait for it: stage roots can hold
  * tens of thousands of files. At the end the dir is renamed away at once and a detached `rm`
- * deletes it, never crossing into another filesystem. That `rm` is a shell started with the build
- * (while it waits for the registry), which removes the dir once told to: starting a program at
- * the end cost ~3 ms there. Should this process die first, the shell reads the end of its input
- * and removes nothing.
+ * deletes it, never crossing into another filesystem. Where the build runs a RUN, that `rm` is a
+ * shell started while the step runs (this thread only waits then), which removes the dir once told
+ * to: starting a program at the end cost ~3 ms there. Should this process die first, the shell
+ * reads the end of its input and removes nothing.
  */
 class WorkDirCleaner {
   private readonly trash: string;
   private child: ChildProcess | undefined;
+  private readonly forgetShell: () => void;
 
   constructor(private readonly dir: string) {
     this.trash = `${dir}.trash`;
+    this.forgetShell = whileAStepRuns(() => this.startShell());
+  }
+
+  private startShell(): void {
+    if (this.child || !fs.existsSync(this.dir)) return;
     try {
       this.child = spawn(hostProgram('sh') ?? '/bin/sh', ['-c', 'read -r _ && exec rm -rf --one-file-system -- "$1"', 'drydock-cleanup', this.trash], {
         detached: true, stdio: ['pipe', 'ignore', 'ignore'],
@@ -86,6 +93,7 @@ class WorkDirCleaner {
   }
 
   async discard(): Promise<void> {
+    this.forgetShell();
     try {
       await fs.promises.rename(this.dir, this.trash);
     } catch {
@@ -98,6 +106,7 @@ class WorkDirCleaner {
 
   /** discard() for a process about to exit (interrupted): the rename and the word to the shell are immediate. */
   discardNow(): void {
+    this.forgetShell();
     try {
       fs.renameSync(this.dir, this.trash);
     } catch {

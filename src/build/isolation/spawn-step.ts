@@ -19,6 +19,21 @@ export function validateSpec(spec: RunSpec): void {
   if (!path.posix.isAbsolute(spec.workdir)) throw new Error(`RunSpec.workdir "${spec.workdir}": expected an absolute path`);
 }
 
+/** Tasks for a moment this thread would only wait: while the next step runs. */
+const whileStepRuns: Array<() => void> = [];
+
+/**
+ * Run `fn` once while the next step runs (this thread waits for it then); never if none does.
+ * The returned function forgets it.
+ */
+export function whileAStepRuns(fn: () => void): () => void {
+  whileStepRuns.push(fn);
+  return () => {
+    const i = whileStepRuns.indexOf(fn);
+    if (i >= 0) whileStepRuns.splice(i, 1);
+  };
+}
+
 /** Process groups of the steps running now (each step leads its own). */
 const running = new Set<number>();
 
@@ -46,6 +61,7 @@ export function runProcess(argv: string[], spec: Pick<RunSpec, 'stdout' | 'stder
     const child = spawn(argv[0], argv.slice(1), { env, cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const pgid = child.pid;
     if (pgid !== undefined) running.add(pgid);
+    if (spec && whileStepRuns.length > 0) setImmediate(() => { for (const fn of whileStepRuns.splice(0)) fn(); });
     let stderrText = '';
     if (spec) {
       child.stdout.pipe(spec.stdout, { end: false });

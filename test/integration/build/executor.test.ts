@@ -43,11 +43,13 @@ describe('executor (plain registry)', function () {
     assert.notEqual((await runExecutor(['-c', badCtx, '--no-push'], { env })).code, 0);
     await settle(() => left().length === 0);
     assert.deepEqual(left(), [], 'removed after a failed build');
-    // killed mid-RUN: its cleaner sees the end of its input and exits, removing nothing
-    const slowCtx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:latest\nRUN sleep 30\n` });
+    // killed mid-RUN: its cleaner (started while the step runs) sees the end of its input and
+    // exits, removing nothing. (The RUN is in a stage that only lends files: no overlay mount is
+    // left behind by the kill.)
+    const slowCtx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:latest AS b\nRUN sleep 30\nFROM scratch\nCOPY --from=b /bin/busybox /bb\n` });
     const child = spawn(path.join(REPO_ROOT, 'bin/executor'), ['-c', slowCtx, '--no-push'], { env: { ...process.env, ...env }, stdio: 'ignore' });
     await settle(() => cleaners().length === 1 && left().length === 1);
-    assert.equal(cleaners().length, 1, 'a cleaner waits while the build runs');
+    assert.equal(cleaners().length, 1, 'a cleaner waits while the step runs');
     child.kill('SIGKILL');
     await settle(() => cleaners().length === 0);
     assert.deepEqual(cleaners(), [], 'the cleaner is gone');
@@ -86,7 +88,8 @@ describe('executor (plain registry)', function () {
     const steps = () => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
       try { return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8') === `sleep\0${marker}\0`; } catch { return false; }
     });
-    const ctx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:latest\nRUN sleep ${marker}\n` });
+    // (in a stage that only lends files: a RUN with an overlay snapshot would leave its mount behind)
+    const ctx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:latest AS b\nRUN sleep ${marker}\nFROM scratch\nCOPY --from=b /bin/busybox /bb\n` });
     const child = spawn(path.join(REPO_ROOT, 'bin/executor'), ['-c', ctx, '--no-push', '--verbosity', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => { stderr += d; });
