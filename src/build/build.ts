@@ -33,7 +33,7 @@ import { ArgScope, platformArgs } from './variables';
 import { extractLayer } from '../fs/extract';
 import { cachedStep, openLayerCache, stageParentKey, StepCache, type StepInputs } from './cache';
 import { chooseIsolation, defaultIgnorePaths, type Isolation } from './isolation';
-import { hostProgram } from './isolation/host-tools';
+import { extractionTools, hostProgram } from './isolation/host-tools';
 import { whileAStepRuns } from './isolation/spawn-step';
 import { onInterrupt } from './interrupt';
 
@@ -418,7 +418,7 @@ async function fromRoot(
     const root = path.join(env.workDir, `image-${imageRoots.size}`, 'rootfs');
     await fs.promises.mkdir(root, { recursive: true });
     let xattrPaths = 0;
-    for (const l of base.image.layers) xattrPaths += (await extractLayer(await l.open(), root, { setfattr: hostProgram('setfattr'), zstd: hostProgram('zstd') })).xattrPaths;
+    for (const l of base.image.layers) xattrPaths += (await extractLayer(await l.open(), root, extractionTools())).xattrPaths;
     // nothing but its layers ever writes there: without attributes in them, its files have none
     known = { root, xattrFree: xattrPaths === 0 };
     imageRoots.set(name, known);

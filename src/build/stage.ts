@@ -19,7 +19,7 @@ import type { BlobStore } from './blob-store';
 import type { BuildOptions } from './options';
 import { ArgScope, envLookup } from './variables';
 import type { Isolation } from './isolation';
-import { hostProgram } from './isolation/host-tools';
+import { extractionTools } from './isolation/host-tools';
 import { selectSnapshotter, type Snapshotter } from './snapshot';
 import { PathIndex } from './path-index';
 import { layerFromCache, layerToCache, type StepCache } from './cache';
@@ -266,7 +266,7 @@ export class StageBuilder {
   }
 
   private extractOptions(): ExtractOptions {
-    const tools = { setfattr: hostProgram('setfattr'), zstd: hostProgram('zstd') };
+    const tools = extractionTools();
     return this.hostRoot ? { ignore: new IgnoreList(this.hostRoot.ignore), ...tools } : tools;
   }
 

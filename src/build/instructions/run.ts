@@ -36,6 +36,19 @@ function mountSpecOf(stage: StageBuilder, m: RunInstruction['mounts'][number], w
 }
 
 /**
+ * Where a bind mount's source is on the host: links on the way resolve inside the context or
+ * stage, never out onto the host. `within`: its path inside that root; `ignored`: the context's
+ * .dockerignore when the source is in the context and it leaves anything out.
+ */
+async function bindSource(spec: MountSpec, roots: RunRoots, where: string): Promise<{ source: string; within: string; label: string; ignored?: SourceFilter }> {
+  const from = spec.from ? await roots.fromRoot(spec.from, where) : { root: roots.contextDir, label: 'the build context' };
+  const source = hostPathInRoot(from.root, path.posix.normalize('/' + (spec.source ?? '/')).slice(1));
+  const within = path.relative(from.root, source).split(path.sep).join('/');
+  const ignored = spec.from || roots.contextFilter?.excludesNothing ? undefined : roots.contextFilter;
+  return { source, within, label: from.label, ignored };
+}
+
+/**
  * For the layer cache: a digest of what the RUN's bind mounts show the step (each target with
  * the content of its source, as COPY's key sees its sources: paths, modes, owners, file contents,
  * not times), so such a RUN can be cached. The context counts without what .dockerignore leaves
@@ -48,22 +61,17 @@ export async function bindMountsDigest(stage: StageBuilder, instr: RunInstructio
   for (const m of instr.mounts) {
     const spec = mountSpecOf(stage, m, where);
     if (spec.type !== 'bind' || !spec.target) continue;
-    const from = spec.from ? await roots.fromRoot(spec.from, where) : { root: roots.contextDir, label: 'the build context' };
-    const rel = path.posix.normalize('/' + (spec.source ?? '/')).slice(1);
-    const source = hostPathInRoot(from.root, rel);
+    const { source, within, ignored } = await bindSource(spec, roots, where);
     if (!fs.existsSync(source)) return undefined;
-    const ctx = spec.from || roots.contextFilter?.excludesNothing ? undefined : roots.contextFilter;
-    const within = path.relative(from.root, source).split(path.sep).join('/');
     const prefix = within === '' ? '' : `${within}/`;
     const entries = await entriesFromDir(source, 'mnt', {
-      filter: ctx ? (r, isDir) => (ctx.excluded(prefix + r, isDir) ? 'exclude' : 'include') : undefined,
+      filter: ignored ? (r, isDir) => (ignored.excluded(prefix + r, isDir) ? 'exclude' : 'include') : undefined,
     });
-    parts.push(`${spec.target}\0${spec.from ?? ''}\0${rel}\0${spec.readonly}\0${await digestEntries(entries)}`);
+    parts.push(`${spec.target}\0${spec.from ?? ''}\0${within}\0${spec.readonly}\0${await digestEntries(entries)}`);
   }
   if (parts.length === 0) return undefined;
   return crypto.createHash('sha256').update(parts.join('\n')).digest('hex');
 }
-
 
 /** The argv of a RUN: exec form as is; shell form through SHELL, heredoc bodies handed to the shell. */
 export function runArgv(stage: StageBuilder, instr: RunInstruction): { argv: string[]; script?: { name: string; content: string } } {
@@ -141,13 +149,11 @@ async function prepareMounts(stage: StageBuilder, instr: RunInstruction, roots: 
       }
       case 'bind': {
         if (!spec.target) throw new UserError(`${where}: --mount=type=bind needs target=`);
-        const from = spec.from ? await roots.fromRoot(spec.from, where) : { root: roots.contextDir, label: 'the build context' };
-        const rel = path.posix.normalize('/' + (spec.source ?? '/')).slice(1);
-        // links on the way resolve inside the context or stage, never out onto the host
-        let source = hostPathInRoot(from.root, rel);
-        if (!fs.existsSync(source)) throw new UserError(`${where}: --mount=type=bind: source "${spec.source ?? '/'}" not found in ${from.label}`);
-        if (!spec.from && roots.contextFilter && !roots.contextFilter.excludesNothing) {
-          const view = contextView(source, path.relative(from.root, source).split(path.sep).join('/'), roots.contextFilter, stage.env.workDir);
+        const found = await bindSource(spec, roots, where);
+        let source = found.source;
+        if (!fs.existsSync(source)) throw new UserError(`${where}: --mount=type=bind: source "${spec.source ?? '/'}" not found in ${found.label}`);
+        if (found.ignored) {
+          const view = contextView(source, found.within, found.ignored, stage.env.workDir);
           if (view === null) throw new UserError(`${where}: --mount=type=bind: source "${spec.source ?? '/'}" not found in the build context (.dockerignore leaves it out)`);
           if (view !== undefined) {
             temps.push(view);

@@ -49,6 +49,11 @@ export function hostProgram(name: string): string | undefined {
   return programs.get(name);
 }
 
+/** The host programs layer extraction uses: setfattr for extended attributes, zstd for zstd layers. */
+export function extractionTools(): { setfattr?: string; zstd?: string } {
+  return { setfattr: hostProgram('setfattr'), zstd: hostProgram('zstd') };
+}
+
 function helpText(bin: string | undefined): string {
   if (!bin) return '';
   const r = spawnSync(bin, ['--help'], { encoding: 'utf8', timeout: 5000 });
