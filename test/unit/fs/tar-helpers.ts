@@ -20,7 +20,11 @@ export interface ReadEntry {
 
 export async function readTar(file: string): Promise<ReadEntry[]> {
   const raw = fs.readFileSync(file);
-  const body = raw[0] === 0x1f && raw[1] === 0x8b ? zlib.gunzipSync(raw) : raw;
+  return readTarBytes(raw[0] === 0x1f && raw[1] === 0x8b ? zlib.gunzipSync(raw) : raw);
+}
+
+/** The entries of an uncompressed tarball in memory, read by tar-stream. */
+export async function readTarBytes(body: Buffer): Promise<ReadEntry[]> {
   const ex = tar.extract();
   const out: ReadEntry[] = [];
   Readable.from([body]).pipe(ex as unknown as NodeJS.WritableStream);

@@ -6,10 +6,9 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import * as tar from 'tar-stream';
 import { readTar, TarFormatError, type TarHeader } from '../../../src/fs/tar-reader';
 import { tmpDir } from '../../support/testbed';
-import { makeTar } from './tar-helpers';
+import { makeTar, readTarBytes } from './tar-helpers';
 
 interface Seen { header: Omit<Partial<TarHeader>, 'type'> & { type?: string | null }; data: string }
 
@@ -32,17 +31,10 @@ async function ours(buf: Buffer, chunk: number, readData = true): Promise<Seen[]
 }
 
 async function theirs(buf: Buffer): Promise<Seen[]> {
-  const ex = tar.extract();
-  const out: Seen[] = [];
-  Readable.from([buf]).pipe(ex as unknown as NodeJS.WritableStream);
-  for await (const e of ex) {
-    const parts: Buffer[] = [];
-    for await (const c of e) parts.push(c as Buffer);
-    const h = e.header;
-    // tar-stream names its PAX and GNU header types, which never reach a reader of entries
-    out.push({ header: { name: h.name, type: h.type, mode: h.mode, uid: h.uid, gid: h.gid, size: h.size, mtime: h.mtime, linkname: h.linkname, uname: h.uname, gname: h.gname, devmajor: h.devmajor, devminor: h.devminor, pax: h.pax as Record<string, string> | null }, data: Buffer.concat(parts).toString('latin1') });
-  }
-  return out;
+  return (await readTarBytes(buf)).map(({ header: h, data }) => ({
+    header: { name: h.name, type: h.type, mode: h.mode, uid: h.uid, gid: h.gid, size: h.size, mtime: h.mtime, linkname: h.linkname, uname: h.uname, gname: h.gname, devmajor: h.devmajor, devminor: h.devminor, pax: h.pax as Record<string, string> | null },
+    data: data.toString('latin1'),
+  }));
 }
 
 describe('fs/tar-reader', function () {
