@@ -1,6 +1,5 @@
 // The executor: context + Dockerfile → stages → image → destinations. Each step is logged with its
 // time; the closing summary names digest, size and layers.
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -34,8 +33,8 @@ import { extractLayer } from '../fs/extract';
 import { cachedStep, openLayerCache, stageParentKey, StepCache, type StepInputs } from './cache';
 import { chooseIsolation, defaultIgnorePaths, type Isolation } from './isolation';
 import { extractionTools, hostProgram } from './isolation/host-tools';
-import { whileAStepRuns } from './isolation/spawn-step';
 import { onInterrupt } from './interrupt';
+import { WorkDirGuard } from './work-dir-guard';
 
 export interface BuildResult {
   digest: string;
@@ -48,82 +47,14 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const started = Date.now();
   const workDir = opts.workDir ? path.resolve(opts.workDir) : fs.mkdtempSync(path.join(os.tmpdir(), 'drydock-build-'));
   fs.mkdirSync(workDir, { recursive: true });
-  const cleaner = opts.cleanup || opts.workDir ? undefined : new WorkDirCleaner(workDir);
-  const forget = cleaner ? onInterrupt(() => cleaner.discardNow()) : undefined;
+  const guard = opts.cleanup || opts.workDir ? undefined : new WorkDirGuard(workDir);
+  const forget = guard ? onInterrupt(() => guard.discardNow()) : undefined;
   try {
     return await buildIn(opts, workDir, started);
   } finally {
     forget?.();
     if (opts.cleanup) await fs.promises.rm(workDir, { recursive: true, force: true }).catch(() => undefined);
-    else await cleaner?.discard();
-  }
-}
-
-/**
- * Removes our temporary work dir without making the caller wait for it: stage roots can hold
- * tens of thousands of files. At the end the dir is renamed away at once and a detached `rm`
- * deletes it, never crossing into another filesystem. Where the build runs a RUN, that `rm` is a
- * shell started while the step runs (this thread only waits then), which removes the dir once told
- * to: starting a program at the end cost ~3 ms there. Should this process die first, the shell
- * reads the end of its input and removes nothing.
- */
-class WorkDirCleaner {
-  private readonly trash: string;
-  private child: ChildProcess | undefined;
-  private readonly forgetShell: () => void;
-
-  constructor(private readonly dir: string) {
-    this.trash = `${dir}.trash`;
-    this.forgetShell = whileAStepRuns(() => this.startShell());
-  }
-
-  private startShell(): void {
-    if (this.child || !fs.existsSync(this.dir)) return;
-    try {
-      this.child = spawn(hostProgram('sh') ?? '/bin/sh', ['-c', 'read -r _ && exec rm -rf --one-file-system -- "$1"', 'drydock-cleanup', this.trash], {
-        detached: true, stdio: ['pipe', 'ignore', 'ignore'],
-      });
-      this.child.on('error', () => { this.child = undefined; });
-      this.child.stdin!.on('error', () => undefined); // a shell that went away: the fallback below
-      this.child.unref();
-      (this.child.stdin as unknown as { unref(): void }).unref();
-    } catch {
-      this.child = undefined;
-    }
-  }
-
-  async discard(): Promise<void> {
-    this.forgetShell();
-    try {
-      await fs.promises.rename(this.dir, this.trash);
-    } catch {
-      this.child?.stdin?.end();
-      await fs.promises.rm(this.dir, { recursive: true, force: true }).catch(() => undefined);
-      return;
-    }
-    this.removeTrash();
-  }
-
-  /** discard() for a process about to exit (interrupted): the rename and the word to the shell are immediate. */
-  discardNow(): void {
-    this.forgetShell();
-    try {
-      fs.renameSync(this.dir, this.trash);
-    } catch {
-      return; // left where it is: a later build's temporary dir never collides with it
-    }
-    this.removeTrash();
-  }
-
-  private removeTrash(): void {
-    const child = this.child;
-    if (child?.stdin?.writable && child.exitCode === null) {
-      child.stdin.end('go\n');
-      return;
-    }
-    const rm = spawn('rm', ['-rf', '--one-file-system', this.trash], { detached: true, stdio: 'ignore' });
-    rm.on('error', () => fs.rmSync(this.trash, { recursive: true, force: true }));
-    rm.unref();
+    else await guard?.discard();
   }
 }
 

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pushBaseImages, REPO_ROOT, run, startRegistry, stopAll, SUPPORT, type Registry } from '../support/testbed';
+import { removeRunTmp } from '../support/run-tmp';
 
 const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 5));
 const SCRATCH = path.resolve(process.env.BENCH_SCRATCH ?? '/tmp/bench-scratch');
@@ -217,6 +218,7 @@ async function main(): Promise<void> {
     for (const r of rows) console.log(r);
   } finally {
     await stopAll();
+    removeRunTmp();
   }
 }
 

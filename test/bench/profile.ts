@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SCENARIOS } from './compare';
 import { pushBaseImages, REPO_ROOT, startRegistry, stopAll } from '../support/testbed';
+import { removeRunTmp } from '../support/run-tmp';
 
 interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number; children?: number[] }
 interface Profile { nodes: ProfileNode[]; startTime: number; endTime: number; samples: number[]; timeDeltas: number[] }
@@ -95,6 +96,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await stopAll();
+    removeRunTmp();
   }
 }
 

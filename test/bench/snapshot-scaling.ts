@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OverlaySnapshotter, overlayUnavailableReason, StatWalkSnapshotter, type Snapshotter } from '../../src/build/snapshot';
 import { pushBaseImages, REPO_ROOT, startRegistry, stopAll } from '../support/testbed';
+import { removeRunTmp } from '../support/run-tmp';
 
 const SCRATCH = path.resolve(process.env.BENCH_SCRATCH ?? '/tmp/bench-scratch');
 const SIZES = (process.env.BENCH_SCALING_SIZES ?? '1000,100000').split(',').map(Number);
@@ -86,6 +87,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await stopAll();
+    removeRunTmp();
   }
   const overlayOk = overlayUnavailableReason(work) === null;
   for (const n of SIZES) {

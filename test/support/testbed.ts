@@ -6,6 +6,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { OUTER_TMPDIR } from './run-tmp';
 
 const execFileP = promisify(execFile);
 export const SUPPORT = path.resolve(__dirname, '../../../test/support');
@@ -14,7 +15,7 @@ export const REPO_ROOT = path.resolve(__dirname, '../../..');
 /** One state directory per mocha process, so parallel runs never share pid files or data. */
 export const TESTBED_DIR = process.env.DRYDOCK_TESTBED_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'drydock-testbed-'));
 /** Base image layouts are expensive to make and identical every time: cache them across runs. */
-export const BASE_CACHE = process.env.DRYDOCK_BASE_CACHE ?? path.join(os.tmpdir(), 'drydock-base-cache');
+export const BASE_CACHE = process.env.DRYDOCK_BASE_CACHE ?? path.join(OUTER_TMPDIR, 'drydock-base-cache');
 
 export const USER = 'testuser';
 export const PASS = 'testpass';

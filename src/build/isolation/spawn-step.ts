@@ -37,6 +37,26 @@ export function whileAStepRuns(fn: () => void): () => void {
 /** Process groups of the steps running now (each step leads its own). */
 const running = new Set<number>();
 
+export type StepGroupEvent = 'started' | 'ended';
+const groupWatchers: Array<(event: StepGroupEvent, pgid: number) => void> = [];
+
+/**
+ * Be told of every step process group that starts or ends from now on, after hearing of those
+ * running now (as 'started'). The returned function stops it.
+ */
+export function watchStepGroups(fn: (event: StepGroupEvent, pgid: number) => void): () => void {
+  for (const pgid of running) fn('started', pgid);
+  groupWatchers.push(fn);
+  return () => {
+    const i = groupWatchers.indexOf(fn);
+    if (i >= 0) groupWatchers.splice(i, 1);
+  };
+}
+
+function tellWatchers(event: StepGroupEvent, pgid: number): void {
+  for (const fn of groupWatchers) fn(event, pgid);
+}
+
 /**
  * Kill every running step with its whole process group (an interrupted build must not leave a
  * RUN going: its processes do not carry the CI's environment, so a process-tree killer that goes
@@ -60,7 +80,10 @@ export function runProcess(argv: string[], spec: Pick<RunSpec, 'stdout' | 'stder
     // its own process group, so that killRunningSteps() reaches all of it
     const child = spawn(argv[0], argv.slice(1), { env, cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const pgid = child.pid;
-    if (pgid !== undefined) running.add(pgid);
+    if (pgid !== undefined) {
+      running.add(pgid);
+      tellWatchers('started', pgid);
+    }
     if (spec && whileStepRuns.length > 0) setImmediate(() => { for (const fn of whileStepRuns.splice(0)) fn(); });
     let stderrText = '';
     if (spec) {
@@ -74,7 +97,7 @@ export function runProcess(argv: string[], spec: Pick<RunSpec, 'stdout' | 'stder
     }
     child.on('error', (e) => reject(new Error(`cannot start ${argv[0]}: ${e.message}`)));
     child.on('close', (code, signal) => {
-      if (pgid !== undefined) running.delete(pgid);
+      if (pgid !== undefined && running.delete(pgid)) tellWatchers('ended', pgid);
       if (signal) {
         const n = os.constants.signals[signal as keyof typeof os.constants.signals] ?? 0;
         resolve({ exitCode: 128 + n, signal, stderrText });
