@@ -137,6 +137,74 @@ export function matchSources(root: string, source: string, filter: SourceFilter,
   return kept;
 }
 
+/**
+ * `COPY --parents`: the directory a source is relative to, and the pattern below it. The first
+ * `/./` in a source is the pivot (`x/./y/*.txt` keeps `y/...`); without one the pattern is the
+ * whole source, relative to the root.
+ */
+export function splitPivot(source: string): { base: string; pattern: string } {
+  const i = source.indexOf('/./');
+  if (i < 0) return { base: '', pattern: cleanSourcePath(source) };
+  return { base: cleanSourcePath(source.slice(0, i)), pattern: cleanSourcePath(source.slice(i + 3)) };
+}
+
+/**
+ * The base-relative paths a `COPY --parents` source names, as BuildKit's include patterns do:
+ * Go's filepath.Match per component, and `**` for any number of components (none too). A path
+ * without wildcards must exist; a pattern may match nothing. Symlinks to directories are not
+ * followed; an excluded path (.dockerignore, --exclude) is left out.
+ */
+export function matchParentsSource(root: string, source: string, filter: SourceFilter, where: string, rootName: string): { base: string; rels: string[] } {
+  const { base, pattern } = splitPivot(source);
+  const baseAbs = path.join(root, base);
+  if (!hasWildcard(pattern)) {
+    const rel = pattern;
+    if (!fs.existsSync(path.join(baseAbs, rel)) && !isSymlink(path.join(baseAbs, rel))) throw new UserError(`${where}: source "${source}" not found in ${rootName}`);
+    const ctxRel = base && rel ? `${base}/${rel}` : base || rel;
+    if (ctxRel !== '' && filter.excluded(ctxRel, isDir(path.join(baseAbs, rel)))) throw new UserError(`${where}: source "${source}" is excluded by .dockerignore`);
+    return { base, rels: [rel] };
+  }
+  const comps = pattern.split('/');
+  const found = new Set<string>();
+  const join = (a: string, b: string) => (a ? `${a}/${b}` : b);
+  const children = (rel: string): fs.Dirent[] => {
+    try {
+      return fs.readdirSync(path.join(baseAbs, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    } catch {
+      return []; // not a directory, or gone
+    }
+  };
+  const expand = (rel: string, i: number): void => {
+    if (i === comps.length) {
+      found.add(rel);
+      return;
+    }
+    const comp = comps[i];
+    if (comp === '**') {
+      expand(rel, i + 1);
+      for (const d of children(rel)) if (d.isDirectory()) expand(join(rel, d.name), i);
+    } else if (!hasWildcard(comp)) {
+      const cand = join(rel, comp);
+      if (fs.existsSync(path.join(baseAbs, cand)) || isSymlink(path.join(baseAbs, cand))) expand(cand, i + 1);
+    } else {
+      for (const d of children(rel)) if (matchComponent(comp, d.name)) expand(join(rel, d.name), i + 1);
+    }
+  };
+  expand('', 0);
+  const rels = [...found].filter((rel) => rel !== '' && !filter.excluded(join(base, rel), isDir(path.join(baseAbs, rel))));
+  // a match inside another match is copied with it
+  const kept = rels.filter((rel) => !rels.some((other) => other !== rel && rel.startsWith(other + '/')));
+  return { base, rels: kept };
+}
+
+function isSymlink(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
 function isDir(p: string): boolean {
   try {
     return fs.statSync(p).isDirectory();
@@ -165,10 +233,13 @@ export interface CopyPlanOptions {
   mtime?: Date;
   /** told when a source directory turns out to hold many entries */
   onManyEntries?: ManyEntriesHint;
+  /** COPY --parents: each match keeps its path below the source's pivot (see splitPivot) */
+  parents?: boolean;
 }
 
 /** Layer entries for a COPY: sources resolved, directories expanded, ownership and mode applied. */
 export async function planCopy(o: CopyPlanOptions): Promise<LayerEntry[]> {
+  if (o.parents) return planParentsCopy(o);
   const filter = o.filter ?? noFilter;
   const matched = o.sources.flatMap((s) => matchSources(o.root, s, filter, o.where, o.rootName).map((rel) => ({ s, rel })));
   // a wildcard that matches one file copies it like a plain source (Docker, buildah, kaniko)
@@ -207,6 +278,49 @@ export async function planCopy(o: CopyPlanOptions): Promise<LayerEntry[]> {
       const target = multi || o.destIsDir || o.destExistsAsDir ? path.posix.join(destRel, path.posix.basename(rel)) : destRel;
       if (target === '') throw new UserError(`${o.where}: cannot copy file "${rel}" onto the root directory`);
       entries.push(fileEntry(abs, st, target, o));
+    }
+  }
+  return dedupe(entries);
+}
+
+/**
+ * COPY --parents: every match lands at `dest/<its path below the pivot>`, the directories on the
+ * way taken from the source (mode, owner, time) as BuildKit does; the destination is always a
+ * directory. Matches are not followed when they are symlinks (BuildKit copies them as links).
+ */
+async function planParentsCopy(o: CopyPlanOptions): Promise<LayerEntry[]> {
+  const filter = o.filter ?? noFilter;
+  const destRel = cleanSourcePath(o.dest);
+  const entries: LayerEntry[] = [];
+  if (!o.destExistsAsDir && destRel !== '') {
+    entries.push({ path: destRel, type: 'dir', mode: 0o755, uid: o.uid ?? 0, gid: o.gid ?? 0, mtime: o.mtime ?? fs.statSync(o.root).mtime });
+  }
+  const at = (rel: string) => (destRel && rel ? `${destRel}/${rel}` : destRel || rel);
+  for (const s of o.sources) {
+    const { base, rels } = matchParentsSource(o.root, s, filter, o.where, o.rootName);
+    for (const rel of rels) {
+      const parts = rel.split('/');
+      for (let k = 1; k < parts.length; k++) {
+        const dirRel = parts.slice(0, k).join('/');
+        const st = fs.lstatSync(path.join(o.root, base, dirRel));
+        entries.push({ path: at(dirRel), type: 'dir', mode: o.chmod ?? st.mode & 0o7777, uid: o.uid ?? st.uid, gid: o.gid ?? st.gid, mtime: o.mtime ?? st.mtime });
+      }
+      const abs = path.join(o.root, base, rel);
+      const st = fs.lstatSync(abs);
+      if (st.isDirectory()) {
+        const ctxRel = base ? `${base}/${rel}` : rel;
+        entries.push(...(await entriesFromDir(abs, at(rel), {
+          uid: o.uid,
+          gid: o.gid,
+          chmod: o.chmod !== undefined ? { file: o.chmod, dir: o.chmod } : undefined,
+          mtime: o.mtime,
+          includeRoot: rel !== '',
+          onManyEntries: o.onManyEntries,
+          filter: (r: string, dir: boolean) => (filter.excluded(ctxRel ? `${ctxRel}/${r}` : r, dir) ? (dir ? 'skip-dir' : 'exclude') : 'include'),
+        })));
+      } else {
+        entries.push(fileEntry(abs, st, at(rel), o));
+      }
     }
   }
   return dedupe(entries);

@@ -90,7 +90,6 @@ async function parentEntries(c: Common, entries: LayerEntry[], uid: number, gid:
 export async function copy(stage: StageBuilder, instr: CopyInstruction, roots: SourceRoots): Promise<void> {
   const c: Common = { stage, instr, roots };
   const where = stage.where(instr);
-  if (instr.flags.parents) throw new UserError(`${where}: COPY --parents is not supported yet`);
   const { uid, gid, explicit } = await ownership(c);
   const chmod = instr.flags.chmod ? parseChmod(stage.expand(instr.flags.chmod), where) : undefined;
   const { dest, destIsDir } = destination(c);
@@ -113,6 +112,7 @@ export async function copy(stage: StageBuilder, instr: CopyInstruction, roots: S
       chmod, filter, where,
       mtime: stage.env.opts.reproducible ? mtime : undefined,
       onManyEntries: stage.manyEntriesHint(),
+      parents: instr.flags.parents,
     });
   }
   if (instr.flags.from && src.xattrFree) log.debug(`${where}: ${src.label} has no extended attributes (its layers carry none): not read`);

@@ -107,6 +107,34 @@ describe('executor (plain registry)', function () {
     }
   });
 
+  it('COPY --parents keeps the sources\' directories: from the context (globs, **, a pivot) and from a stage', async () => {
+    const ctx = makeContext({
+      'packages/web/package.json': '{"name":"web"}', 'packages/api/package.json': '{"name":"api"}', 'packages/api/src/index.js': 'x',
+      'apps/site/deep/config.json': '{}', 'README.md': 'r',
+      Dockerfile: [
+        `FROM ${reg.host}/library/busybox:latest AS build`,
+        'RUN mkdir -p /out/dist/js && echo built > /out/dist/js/app.js',
+        'FROM scratch',
+        'COPY --parents packages/*/package.json /app/',
+        'COPY --parents **/config.json /all',
+        'COPY --parents ./apps/./site/deep /pivot/',
+        'COPY --from=build --parents /out/./dist/js/app.js /srv/',
+      ].join('\n'),
+    });
+    const layout = tmpDir('drydock-layout-');
+    const r = await runExecutor(['-c', ctx, '--no-push', '--oci-layout-path', layout]);
+    assert.equal(r.code, 0, r.stderr);
+    const { rootfs } = umociUnpack(layout, 'latest');
+    const files = run('find', ['.', '-type', 'f'], { cwd: rootfs }).trim().split('\n').sort();
+    assert.deepEqual(files, [
+      './all/apps/site/deep/config.json',
+      './app/packages/api/package.json', './app/packages/web/package.json',
+      './pivot/site/deep/config.json',
+      './srv/dist/js/app.js',
+    ]);
+    assert.equal(fs.readFileSync(path.join(rootfs, 'srv/dist/js/app.js'), 'utf8'), 'built\n');
+  });
+
   it('builds FROM a base whose layers are zstd-compressed (RUN over it, and COPY --from it)', async () => {
     const zstdRef = `${reg.host}/library/busybox:zstd`;
     // recompressed through a dir: (a copy between registries would reuse the gzip blob)

@@ -3,7 +3,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { cleanSourcePath, hasWildcard, matchComponent, matchSources, planCopy, type CopyPlanOptions } from '../../../src/build/copy-sources';
+import { cleanSourcePath, hasWildcard, matchComponent, matchParentsSource, matchSources, planCopy, splitPivot, type CopyPlanOptions } from '../../../src/build/copy-sources';
 import type { LayerEntry } from '../../../src/fs/types';
 import { UserError } from '../../../src/log';
 import { tmpDir } from '../../support/testbed';
@@ -197,6 +197,65 @@ describe('build/copy-sources', () => {
       });
       it('missing sources fail with the source named', async () => {
         await userError(plan({ sources: ['a.txt', 'gone'], dest: '/d/', destIsDir: true }), '"gone"', 'the build context');
+      });
+
+      // COPY --parents (Dockerfile 1.20, GA; BuildKit's rules: the reference's examples and
+      // dockerfile2llb's pivot and required-path handling). buildah 1.28 has no --parents, so
+      // these cases are checked here rather than against it.
+      describe('--parents', () => {
+        const parents = (sources: string[], dest = '/app', more: Partial<CopyPlanOptions> = {}) => plan({ sources, dest, parents: true, ...more });
+        it('splitPivot: the first /./ is the pivot; without one, the whole source from the root', () => {
+          assert.deepEqual(splitPivot('./x/./y/*.txt'), { base: 'x', pattern: 'y/*.txt' });
+          assert.deepEqual(splitPivot('/out/./dist/a'), { base: 'out', pattern: 'dist/a' });
+          assert.deepEqual(splitPivot('./x/a.txt'), { base: '', pattern: 'x/a.txt' });
+          assert.deepEqual(splitPivot('a/./b/./c'), { base: 'a', pattern: 'b/c' });
+        });
+        it('keeps each source\'s directories (the reference\'s x/a.txt y/a.txt example), taking their mode and owner from the source', async () => {
+          const es = await parents(['src/x/data.json', 'src/y/data.json', 'dir/sub/g']);
+          assert.deepEqual(summary(es), [
+            'dir app 755 0:0',
+            'dir app/src 755 0:0', 'dir app/src/x 755 0:0', 'file app/src/x/data.json 644 0:0',
+            'dir app/src/y 755 0:0', 'file app/src/y/data.json 644 0:0',
+            'dir app/dir 750 0:0', 'dir app/dir/sub 755 0:0', 'file app/dir/sub/g 600 0:0',
+          ]);
+        });
+        it('the destination is a directory even without a trailing slash, and may exist', async () => {
+          assert.deepEqual(summary(await parents(['a.txt'], '/opt', { destExistsAsDir: true })), ['file opt/a.txt 644 0:0']);
+        });
+        it('a pivot keeps only what follows it', async () => {
+          assert.deepEqual(summary(await parents(['src/./y/*.json'])), ['dir app 755 0:0', 'dir app/y 755 0:0', 'file app/y/data.json 644 0:0', 'file app/y/other.json 644 0:0']);
+          assert.deepEqual(summary(await parents(['./src/y/./data.json'])), ['dir app 755 0:0', 'file app/data.json 644 0:0']);
+        });
+        it('* stays in its component; ** spans any number of them (none too)', async () => {
+          assert.deepEqual(summary(await parents(['src/*/data.json'])).filter((l) => l.startsWith('file')), ['file app/src/x/data.json 644 0:0', 'file app/src/y/data.json 644 0:0']);
+          assert.deepEqual(summary(await parents(['*.json'])), ['dir app 755 0:0'], 'no .json at the top');
+          assert.deepEqual(summary(await parents(['**/*.json'])).filter((l) => l.startsWith('file')),
+            ['file app/src/x/data.json 644 0:0', 'file app/src/y/data.json 644 0:0', 'file app/src/y/other.json 644 0:0']);
+          fs.writeFileSync(path.join(ctx, 'top.json'), '1');
+          assert.deepEqual(summary(await parents(['**/*.json'])).filter((l) => l.startsWith('file')).length, 4, '** matches no component too');
+        });
+        it('a directory that matches is copied whole, under its own name', async () => {
+          const es = summary(await parents(['dir']));
+          assert.deepEqual(es.slice(0, 2), ['dir app 755 0:0', 'dir app/dir 750 0:0']);
+          assert.ok(es.includes('file app/dir/sub/g 600 0:0'), es.join('\n'));
+          assert.ok(es.includes('symlink app/dir/abs-link 777 0:0 -> /etc/passwd'));
+        });
+        it('a symlink that matches is copied as a link', async () => {
+          assert.deepEqual(summary(await parents(['link-*'])), ['dir app 755 0:0', 'symlink app/link-to-a 777 0:0 -> a.txt']);
+        });
+        it('a plain path must exist; a pattern may match nothing', async () => {
+          await userError(parents(['src/z/data.json']), 'Dockerfile:3', '"src/z/data.json"', 'not found');
+          assert.deepEqual(summary(await parents(['src/z/*.json'])), ['dir app 755 0:0']);
+        });
+        it('.dockerignore and --exclude leave matches out; an excluded plain source is an error', async () => {
+          assert.deepEqual(summary(await parents(['dir/*'], '/app', { filter: ignoreKeys })).filter((l) => l.includes('key')), []);
+          await userError(parents(['b.txt'], '/app', { filter: ignoreKeys }), '.dockerignore');
+          assert.deepEqual(matchParentsSource(ctx, '*.txt', ignoreKeys, 'w', 'ctx'), { base: '', rels: ['a.txt'] });
+        });
+        it('--chown and --chmod apply to the kept directories too; .. cannot leave the root', async () => {
+          assert.deepEqual(summary(await parents(['dir/f'], '/app', { uid: 7, gid: 8, chmod: 0o700 })), ['dir app 755 7:8', 'dir app/dir 700 7:8', 'file app/dir/f 700 7:8']);
+          await userError(parents(['../../etc/passwd']), 'not found');
+        });
       });
     });
   });
