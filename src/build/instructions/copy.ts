@@ -4,13 +4,14 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { checkoutGit, parseGitSource, type GitSource } from '../../context/git-source';
 import { httpGet } from '../../context/http-get';
 import type { AddInstruction, CopyInstruction, Heredoc } from '../../dockerfile/types';
 import { extractLayer } from '../../fs/extract';
 import type { LayerEntry } from '../../fs/types';
 import { entriesFromDir } from '../../fs/walk';
 import { readXattrs } from '../../fs/xattrs';
-import { UserError, log } from '../../log';
+import { UserError, log, redact } from '../../log';
 import { matchComponent, planCopy, type SourceFilter } from '../copy-sources';
 import { hostProgram } from '../isolation/host-tools';
 import type { StageBuilder } from '../stage';
@@ -158,7 +159,37 @@ function withExcludes(base: SourceFilter | undefined, patterns: string[]): Sourc
 }
 
 const isUrl = (s: string) => /^https?:\/\//i.test(s);
-const isGitUrl = (s: string) => /^git@|^git:\/\/|\.git(#.*)?$/.test(s);
+
+/**
+ * ADD of a git repository: the commit's tree (without .git unless --keep-git-dir) into the
+ * destination directory, owned by root (or --chown), files 0644 or 0755 by their executable bit
+ * (as git records them, whatever the umask), dated with the commit's time.
+ */
+async function gitEntries(src: GitSource, checksum: string | undefined, dir: string, c: Common,
+  o: { uid: number; gid: number; chmod: number | undefined; dest: string; mtime: Date }): Promise<LayerEntry[]> {
+  const where = c.stage.where(c.instr);
+  const git = hostProgram('git');
+  if (!git) throw new UserError(`${where}: ADD of the git repository ${redact(src.remote)} needs git on this host, and there is none on PATH`);
+  if (checksum !== undefined && src.checksum !== undefined && checksum !== src.checksum) {
+    throw new UserError(`${where}: --checksum=${checksum} and the source's checksum=${src.checksum} differ`);
+  }
+  log.info(`${where}: fetching ${redact(src.remote)}${src.ref ? ` at ${src.ref}` : ''}`);
+  const keep = c.instr.kind === 'add' && c.instr.flags.keepGitDir;
+  const co = await checkoutGit(git, { ...src, checksum: checksum ?? src.checksum }, dir, where, keep);
+  log.debug(`${where}: ${redact(src.remote)} is at commit ${co.commit}`);
+  const destRel = o.dest.slice(1);
+  const entries = await entriesFromDir(co.dir, destRel, {
+    uid: o.uid, gid: o.gid, includeRoot: false,
+    mtime: c.stage.env.opts.reproducible ? o.mtime : co.time,
+  });
+  for (const e of entries) {
+    if (o.chmod !== undefined && (e.type === 'file' || e.type === 'dir')) e.mode = o.chmod;
+    else if (e.type === 'file' && !(keep && `/${e.path}`.includes('/.git/'))) e.mode = e.mode & 0o100 ? 0o755 : 0o644;
+    else if (e.type === 'dir') e.mode = 0o755;
+  }
+  if (destRel !== '' && !(await c.stage.isDir(o.dest))) entries.unshift({ path: destRel, type: 'dir', mode: 0o755, uid: o.uid, gid: o.gid, mtime: o.mtime });
+  return entries;
+}
 
 export async function add(stage: StageBuilder, instr: AddInstruction, roots: SourceRoots): Promise<void> {
   const c: Common = { stage, instr, roots };
@@ -169,13 +200,19 @@ export async function add(stage: StageBuilder, instr: AddInstruction, roots: Sou
   const mtime = new Date(stage.env.created);
   const sources = instr.sources.map((s) => stage.expand(s));
   const checksum = instr.flags.checksum ? stage.expand(instr.flags.checksum) : undefined;
-  if (checksum && !sources.every(isUrl)) throw new UserError(`${where}: ADD --checksum works only with http(s) sources`);
+  const gitSources = sources.map((src) => parseGitSource(src));
+  if (checksum && !sources.every((src, i) => isUrl(src) || gitSources[i])) throw new UserError(`${where}: ADD --checksum works only with http(s) and git sources`);
+  if (checksum && sources.length > 1) throw new UserError(`${where}: ADD --checksum works with one source only`);
   const multi = sources.length + instr.heredocs.length > 1;
   const entries: LayerEntry[] = [];
   const scratch = path.join(stage.env.workDir, `add-${instr.line}-${Date.now()}`);
   const local: string[] = [];
-  for (const s of sources) {
-    if (isGitUrl(s)) throw new UserError(`${where}: ADD of git repositories is not supported: ${s} (clone it in the pipeline and COPY it)`);
+  for (const [i, s] of sources.entries()) {
+    const git = gitSources[i];
+    if (git) {
+      entries.push(...(await gitEntries(git, checksum, path.join(scratch, `git-${i}`), c, { uid, gid, chmod, dest, mtime })));
+      continue;
+    }
     if (isUrl(s)) {
       const file = await download(s, scratch, checksum, where);
       const name = path.posix.basename(new URL(s).pathname) || 'download';

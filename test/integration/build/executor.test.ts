@@ -243,6 +243,74 @@ describe('executor (plain registry)', function () {
     assert.equal(inspectConfig(`${reg.host}/drydock/repro:0`).created, '1970-01-01T00:00:00Z');
   });
 
+  it('ADD of a git repository: ref, subdir, --keep-git-dir, --checksum (a commit), over a dumb-http server on loopback', async () => {
+    // the repository: two commits, a tag on the first; served as static files (git's dumb http)
+    const top = tmpDir('drydock-git-');
+    const work = path.join(top, 'work');
+    const gitEnv = { ...process.env, GIT_COMMITTER_DATE: '2021-02-03T04:05:06Z', GIT_AUTHOR_DATE: '2021-02-03T04:05:06Z' };
+    const git = (...args: string[]) => run('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'init.defaultBranch=main', ...args], { cwd: work, env: gitEnv }).trim();
+    fs.mkdirSync(path.join(work, 'sub'), { recursive: true });
+    git('init', '-q', '.');
+    fs.writeFileSync(path.join(work, 'a.txt'), 'first\n');
+    fs.writeFileSync(path.join(work, 'sub/tool.sh'), '#!/bin/sh\necho tool\n', { mode: 0o700 });
+    git('add', '.');
+    git('commit', '-q', '-m', 'one');
+    git('tag', 'v1');
+    const v1 = git('rev-parse', 'HEAD');
+    fs.writeFileSync(path.join(work, 'a.txt'), 'second\n');
+    git('commit', '-q', '-am', 'two');
+    run('git', ['clone', '-q', '--bare', work, path.join(top, 'repo.git')]);
+    run('git', ['--git-dir', path.join(top, 'repo.git'), 'update-server-info']);
+    const port = await freePort();
+    const server = http.createServer((req, res) => {
+      const file = path.join(top, decodeURIComponent(new URL(req.url!, 'http://x').pathname));
+      if (!file.startsWith(top + '/') || !fs.existsSync(file) || !fs.statSync(file).isFile()) { res.statusCode = 404; res.end(); return; }
+      res.end(fs.readFileSync(file));
+    });
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+    try {
+      const repo = `http://127.0.0.1:${port}/repo.git`;
+      const ctx = makeContext({ Dockerfile: [
+        'FROM scratch',
+        `ADD ${repo} /head/`,
+        `ADD ${repo}#v1:sub /v1sub`,
+        `ADD --keep-git-dir=true ${repo}#v1 /withgit/`,
+        `ADD --checksum=${v1} ${repo}?ref=v1 /checked/`,
+      ].join('\n') });
+      const layout = tmpDir('drydock-layout-');
+      const r = await runExecutor(['-c', ctx, '--no-push', '--oci-layout-path', layout]);
+      assert.equal(r.code, 0, r.stderr);
+      const { rootfs } = umociUnpack(layout, 'latest');
+      assert.equal(fs.readFileSync(path.join(rootfs, 'head/a.txt'), 'utf8'), 'second\n', 'the default branch');
+      assert.ok(!fs.existsSync(path.join(rootfs, 'head/.git')), 'no .git by default');
+      assert.equal(fs.readFileSync(path.join(rootfs, 'v1sub/tool.sh'), 'utf8'), '#!/bin/sh\necho tool\n');
+      const tool = fs.statSync(path.join(rootfs, 'v1sub/tool.sh'));
+      assert.equal(tool.mode & 0o777, 0o755, 'modes as git records them');
+      assert.equal(tool.mtime.toISOString(), '2021-02-03T04:05:06.000Z', 'dated by the commit');
+      assert.equal(fs.statSync(path.join(rootfs, 'head/a.txt')).mode & 0o777, 0o644);
+      assert.equal(run('git', ['--git-dir', path.join(rootfs, 'withgit/.git'), 'rev-parse', 'HEAD']).trim(), v1, 'the .git kept, at the tag');
+      assert.equal(fs.readFileSync(path.join(rootfs, 'checked/a.txt'), 'utf8'), 'first\n');
+
+      const fails = async (line: string, ...want: RegExp[]) => {
+        fs.writeFileSync(path.join(ctx, 'Dockerfile'), `FROM scratch\n${line}\n`);
+        const bad = await runExecutor(['-c', ctx, '--no-push', '--oci-layout-path', tmpDir()]);
+        assert.notEqual(bad.code, 0, line);
+        for (const w of want) assert.match(bad.stderr, w);
+      };
+      await fails(`ADD --checksum=${'0'.repeat(40)} ${repo}#v1 /x/`, /Dockerfile:2: checksum mismatch for http:\/\/127\.0\.0\.1:\d+\/repo\.git \(ref v1\): expected commit 0{40}, got [0-9a-f]{40}/);
+      await fails(`ADD ${repo}#no-such-branch /x/`, /Dockerfile:2: cannot fetch http:\/\/127\.0\.0\.1:\d+\/repo\.git \(ref no-such-branch\)/);
+      await fails(`ADD ${repo}#v1:nope /x/`, /Dockerfile:2: .* has no directory "nope"/);
+      await fails(`ADD http://u:s3cr3tpass@127.0.0.1:${port}/missing.git /x/`, /Dockerfile:2: cannot fetch/);
+      const leaked = await (async () => {
+        fs.writeFileSync(path.join(ctx, 'Dockerfile'), `FROM scratch\nADD http://u:s3cr3tpass@127.0.0.1:${port}/missing.git /x/\n`);
+        return (await runExecutor(['-c', ctx, '--no-push', '--oci-layout-path', tmpDir()])).stderr;
+      })();
+      assert.doesNotMatch(leaked, /s3cr3tpass/, 'a password in the URL is never printed');
+    } finally {
+      server.close();
+    }
+  });
+
   it('ADD unpacks local tar archives and downloads URLs verified by --checksum', async () => {
     const payload = 'remote content\n';
     const sum = `sha256:${createHash('sha256').update(payload).digest('hex')}`;
