@@ -53,6 +53,8 @@ export interface BuildOptions {
   ignorePaths: string[];
   force: boolean;
   secrets: Array<{ id: string; src?: string; env?: string }>;
+  /** entitlements (BuildKit's --allow): 'security.insecure' lets RUN --security=insecure keep all capabilities */
+  allow: string[];
 
   // cache (executor part 2)
   cache: boolean;
@@ -100,6 +102,7 @@ export function defaultBuildOptions(): BuildOptions {
     ignorePaths: [],
     force: false,
     secrets: [],
+    allow: [],
     cache: false,
     cacheDir: '/cache',
     cacheTtlSeconds: 336 * 3600,

@@ -55,6 +55,14 @@ function secrets(entries: string[]): BuildOptions['secrets'] {
   });
 }
 
+/** --allow values; only BuildKit's security.insecure means anything to a RUN here. */
+function allowed(entries: string[]): string[] {
+  for (const e of entries) {
+    if (e !== 'security.insecure') throw new UserError(`invalid value "${e}" for --allow: expected security.insecure`);
+  }
+  return entries;
+}
+
 export function buildCommand(): Command {
   const d = defaultBuildOptions();
   const cmd = newCommand('build', 'Build an image from a Dockerfile and push it (flag-compatible with kaniko\'s /kaniko/executor).')
@@ -96,6 +104,7 @@ export function buildCommand(): Command {
     .option('--ignore-var-run [bool]', 'ignore /var/run when snapshotting (kaniko default true)', parseBool('ignore-var-run'))
     .option('--force [bool]', 'allow --isolation=none outside a container', parseBool('force'))
     .option('--secret <id=ID,src=PATH|env=VAR>', 'secret for RUN --mount=type=secret (repeatable)', collect, [])
+    .option('--allow <entitlement>', 'security.insecure: RUN --security=insecure keeps all capabilities (repeatable)', collect, [])
     // cache
     .option('--cache [bool]', 'use the layer cache', parseBool('cache'))
     .option('--cache-repo <repo>', 'cache repository (registry repository or oci:PATH)')
@@ -150,6 +159,7 @@ export function parseBuildArgs(args: string[], env: NodeJS.ProcessEnv = process.
     singleSnapshot: !!o.singleSnapshot,
     ignorePaths: [...o.ignorePath, ...(o.ignoreVarRun === false ? [] : ['/var/run'])],
     force: !!o.force,
+    allow: allowed(o.allow),
     secrets: secrets(o.secret),
     cache: !!o.cache,
     cacheRepo: o.cacheRepo,

@@ -243,7 +243,9 @@ function redacting(out: NodeJS.WritableStream): Transform {
 
 export async function runInstruction(stage: StageBuilder, instr: RunInstruction, roots: RunRoots): Promise<void> {
   const where = stage.where(instr);
-  if (instr.security === 'insecure') throw new UserError(`${where}: RUN --security=insecure is not supported (drydock never runs privileged steps)`);
+  if (instr.security === 'insecure' && !stage.env.opts.allow.includes('security.insecure')) {
+    throw new UserError(`${where}: RUN --security=insecure keeps every capability of the executor for the step: allow it with --allow security.insecure (as BuildKit's entitlement)`);
+  }
   const { snap, perStep } = await stage.snapshotter();
   const isolation = await stage.env.isolation();
   const root = await stage.rootfs();
@@ -280,6 +282,7 @@ export async function runInstruction(stage: StageBuilder, instr: RunInstruction,
       tmpfs: mounts.tmpfs,
       stdout,
       stderr,
+      security: instr.security ?? 'sandbox',
     });
   } finally {
     await mounts.cleanup();

@@ -50,3 +50,34 @@ export function parseCapEff(statusText: string): CapabilitySet {
 export function readCapabilities(statusFile = '/proc/self/status'): CapabilitySet {
   return parseCapEff(fs.readFileSync(statusFile, 'utf8'));
 }
+
+/** Docker's default capability set as a mask (moby's oci/caps/defaults.go): 0xa80425fb. */
+export const DOCKER_DEFAULT_CAPS = 0xa80425fbn;
+const CAP_SETPCAP = 8n;
+
+/**
+ * Whether a sandboxed step must have its capability bounding set narrowed: when this process's
+ * bound holds more than Docker's default set (root on a host) and it may narrow it (CAP_SETPCAP;
+ * without it, as in a container that dropped it, the step keeps the bound it inherits anyway).
+ */
+export function stepsNeedBounding(statusText: string): boolean {
+  const bnd = /^CapBnd:\s*([0-9a-fA-F]+)\s*$/m.exec(statusText);
+  const eff = /^CapEff:\s*([0-9a-fA-F]+)\s*$/m.exec(statusText);
+  if (!bnd || !eff) return false;
+  const beyond = BigInt('0x' + bnd[1]) & ~DOCKER_DEFAULT_CAPS;
+  return beyond !== 0n && ((BigInt('0x' + eff[1]) >> CAP_SETPCAP) & 1n) === 1n;
+}
+
+let boundingNeeded: boolean | undefined;
+
+/** stepsNeedBounding() for this process, read once. */
+export function thisProcessNeedsStepBounding(): boolean {
+  if (boundingNeeded === undefined) {
+    try {
+      boundingNeeded = stepsNeedBounding(fs.readFileSync('/proc/self/status', 'utf8'));
+    } catch {
+      boundingNeeded = false;
+    }
+  }
+  return boundingNeeded;
+}

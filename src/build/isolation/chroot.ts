@@ -33,7 +33,7 @@ import { resolveInRoot } from './root-path';
 import { CopyMounts } from './copy-mounts';
 import { runProcess, validateSpec } from './spawn-step';
 import { StepFiles, StepItem } from './step-files';
-import type { Isolation, RunResult, RunSpec } from './types';
+import { boundingArgs, type Isolation, type RunResult, type RunSpec } from './types';
 
 export type Launcher = 'util-linux' | 'coreutils' | 'busybox';
 
@@ -160,22 +160,25 @@ export class ChrootIsolation implements Isolation {
     const groups = spec.groups ?? [];
     const inWorkdir = (argv: string[]) =>
       spec.workdir === '/' ? argv : ['/bin/sh', '-c', 'cd -- "$1" || exit 126; shift; exec "$@"', 'sh', spec.workdir, ...argv];
+    // the bound is set last before the chroot: the namespace's own mounts (namespaceArgv) need more
+    const bound = boundingArgs(spec);
+    const bounded = t.setpriv && bound.length ? [t.setpriv, ...bound, '--'] : [];
     switch (this.launcher) {
       case 'util-linux':
         return [
-          ...envArgs, t.setpriv!, `--regid=${spec.gid}`, groups.length ? `--groups=${groups.join(',')}` : '--clear-groups', '--',
+          ...envArgs, t.setpriv!, `--regid=${spec.gid}`, groups.length ? `--groups=${groups.join(',')}` : '--clear-groups', ...bound, '--',
           t.unshare!, `--root=${root}`, `--wd=${spec.workdir}`, `--setuid=${spec.uid}`, '--', ...spec.argv,
         ];
       case 'coreutils':
         return [
-          ...envArgs, t.chroot!, `--userspec=${spec.uid}:${spec.gid}`, `--groups=${groups.join(',')}`,
+          ...envArgs, ...bounded, t.chroot!, `--userspec=${spec.uid}:${spec.gid}`, `--groups=${groups.join(',')}`,
           root, ...inWorkdir(spec.argv),
         ];
       case 'busybox':
         if (spec.uid !== 0 || spec.gid !== 0 || groups.length > 0) {
           throw new UserError(`RUN as uid ${spec.uid} gid ${spec.gid}: this host's chroot cannot change user; install util-linux (setpriv, unshare >= 2.38) or coreutils in the executor image`);
         }
-        return [...envArgs, t.chroot!, root, ...inWorkdir(spec.argv)];
+        return [...envArgs, ...bounded, t.chroot!, root, ...inWorkdir(spec.argv)];
     }
   }
 

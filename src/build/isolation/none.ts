@@ -8,7 +8,7 @@ import type { CapabilitySet } from './capabilities';
 import { detectContainer, ProbeFs, realFs } from './container-detect';
 import type { HostTools } from './host-tools';
 import { runProcess, validateSpec } from './spawn-step';
-import type { Isolation, RunResult, RunSpec } from './types';
+import { boundingArgs, type Isolation, type RunResult, type RunSpec } from './types';
 
 export interface NoneOptions {
   caps: CapabilitySet;
@@ -54,7 +54,9 @@ export class NoneIsolation implements Isolation {
       if (!t.setpriv) throw new UserError(`RUN as uid ${spec.uid} gid ${spec.gid}: --isolation=none needs util-linux setpriv on this host`);
       const missing = this.opts.caps.missing('CAP_SETUID', 'CAP_SETGID');
       if (missing.length) throw new UserError(`RUN as uid ${spec.uid} gid ${spec.gid}: this process lacks ${missing.join(' and ')}`);
-      argv = [t.setpriv, `--reuid=${spec.uid}`, `--regid=${spec.gid}`, groups.length ? `--groups=${groups.join(',')}` : '--clear-groups', '--', ...argv];
+      argv = [t.setpriv, `--reuid=${spec.uid}`, `--regid=${spec.gid}`, groups.length ? `--groups=${groups.join(',')}` : '--clear-groups', ...boundingArgs(spec), '--', ...argv];
+    } else if (t.setpriv && boundingArgs(spec).length) {
+      argv = [t.setpriv, ...boundingArgs(spec), '--', ...argv];
     }
     if (spec.network === 'none') {
       if (!this.opts.canUnshareNet || !t.unshare) {

@@ -129,6 +129,33 @@ describe('executor: RUN', function () {
     assert.match(bad.stderr, /source "debug.log" not found in the build context \(.dockerignore leaves it out\)/);
   });
 
+  it('a step\'s capabilities are bounded by Docker\'s default set; RUN --security=insecure keeps all, once --allow security.insecure says so', async () => {
+    const ctx = makeContext({
+      Dockerfile: [
+        `FROM ${reg.host}/library/busybox:latest`,
+        'RUN grep CapBnd /proc/self/status > /sandbox.txt',
+        'RUN --security=insecure grep CapBnd /proc/self/status > /insecure.txt',
+        'RUN --security=sandbox grep CapBnd /proc/self/status > /sandbox-named.txt',
+      ].join('\n'),
+    });
+    const refused = await runExecutor(['-c', ctx, '--no-push', '--oci-layout-path', tmpDir('drydock-layout-')]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /Dockerfile:3: RUN --security=insecure keeps every capability of the executor for the step: allow it with --allow security.insecure/);
+    const layout = tmpDir('drydock-layout-');
+    const r = await runExecutor(['-c', ctx, '--no-push', '--oci-layout-path', layout, '--allow', 'security.insecure']);
+    assert.equal(r.code, 0, r.stderr);
+    const { rootfs } = umociUnpack(layout, 'latest');
+    const read = (p: string) => fs.readFileSync(path.join(rootfs, p), 'utf8').trim();
+    // Docker's default set: chown dac_override fowner fsetid kill setgid setuid setpcap net_bind_service net_raw sys_chroot mknod audit_write setfcap
+    assert.equal(read('sandbox.txt'), 'CapBnd:\t00000000a80425fb');
+    assert.equal(read('sandbox-named.txt'), 'CapBnd:\t00000000a80425fb');
+    const ours = /CapBnd:\t([0-9a-f]+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))![1];
+    assert.equal(read('insecure.txt'), `CapBnd:\t${ours}`, 'all the executor has (root here)');
+    const bad = await runExecutor(['-c', ctx, '--no-push', '--allow', 'network.everything']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /invalid value "network.everything" for --allow: expected security.insecure/);
+  });
+
   it('a required secret that was not given fails clearly', async () => {
     const ctx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:latest\nRUN --mount=type=secret,id=npmrc,required=true cat /run/secrets/npmrc\n` });
     const r = await runExecutor(['-c', ctx, '--no-push']);

@@ -2,6 +2,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CapabilitySet, defaultIgnorePaths, detectContainer, parseCapEff, resolveInRoot, selectIsolation } from '../../../../src/build/isolation';
+import { stepsNeedBounding } from '../../../../src/build/isolation/capabilities';
+import { boundingArgs, SANDBOX_BOUNDING_SET } from '../../../../src/build/isolation/types';
 import { tmpDir } from '../../../support/testbed';
 
 const noContainer = { exists: () => false, read: () => undefined };
@@ -12,6 +14,18 @@ describe('build/isolation capabilities', () => {
     const c = parseCapEff('Name:\tx\nCapEff:\t00000000a80425fb\n');
     assert.deepEqual(c.missing('CAP_SYS_CHROOT', 'CAP_MKNOD', 'CAP_SETUID', 'CAP_SETGID', 'CAP_SYS_ADMIN'), ['CAP_SYS_ADMIN']);
     assert.throws(() => parseCapEff('nothing'), /no "CapEff:" line/);
+  });
+
+  it('a sandboxed step is bounded by Docker\'s default set only when this process has more and may narrow it', () => {
+    const status = (bnd: string, eff: string) => `Name:\tx\nCapEff:\t${eff}\nCapBnd:\t${bnd}\n`;
+    assert.equal(stepsNeedBounding(status('000001ffffffffff', '000001ffffffffff')), true, 'root on a host');
+    assert.equal(stepsNeedBounding(status('00000000a80425fb', '00000000a80425fb')), false, 'a container with the default set');
+    assert.equal(stepsNeedBounding(status('00000000a82425fb', '00000000a82424fb')), false, 'more than the default, without CAP_SETPCAP');
+    assert.equal(stepsNeedBounding('CapEff:\t0\n'), false, 'no bound known');
+    assert.deepEqual(boundingArgs({ security: 'sandbox' }, true), [`--bounding-set=${SANDBOX_BOUNDING_SET}`]);
+    assert.deepEqual(boundingArgs({}, true), [`--bounding-set=${SANDBOX_BOUNDING_SET}`], 'sandbox is the default');
+    assert.deepEqual(boundingArgs({ security: 'insecure' }, true), []);
+    assert.deepEqual(boundingArgs({ security: 'sandbox' }, false), []);
   });
 
   it('selectIsolation names the missing capability', () => {
