@@ -336,7 +336,14 @@ function tee(side: Writable): Transform {
       side.once('close', onClose);
     },
     flush(cb) {
-      side.end(cb);
+      // not side.end(cb): a tap destroyed while it finishes (the extraction failed on the last
+      // chunks) may never call that back, and the layer write would hang
+      if (side.destroyed) return cb(new Error('the layer tap closed early'));
+      const onFinish = (): void => { side.off('close', onClose); cb(); };
+      const onClose = (): void => { side.off('finish', onFinish); cb(side.writableFinished ? null : new Error('the layer tap closed early')); };
+      side.once('finish', onFinish);
+      side.once('close', onClose);
+      side.end();
     },
   });
 }

@@ -268,6 +268,16 @@ describe('fs/layer-writer', () => {
     }
   });
 
+  it('names the tap when it is destroyed while it finishes (the extraction failed on the last chunks)', async () => {
+    // its final step never completes; the tap is destroyed meanwhile, as a failed extraction does
+    const finishing = new Writable({ write(_c, _e, cb) { cb(); }, final() { setTimeout(() => finishing.destroy(), 20); } });
+    finishing.on('error', () => undefined);
+    await assert.rejects(
+      writeLayer([e('a', 'file', { content: Buffer.alloc(1000) })], path.join(dir, 'l.tar'), { compression: 'none', tap: finishing }),
+      /the layer tap closed early/,
+    );
+  });
+
   it('without an output file streams the layer to its tap only, hashed all the same', async () => {
     const src = path.join(dir, 'big');
     fs.writeFileSync(src, Buffer.alloc(3 * 1024 * 1024 + 7, 'z'));
