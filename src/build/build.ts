@@ -98,6 +98,8 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
   const destinations = parseDestinations(opts);
   const ctx = await openContext(opts.context, workDir, opts.contextSubPath, {
     s3Get: async (url) => (require('../aws/s3') as typeof import('../aws/s3')).getObjectStream(url),
+    git: hostProgram('git'),
+    gitOptions: opts.gitOptions,
   });
   const df: LoadedDockerfile = loadDockerfile(opts.dockerfile, ctx.dir);
   const parsed = parseDockerfile(df.text, df.displayName);

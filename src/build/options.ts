@@ -6,6 +6,8 @@ export interface BuildOptions {
   context: string;
   /** sub-directory of the context to use as the context (kaniko --context-sub-path) */
   contextSubPath?: string;
+  /** kaniko's --git options for a git:// context */
+  gitOptions?: string;
   /** Dockerfile path: relative to the context, or absolute */
   dockerfile: string;
   destinations: string[];

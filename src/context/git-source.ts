@@ -8,7 +8,7 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { redact, UserError } from '../log';
+import { redact, registerSecret, UserError } from '../log';
 
 export interface GitSource {
   /** what git is given to fetch from */
@@ -19,6 +19,12 @@ export interface GitSource {
   checksum?: string;
   keepGitDir?: boolean;
   submodules?: boolean;
+  /** a commit to check out once `ref` is fetched (kaniko's git://…#ref#commit) */
+  commit?: string;
+  /** credentials sent as an HTTP Authorization header (kaniko's GIT_TOKEN, GIT_USERNAME/GIT_PASSWORD) */
+  auth?: { username: string; password: string };
+  /** do not verify the server's TLS certificate (kaniko's --git insecure-skip-tls=true) */
+  insecureSkipTls?: boolean;
 }
 
 /** The git source `src` names, or null when it names something else (a plain URL, a local path). */
@@ -92,6 +98,14 @@ export async function checkoutGit(git: string, src: GitSource, dir: string, wher
     const v = process.env[k];
     if (v !== undefined) (env as Record<string, string>)[k] = v;
   }
+  if (src.insecureSkipTls) (env as Record<string, string>).GIT_SSL_NO_VERIFY = 'true';
+  if (src.auth) {
+    // through git's environment config, not the command line (which other users may read)
+    const basic = Buffer.from(`${src.auth.username}:${src.auth.password}`).toString('base64');
+    registerSecret(src.auth.password);
+    registerSecret(basic);
+    Object.assign(env, { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.extraHeader', GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}` });
+  }
   const run = (args: string[]) => new Promise<GitRun>((resolve) => {
     execFile(git, args, { env, cwd: dir, maxBuffer: 16 * 1024 * 1024, timeout: 15 * 60_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as NodeJS.ErrnoException).code === 'number' ? Number((err as NodeJS.ErrnoException).code) : 1) : 0;
@@ -107,9 +121,10 @@ export async function checkoutGit(git: string, src: GitSource, dir: string, wher
   let r = await run(['init', '-q', '.']);
   if (r.code !== 0) fail('prepare a checkout of', r);
   const ref = src.ref ?? 'HEAD';
-  r = await run(['fetch', '-q', '--no-tags', '--depth=1', '--', src.remote, ref]);
+  // a commit below the ref needs its history: no shallow fetch then
+  r = src.commit ? { code: 1, stdout: '', stderr: '' } : await run(['fetch', '-q', '--no-tags', '--depth=1', '--', src.remote, ref]);
   if (r.code !== 0) r = await run(['fetch', '-q', '--no-tags', '--', src.remote, ref]);
-  let target = 'FETCH_HEAD';
+  let target = src.commit ?? 'FETCH_HEAD';
   if (r.code !== 0 && /^[0-9a-f]{7,64}$/i.test(ref)) {
     // a commit that the server does not serve by name: fetch its branches and tags, then look for it
     r = await run(['fetch', '-q', '--', src.remote, '+refs/heads/*:refs/remotes/origin/*', '+refs/tags/*:refs/tags/*']);

@@ -7,6 +7,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { makeContext, runExecutor, umociUnpack } from '../../support/executor';
+import { startGitServer } from '../../support/git-server';
 import { freePort, pushBaseImages, REPO_ROOT, run, skopeoOpts, startRegistry, tmpDir, type Registry } from '../../support/testbed';
 
 describe('executor (plain registry)', function () {
@@ -244,38 +245,15 @@ describe('executor (plain registry)', function () {
   });
 
   it('ADD of a git repository: ref, subdir, --keep-git-dir, --checksum (a commit), over a dumb-http server on loopback', async () => {
-    // the repository: two commits, a tag on the first; served as static files (git's dumb http)
-    const top = tmpDir('drydock-git-');
-    const work = path.join(top, 'work');
-    const gitEnv = { ...process.env, GIT_COMMITTER_DATE: '2021-02-03T04:05:06Z', GIT_AUTHOR_DATE: '2021-02-03T04:05:06Z' };
-    const git = (...args: string[]) => run('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'init.defaultBranch=main', ...args], { cwd: work, env: gitEnv }).trim();
-    fs.mkdirSync(path.join(work, 'sub'), { recursive: true });
-    git('init', '-q', '.');
-    fs.writeFileSync(path.join(work, 'a.txt'), 'first\n');
-    fs.writeFileSync(path.join(work, 'sub/tool.sh'), '#!/bin/sh\necho tool\n', { mode: 0o700 });
-    git('add', '.');
-    git('commit', '-q', '-m', 'one');
-    git('tag', 'v1');
-    const v1 = git('rev-parse', 'HEAD');
-    fs.writeFileSync(path.join(work, 'a.txt'), 'second\n');
-    git('commit', '-q', '-am', 'two');
-    run('git', ['clone', '-q', '--bare', work, path.join(top, 'repo.git')]);
-    run('git', ['--git-dir', path.join(top, 'repo.git'), 'update-server-info']);
-    const port = await freePort();
-    const server = http.createServer((req, res) => {
-      const file = path.join(top, decodeURIComponent(new URL(req.url!, 'http://x').pathname));
-      if (!file.startsWith(top + '/') || !fs.existsSync(file) || !fs.statSync(file).isFile()) { res.statusCode = 404; res.end(); return; }
-      res.end(fs.readFileSync(file));
-    });
-    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+    const srv = await startGitServer();
     try {
-      const repo = `http://127.0.0.1:${port}/repo.git`;
+      const repo = srv.url;
       const ctx = makeContext({ Dockerfile: [
         'FROM scratch',
         `ADD ${repo} /head/`,
         `ADD ${repo}#v1:sub /v1sub`,
         `ADD --keep-git-dir=true ${repo}#v1 /withgit/`,
-        `ADD --checksum=${v1} ${repo}?ref=v1 /checked/`,
+        `ADD --checksum=${srv.v1} ${repo}?ref=v1 /checked/`,
       ].join('\n') });
       const layout = tmpDir('drydock-layout-');
       const r = await runExecutor(['-c', ctx, '--no-push', '--oci-layout-path', layout]);
@@ -288,7 +266,7 @@ describe('executor (plain registry)', function () {
       assert.equal(tool.mode & 0o777, 0o755, 'modes as git records them');
       assert.equal(tool.mtime.toISOString(), '2021-02-03T04:05:06.000Z', 'dated by the commit');
       assert.equal(fs.statSync(path.join(rootfs, 'head/a.txt')).mode & 0o777, 0o644);
-      assert.equal(run('git', ['--git-dir', path.join(rootfs, 'withgit/.git'), 'rev-parse', 'HEAD']).trim(), v1, 'the .git kept, at the tag');
+      assert.equal(run('git', ['--git-dir', path.join(rootfs, 'withgit/.git'), 'rev-parse', 'HEAD']).trim(), srv.v1, 'the .git kept, at the tag');
       assert.equal(fs.readFileSync(path.join(rootfs, 'checked/a.txt'), 'utf8'), 'first\n');
 
       const fails = async (line: string, ...want: RegExp[]) => {
@@ -296,18 +274,47 @@ describe('executor (plain registry)', function () {
         const bad = await runExecutor(['-c', ctx, '--no-push', '--oci-layout-path', tmpDir()]);
         assert.notEqual(bad.code, 0, line);
         for (const w of want) assert.match(bad.stderr, w);
+        return bad.stderr;
       };
       await fails(`ADD --checksum=${'0'.repeat(40)} ${repo}#v1 /x/`, /Dockerfile:2: checksum mismatch for http:\/\/127\.0\.0\.1:\d+\/repo\.git \(ref v1\): expected commit 0{40}, got [0-9a-f]{40}/);
       await fails(`ADD ${repo}#no-such-branch /x/`, /Dockerfile:2: cannot fetch http:\/\/127\.0\.0\.1:\d+\/repo\.git \(ref no-such-branch\)/);
       await fails(`ADD ${repo}#v1:nope /x/`, /Dockerfile:2: .* has no directory "nope"/);
-      await fails(`ADD http://u:s3cr3tpass@127.0.0.1:${port}/missing.git /x/`, /Dockerfile:2: cannot fetch/);
-      const leaked = await (async () => {
-        fs.writeFileSync(path.join(ctx, 'Dockerfile'), `FROM scratch\nADD http://u:s3cr3tpass@127.0.0.1:${port}/missing.git /x/\n`);
-        return (await runExecutor(['-c', ctx, '--no-push', '--oci-layout-path', tmpDir()])).stderr;
-      })();
+      const leaked = await fails(`ADD http://u:s3cr3tpass@${srv.location.replace('repo.git', 'missing.git')} /x/`, /Dockerfile:2: cannot fetch/);
       assert.doesNotMatch(leaked, /s3cr3tpass/, 'a password in the URL is never printed');
     } finally {
-      server.close();
+      srv.close();
+    }
+  });
+
+  it('builds from a git context: kaniko\'s git://HOST/PATH#REF#COMMIT (with GIT_PULL_METHOD, --git branch=) and BuildKit\'s https://…/repo.git#REF:SUBDIR', async () => {
+    const srv = await startGitServer();
+    try {
+      const build = async (context: string, extra: string[] = [], env: Record<string, string> = {}) => {
+        const layout = tmpDir('drydock-layout-');
+        const r = await runExecutor(['-c', context, '--no-push', '--oci-layout-path', layout, ...extra], { env: { GIT_PULL_METHOD: 'http', ...env } });
+        assert.equal(r.code, 0, r.stderr);
+        const { rootfs } = umociUnpack(layout, 'latest');
+        return { rootfs, stderr: r.stderr, read: (p: string) => fs.readFileSync(path.join(rootfs, 'ctx', p), 'utf8') };
+      };
+      const main = await build(`git://${srv.location}`);
+      assert.equal(main.read('a.txt'), 'second\n', 'the remote\'s HEAD');
+      assert.ok(fs.existsSync(path.join(main.rootfs, 'ctx/.git/HEAD')), 'kaniko\'s clone keeps .git in the context');
+      assert.match(main.stderr, new RegExp(`at commit ${srv.head}`));
+      assert.equal((await build(`git://${srv.location}#refs/heads/feature`)).read('b.txt'), 'feature\n');
+      assert.equal((await build(`git://${srv.location}`, ['--git', 'branch=feature,single-branch=true'])).read('b.txt'), 'feature\n');
+      const pinned = await build(`git://${srv.location}#refs/heads/main#${srv.v1}`);
+      assert.equal(pinned.read('a.txt'), 'first\n', 'the commit, below the ref');
+      const sub = await build(`${srv.url}#v1:sub`);
+      assert.equal(sub.read('tool.sh'), '#!/bin/sh\necho tool\n', 'the subdir is the context');
+      assert.ok(!fs.existsSync(path.join(sub.rootfs, 'ctx/.git')) && !fs.existsSync(path.join(sub.rootfs, 'ctx/a.txt')));
+      const withToken = await build(`git://${srv.location}`, ['--verbosity', 'debug'], { GIT_TOKEN: 'ghp_t0kenvalue' });
+      assert.ok(srv.authorizations.includes(`Basic ${Buffer.from('x-access-token:ghp_t0kenvalue').toString('base64')}`), 'GIT_TOKEN reaches the server as basic auth');
+      assert.doesNotMatch(withToken.stderr, /ghp_t0kenvalue/);
+      const bad = await runExecutor(['-c', `git://${srv.location}`, '--no-push', '--git', 'colour=blue']);
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.stderr, /--git: unknown option "colour"/);
+    } finally {
+      srv.close();
     }
   });
 
