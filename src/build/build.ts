@@ -24,7 +24,7 @@ import * as meta from './instructions/metadata';
 import { add, copy, type SourceRoots } from './instructions/copy';
 import { bindMountsDigest, runInstruction } from './instructions/run';
 import type { BuildOptions } from './options';
-import { pushImage } from './push';
+import { pushImage, writeDigestFiles } from './push';
 import { findStage, layeredStages, neededStages } from './plan';
 import { probeOverlay } from './snapshot';
 import { StageBuilder, type StageEnv } from './stage';
@@ -371,13 +371,7 @@ async function writeOutputs(opts: BuildOptions, image: Image, destinations: Refe
   await Promise.all(outputs);
   if (!opts.noPush) await pushImage(client, image, destinations, { ignoreImmutableTagErrors: opts.pushIgnoreImmutableTagErrors });
   else if (destinations.length) log.info(`--no-push: not pushing ${destinations.map((d) => d.toString()).join(', ')}`);
-  if (opts.digestFile) fs.writeFileSync(opts.digestFile, digest);
-  if (opts.imageNameWithDigestFile) {
-    fs.writeFileSync(opts.imageNameWithDigestFile, destinations.map((d) => `${d.name()}@${digest}\n`).join(''));
-  }
-  if (opts.imageNameTagWithDigestFile) {
-    fs.writeFileSync(opts.imageNameTagWithDigestFile, destinations.map((d) => `${d.name()}:${d.tag ?? 'latest'}@${digest}\n`).join(''));
-  }
+  writeDigestFiles(opts, destinations, digest);
 }
 
 function summary(image: Image, digest: string, destinations: Reference[], timings: Array<{ text: string; ms: number }>, seconds: number, platform: Platform): void {

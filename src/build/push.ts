@@ -1,7 +1,9 @@
 // Push a built image to every destination. Blobs first, for every repository, each confirmed by
 // the registry (exists / mounted / uploaded); manifests last, so a failed push leaves no tag behind
 // and every tag of every destination names the same digest.
+import * as fs from 'node:fs';
 import type { Image } from '../image/image';
+import type { StoredImage } from '../image/readers/stored-image';
 import { serializeImage } from '../image/image';
 import type { Reference } from '../image/reference';
 import type { Descriptor } from '../image/manifest';
@@ -22,8 +24,19 @@ const BLOB_CONCURRENCY = 4;
 /** Registries that refuse to move an immutable tag say so in these words (ECR, Harbor, GAR). */
 const IMMUTABLE = /immutable|tag .*already exists|ImageTagAlreadyExists|TAG_INVALID/i;
 
-export async function pushImage(client: RegistryClient, img: Image, destinations: Reference[], opts: { ignoreImmutableTagErrors?: boolean } = {}): Promise<PushResult> {
-  const s = serializeImage(img);
+export interface PushOptions {
+  ignoreImmutableTagErrors?: boolean;
+}
+
+export async function pushImage(client: RegistryClient, img: Image, destinations: Reference[], opts: PushOptions = {}): Promise<PushResult> {
+  return pushStored(client, { ...serializeImage(img), layers: img.layers }, destinations, opts);
+}
+
+/** The exact bytes to push: manifest and config as they are, and the layers they name. */
+export type Pushable = Pick<StoredImage, 'manifestBody' | 'manifestDigest' | 'manifestMediaType' | 'configBody' | 'configDescriptor' | 'layers'>;
+
+/** Push an image given as bytes (one just built, or one stored in an OCI layout or a tarball). */
+export async function pushStored(client: RegistryClient, s: Pushable, destinations: Reference[], opts: PushOptions = {}): Promise<PushResult> {
   const repos = new Map<string, Reference>();
   for (const d of destinations) if (!repos.has(d.name())) repos.set(d.name(), d);
   // repositories already holding our blobs, per registry: later repositories mount from them
@@ -35,7 +48,7 @@ export async function pushImage(client: RegistryClient, img: Image, destinations
       if (extra && extra.registry === ref.registry && extra.repository !== ref.repository) from.unshift(extra.repository);
       return from;
     };
-    const results = await mapLimit([...img.layers], BLOB_CONCURRENCY, async (layer) => {
+    const results = await mapLimit([...s.layers], BLOB_CONCURRENCY, async (layer) => {
       const how = await client.pushBlob(ref, layer.descriptor, () => layer.open(), { mountFrom: mountable(layer.origin) });
       log.debug(`layer ${short(layer.descriptor)} ${how}`, { repository: ref.name() });
       return how;
@@ -60,6 +73,23 @@ export async function pushImage(client: RegistryClient, img: Image, destinations
     log.info(`pushed ${d.toString()}@${s.manifestDigest}`);
   }
   return { digest: s.manifestDigest, pushed: destinations };
+}
+
+export interface DigestFiles {
+  digestFile?: string;
+  imageNameWithDigestFile?: string;
+  imageNameTagWithDigestFile?: string;
+}
+
+/** kaniko's --digest-file, --image-name-with-digest-file and --image-name-tag-with-digest-file. */
+export function writeDigestFiles(files: DigestFiles, destinations: Reference[], digest: string): void {
+  if (files.digestFile) fs.writeFileSync(files.digestFile, digest);
+  if (files.imageNameWithDigestFile) {
+    fs.writeFileSync(files.imageNameWithDigestFile, destinations.map((d) => `${d.name()}@${digest}\n`).join(''));
+  }
+  if (files.imageNameTagWithDigestFile) {
+    fs.writeFileSync(files.imageNameTagWithDigestFile, destinations.map((d) => `${d.name()}:${d.tag ?? 'latest'}@${digest}\n`).join(''));
+  }
 }
 
 const short = (d: Descriptor) => d.digest.slice(7, 19);

@@ -10,6 +10,7 @@ interface CommandEntry {
 
 const commands: Record<string, CommandEntry> = {
   build: { summary: 'build an image from a Dockerfile (kaniko executor flags; also installed as `executor`)', load: async () => require('./build') },
+  push: { summary: 'push an image an earlier build kept (OCI layout or docker-archive tarball; also `executor push`)', load: async () => require('./push') },
   warm: { summary: 'pre-fetch base images into the cache dir (like kaniko\'s warmer)', load: async () => require('./warm') },
   creds: { summary: 'compose, inspect and use registry credentials (config.json, helpers, ECR, S3, SSM)', load: async () => require('./creds') },
   agent: { summary: 'Jenkins inbound-agent entrypoint (installed as `jenkins-agent`)', load: async () => require('./agent') },

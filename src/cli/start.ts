@@ -3,7 +3,8 @@
 import type { CommandMain } from './run-main';
 
 const commands: Record<string, () => CommandMain> = {
-  executor: () => require('./build').main,
+  // `executor push PATH ...` is the push command (the kaniko fork's subcommand); anything else a build
+  executor: () => (args) => (args[0] === 'push' ? (require('./push') as typeof import('./push')).main(args.slice(1)) : (require('./build') as typeof import('./build')).main(args)),
   drydock: () => require('./main').main,
   'jenkins-agent': () => require('./agent').main,
   'docker-credential-drydock': () => require('./credential-helper').main,

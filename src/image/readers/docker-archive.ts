@@ -1,0 +1,134 @@
+// Read the one image of a docker-archive tarball (`docker save`, `podman save`, our --tar-path):
+// manifest.json names the config and the layer files. Its members are copied out once into
+// `workDir`; each layer's uncompressed digest is checked against the config's diff_ids; layers
+// stored uncompressed are gzipped for the registry (as `docker push` does), compressed ones are
+// pushed as they are. The config keeps its exact bytes (the image ID stays); the manifest is made
+// here (Docker schema2, or OCI when a layer is zstd).
+import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { Readable, Writable, type Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { ParallelGzip } from '../../fs/parallel-gzip';
+import { readTar } from '../../fs/tar-reader';
+import { UserError } from '../../log';
+import { DigestingStream, sha256Digest } from '../digest';
+import type { Layer } from '../image';
+import { serializeManifest, type Descriptor, type ImageManifest } from '../manifest';
+import * as mt from '../mediatypes';
+import type { StoredImage } from './stored-image';
+
+const GZIP_LEVEL = 6; // what docker push uses; the layers are made once here
+
+interface ArchiveManifestEntry {
+  Config?: unknown;
+  Layers?: unknown;
+}
+
+type Compression = 'gzip' | 'zstd' | 'none';
+
+async function compressionOf(file: string): Promise<Compression> {
+  const fh = await fsp.open(file, 'r');
+  try {
+    const b = Buffer.alloc(4);
+    const { bytesRead } = await fh.read(b, 0, 4, 0);
+    if (bytesRead >= 2 && b[0] === 0x1f && b[1] === 0x8b) return 'gzip';
+    if (bytesRead === 4 && b.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+    return 'none';
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The digest of what `src` gives (through `through`, e.g. a gunzip, when given). */
+async function digestOf(src: Readable, through?: Transform): Promise<string> {
+  const d = new DigestingStream();
+  const sink = new Writable({ write(_c, _e, cb) { cb(); } });
+  if (through) await pipeline(src, through, d, sink);
+  else await pipeline(src, d, sink);
+  return d.digest();
+}
+
+export async function readDockerArchive(file: string, workDir: string): Promise<StoredImage> {
+  const members = new Map<string, string>();
+  const links = new Map<string, string>();
+  await fsp.mkdir(workDir, { recursive: true });
+  const norm = (name: string) => path.posix.normalize(name.replace(/^(\.\/)+/, '')).replace(/\/$/, '');
+  try {
+    for await (const entry of readTar(createReadStream(file))) {
+      const name = norm(entry.header.name);
+      if (entry.header.type === 'file' || entry.header.type === 'contiguous-file') {
+        const out = path.join(workDir, `member-${members.size}`);
+        await pipeline(Readable.from(entry), createWriteStream(out));
+        members.set(name, out);
+      } else if (entry.header.type === 'symlink' && entry.header.linkname) {
+        links.set(name, path.posix.normalize(path.posix.join(path.posix.dirname(name), entry.header.linkname)));
+      } else if (entry.header.type === 'link' && entry.header.linkname) {
+        links.set(name, norm(entry.header.linkname));
+      }
+    }
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`${file}: not a readable docker-archive tarball (${(e as Error).message})`);
+  }
+  const member = (name: string, what: string): string => {
+    let n = norm(name);
+    for (let hops = 0; hops < 10 && !members.has(n) && links.has(n); hops++) n = links.get(n)!;
+    const f = members.get(n);
+    if (!f) throw new UserError(`${file}: manifest.json names ${what} "${name}", which the archive does not hold`);
+    return f;
+  };
+  if (!members.has('manifest.json')) throw new UserError(`${file}: no manifest.json: not a docker-archive tarball (docker save, podman save, --tar-path)`);
+  let entries: ArchiveManifestEntry[];
+  try {
+    entries = JSON.parse(await fsp.readFile(members.get('manifest.json')!, 'utf8')) as ArchiveManifestEntry[];
+  } catch (e) {
+    throw new UserError(`${file}: manifest.json is not valid JSON (${(e as Error).message})`);
+  }
+  if (!Array.isArray(entries) || entries.length !== 1) {
+    throw new UserError(`${file}: holds ${Array.isArray(entries) ? entries.length : 'no list of'} images; exactly one can be pushed`);
+  }
+  const { Config, Layers } = entries[0];
+  if (typeof Config !== 'string' || !Array.isArray(Layers) || Layers.some((l) => typeof l !== 'string')) {
+    throw new UserError(`${file}: manifest.json needs "Config" (a file name) and "Layers" (file names)`);
+  }
+  const configBody = await fsp.readFile(member(Config, 'the config'));
+  let diffIds: string[];
+  try {
+    const cfg = JSON.parse(configBody.toString('utf8')) as { rootfs?: { diff_ids?: unknown } };
+    diffIds = cfg.rootfs?.diff_ids as string[];
+    if (!Array.isArray(diffIds) || diffIds.some((d) => typeof d !== 'string')) throw new Error('no rootfs.diff_ids');
+  } catch (e) {
+    throw new UserError(`${file}: the config ${Config} is not an image config (${(e as Error).message})`);
+  }
+  if (diffIds.length !== Layers.length) throw new UserError(`${file}: the config lists ${diffIds.length} layers (rootfs.diff_ids), manifest.json ${Layers.length}`);
+
+  const layers: Layer[] = [];
+  let anyZstd = false;
+  for (const [i, name] of (Layers as string[]).entries()) {
+    const src = member(name, `layer ${i + 1}`);
+    const compression = await compressionOf(src);
+    const what = `layer ${i + 1} (${name}) of ${file}`;
+    if (compression === 'zstd') {
+      anyZstd = true; // (Node before 22.15 cannot read zstd: its diff_id is left to the registry's clients)
+    } else {
+      const diffId = compression === 'gzip' ? await digestOf(createReadStream(src), createGunzip()) : await digestOf(createReadStream(src));
+      if (diffId !== diffIds[i]) throw new UserError(`${what}: its content hashes to ${diffId}, the config says ${diffIds[i]}`);
+    }
+    let blob = src;
+    if (compression === 'none') {
+      blob = `${src}.gz`;
+      await pipeline(createReadStream(src), new ParallelGzip({ level: GZIP_LEVEL }), createWriteStream(blob));
+    }
+    const digest = await digestOf(createReadStream(blob));
+    const size = (await fsp.stat(blob)).size;
+    const descriptor: Descriptor = { mediaType: compression === 'zstd' ? 'zstd' : 'gzip', digest, size };
+    layers.push({ descriptor, diffId: diffIds[i], localFile: blob, open: async () => createReadStream(blob) });
+  }
+  const manifestMediaType = anyZstd ? mt.OCI_MANIFEST : mt.DOCKER_MANIFEST;
+  for (const l of layers) l.descriptor.mediaType = mt.layerMediaType(manifestMediaType, l.descriptor.mediaType as 'gzip' | 'zstd');
+  const configDescriptor: Descriptor = { mediaType: mt.configMediaType(manifestMediaType), digest: sha256Digest(configBody), size: configBody.length };
+  const manifest: ImageManifest = { schemaVersion: 2, mediaType: manifestMediaType, config: configDescriptor, layers: layers.map((l) => l.descriptor) };
+  const manifestBody = serializeManifest(manifest);
+  return { manifestBody, manifestDigest: sha256Digest(manifestBody), manifestMediaType, configBody, configDescriptor, layers, source: file };
+}
