@@ -55,6 +55,8 @@ export interface BuildOptions {
   ignorePaths: string[];
   force: boolean;
   secrets: Array<{ id: string; src?: string; env?: string }>;
+  /** SSH agents for RUN --mount=type=ssh (--ssh ID=SOCKET; `default` is $SSH_AUTH_SOCK) */
+  ssh: Array<{ id: string; socket: string }>;
   /** entitlements (BuildKit's --allow): 'security.insecure' lets RUN --security=insecure keep all capabilities */
   allow: string[];
 
@@ -105,6 +107,7 @@ export function defaultBuildOptions(): BuildOptions {
     force: false,
     secrets: [],
     allow: [],
+    ssh: [],
     cache: false,
     cacheDir: '/cache',
     cacheTtlSeconds: 336 * 3600,

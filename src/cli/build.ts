@@ -55,6 +55,18 @@ function secrets(entries: string[]): BuildOptions['secrets'] {
   });
 }
 
+/** --ssh ID=SOCKET, or ID alone for $SSH_AUTH_SOCK (BuildKit's syntax, sockets only). */
+function sshAgents(entries: string[], env: NodeJS.ProcessEnv): BuildOptions['ssh'] {
+  return entries.map((e) => {
+    const i = e.indexOf('=');
+    const id = i < 0 ? e : e.slice(0, i);
+    const socket = i < 0 ? env.SSH_AUTH_SOCK : e.slice(i + 1);
+    if (!id) throw new UserError(`invalid value "${e}" for --ssh: expected ID or ID=SOCKET`);
+    if (!socket) throw new UserError(`--ssh ${id}: SSH_AUTH_SOCK is not set: start an agent (ssh-agent; Jenkins' sshagent step) or give --ssh ${id}=SOCKET`);
+    return { id, socket };
+  });
+}
+
 /** --allow values; only BuildKit's security.insecure means anything to a RUN here. */
 function allowed(entries: string[]): string[] {
   for (const e of entries) {
@@ -105,6 +117,7 @@ export function buildCommand(): Command {
     .option('--ignore-var-run [bool]', 'ignore /var/run when snapshotting (kaniko default true)', parseBool('ignore-var-run'))
     .option('--force [bool]', 'allow --isolation=none outside a container', parseBool('force'))
     .option('--secret <id=ID,src=PATH|env=VAR>', 'secret for RUN --mount=type=secret (repeatable)', collect, [])
+    .option('--ssh <id[=socket]>', 'SSH agent socket for RUN --mount=type=ssh (repeatable); "default" alone is $SSH_AUTH_SOCK', collect, [])
     .option('--allow <entitlement>', 'security.insecure: RUN --security=insecure keeps all capabilities (repeatable)', collect, [])
     // cache
     .option('--cache [bool]', 'use the layer cache', parseBool('cache'))
@@ -162,6 +175,7 @@ export function parseBuildArgs(args: string[], env: NodeJS.ProcessEnv = process.
     ignorePaths: [...o.ignorePath, ...(o.ignoreVarRun === false ? [] : ['/var/run'])],
     force: !!o.force,
     allow: allowed(o.allow),
+    ssh: sshAgents(o.ssh, process.env),
     secrets: secrets(o.secret),
     cache: !!o.cache,
     cacheRepo: o.cacheRepo,

@@ -6,9 +6,12 @@ import { REPO_ROOT, run, tmpDir } from './testbed';
 
 export interface ExecResult { code: number; stdout: string; stderr: string }
 
-export function runExecutor(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; bin?: string } = {}): Promise<ExecResult> {
+/** `under`: a command to run it through (e.g. setpriv dropping a capability), given the executor and args. */
+export function runExecutor(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; bin?: string; under?: string[] } = {}): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(path.join(REPO_ROOT, 'bin', opts.bin ?? 'executor'), args, {
+    const exe = path.join(REPO_ROOT, 'bin', opts.bin ?? 'executor');
+    const [cmd, ...argv] = opts.under ? [...opts.under, exe, ...args] : [exe, ...args];
+    const child = spawn(cmd, argv, {
       env: { ...process.env, ...opts.env },
       cwd: opts.cwd ?? REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],

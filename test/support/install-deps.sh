@@ -6,7 +6,7 @@
 set -euo pipefail
 pkgs=(docker-registry skopeo umoci busybox-static buildah podman runc uidmap debootstrap
       netavark aardvark-dns catatonit iptables jq curl openssl apache2-utils ca-certificates
-      groovy default-jdk-headless attr zstd git)
+      groovy default-jdk-headless attr zstd git openssh-client gcc libc6-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

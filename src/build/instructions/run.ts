@@ -8,7 +8,7 @@ import { Transform } from 'node:stream';
 import { parseMountSpec } from '../../dockerfile/mount';
 import type { MountSpec, RunInstruction } from '../../dockerfile/types';
 import { UserError, log, redact, registerSecret } from '../../log';
-import type { BindMount } from '../isolation';
+import type { BindMount, RunSpec } from '../isolation';
 import type { StageBuilder } from '../stage';
 import { resolveUser } from '../users';
 import { shellOf } from './metadata';
@@ -101,11 +101,12 @@ export function runEnv(stage: StageBuilder, home: string): string[] {
   return env;
 }
 
-interface PreparedMounts { binds: BindMount[]; tmpfs: string[]; env: string[]; cleanup: () => Promise<void> }
+interface PreparedMounts { binds: BindMount[]; tmpfs: string[]; agentSockets: NonNullable<RunSpec['agentSockets']>; env: string[]; cleanup: () => Promise<void> }
 
 async function prepareMounts(stage: StageBuilder, instr: RunInstruction, roots: RunRoots, where: string): Promise<PreparedMounts> {
   const binds: BindMount[] = [];
   const tmpfs: string[] = [];
+  const agentSockets: PreparedMounts['agentSockets'] = [];
   const env: string[] = [];
   const temps: string[] = [];
   const secretsDir = path.join(stage.env.workDir, 'secrets');
@@ -174,12 +175,26 @@ async function prepareMounts(stage: StageBuilder, instr: RunInstruction, roots: 
         if (!spec.target) throw new UserError(`${where}: --mount=type=tmpfs needs target=`);
         tmpfs.push(spec.target);
         break;
-      case 'ssh':
-        throw new UserError(`${where}: --mount=type=ssh is not supported: pass credentials with --mount=type=secret`);
+      case 'ssh': {
+        // BuildKit's rules: id "default", target /run/buildkit/ssh_agent.N, socket mode 0600 for
+        // root; the first one is SSH_AUTH_SOCK. The agent stays on the host: the step only talks to it.
+        const id = spec.id ?? 'default';
+        const agent = stage.env.opts.ssh.find((s) => s.id === id);
+        if (!agent) {
+          if (spec.required) throw new UserError(`${where}: --mount=type=ssh${id === 'default' ? '' : `,id=${id}`} is required but no agent was given (use --ssh ${id}[=SOCKET])`);
+          log.warn(`${where}: no SSH agent "${id}" was given (--ssh ${id}[=SOCKET]); the step runs without it`);
+          break;
+        }
+        if (!fs.statSync(agent.socket, { throwIfNoEntry: false })?.isSocket()) throw new UserError(`--ssh ${id}=${agent.socket}: not a socket: give an SSH agent's socket (key files are not read: load them with ssh-add)`);
+        const target = spec.target ?? `/run/buildkit/ssh_agent.${agentSockets.length}`;
+        if (agentSockets.length === 0) env.push(`SSH_AUTH_SOCK=${target}`);
+        agentSockets.push({ target, upstream: agent.socket, mode: spec.mode ?? 0o600, uid: spec.uid ?? 0, gid: spec.gid ?? 0 });
+        break;
+      }
     }
   }
   return {
-    binds, tmpfs, env,
+    binds, tmpfs, agentSockets, env,
     cleanup: async () => {
       for (const t of temps) await fs.promises.rm(t, { recursive: true, force: true });
     },
@@ -280,6 +295,7 @@ export async function runInstruction(stage: StageBuilder, instr: RunInstruction,
       network: instr.network ?? 'default',
       binds: mounts.binds,
       tmpfs: mounts.tmpfs,
+      agentSockets: mounts.agentSockets,
       stdout,
       stderr,
       security: instr.security ?? 'sandbox',

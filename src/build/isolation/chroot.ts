@@ -126,6 +126,7 @@ export class ChrootIsolation implements Isolation {
       { kind: 'file', path: '/etc/resolv.conf', content: resolv, mode: 0o644 },
       { kind: 'file', path: '/etc/hosts', content: hosts, mode: 0o644 },
       { kind: 'file', path: '/etc/hostname', content: hostname + '\n', mode: 0o644 },
+      ...(spec.agentSockets ?? []).map((s): StepItem => ({ kind: 'socket', path: s.target, upstream: s.upstream, mode: s.mode, uid: s.uid, gid: s.gid })),
     ];
     if (this.opts.mountNamespace) {
       for (const d of ['/proc', '/sys', '/dev']) items.push({ kind: 'dir', path: d, onlyIfMissing: true });

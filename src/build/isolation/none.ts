@@ -64,7 +64,7 @@ export class NoneIsolation implements Isolation {
       }
       argv = [t.unshare, '--net', '--', ...argv];
     }
-    if ((spec.binds?.length ?? 0) > 0 || (spec.tmpfs?.length ?? 0) > 0) {
+    if ((spec.binds?.length ?? 0) > 0 || (spec.tmpfs?.length ?? 0) > 0 || (spec.agentSockets?.length ?? 0) > 0) {
       throw new UserError('RUN --mount (bind, cache, secret, tmpfs) is not supported with --isolation=none: use --isolation=chroot');
     }
     return runProcess(argv, spec, { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' }, spec.workdir);

@@ -8,11 +8,14 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { UserError } from '../../log';
 import { resolveInRoot } from './root-path';
+import { listenProxy, type SocketProxy } from './socket-proxy';
 
 export type StepItem =
   | { kind: 'file'; path: string; content: string | Buffer; mode: number; onlyIfMissing?: boolean }
   | { kind: 'char'; path: string; major: number; minor: number; mode: number; onlyIfMissing: true }
-  | { kind: 'dir'; path: string; onlyIfMissing: true };
+  | { kind: 'dir'; path: string; onlyIfMissing: true }
+  /** a socket relaying to `upstream` on the host (RUN --mount=type=ssh) */
+  | { kind: 'socket'; path: string; upstream: string; mode: number; uid: number; gid: number; onlyIfMissing?: false };
 
 /** What was at a path before we touched it. */
 type Saved =
@@ -25,6 +28,7 @@ interface Placed {
   inImage: string;
   hostPath: string;
   saved: Saved;
+  proxy?: SocketProxy;
 }
 
 interface ParentTimes {
@@ -74,10 +78,13 @@ export class StepFiles {
       const st = await lstatOrNull(hostPath);
       if (st && item.onlyIfMissing) continue;
       const saved = await this.save(hostPath, st, item.path);
-      this.placed.push({ item, inImage, hostPath, saved });
+      const placed: Placed = { item, inImage, hostPath, saved };
+      this.placed.push(placed);
       this.everPlaced.add(inImage);
       if (st) await fsp.rm(hostPath, { force: true });
-      if (item.kind === 'file') {
+      if (item.kind === 'socket') {
+        placed.proxy = await listenProxy(hostPath, item.upstream, item);
+      } else if (item.kind === 'file') {
         await fsp.writeFile(hostPath, item.content, { mode: item.mode });
         await fsp.chmod(hostPath, item.mode);
       } else if (item.kind === 'char') {
@@ -97,6 +104,7 @@ export class StepFiles {
         await fsp.rmdir(p.hostPath).catch(() => undefined);
         continue;
       }
+      await p.proxy?.close();
       await fsp.rm(p.hostPath, { recursive: true, force: true });
       const s = p.saved;
       if (s.kind === 'file') {

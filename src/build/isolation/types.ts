@@ -32,6 +32,8 @@ export interface RunSpec {
   binds?: BindMount[];
   /** absolute paths inside the root that get an empty tmpfs for the step */
   tmpfs?: string[];
+  /** sockets made in the root for the step, each relaying to a host socket (an SSH agent) */
+  agentSockets?: Array<{ target: string; upstream: string; mode: number; uid: number; gid: number }>;
   stdout: Writable;
   stderr: Writable;
   /** default "drydock" */

@@ -2,6 +2,7 @@
 // step and nothing else (a secret never lands in a layer, the history or the log), cache mounts
 // persist between builds, --single-snapshot makes one layer.
 import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { makeContext, runExecutor, umociUnpack } from '../../support/executor';
@@ -16,6 +17,29 @@ function layoutText(layout: string): string {
     return raw[0] === 0x1f && raw[1] === 0x8b ? run('sh', ['-c', `gzip -dc < '${p}'`]) : raw.toString('latin1');
   }).join('\n');
 }
+
+/** Asks the agent at $SSH_AUTH_SOCK for its identities (the agent protocol's message 11) and prints how many. */
+const AGENT_QUERY_C = `#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+int main(void) {
+  const char *p = getenv("SSH_AUTH_SOCK");
+  if (!p) { fputs("no SSH_AUTH_SOCK\\n", stderr); return 2; }
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  struct sockaddr_un a; memset(&a, 0, sizeof a); a.sun_family = AF_UNIX; strncpy(a.sun_path, p, sizeof a.sun_path - 1);
+  if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) { perror("connect"); return 3; }
+  unsigned char req[5] = {0, 0, 0, 1, 11};
+  if (write(fd, req, 5) != 5) { perror("write"); return 4; }
+  unsigned char h[9]; size_t got = 0;
+  while (got < 9) { ssize_t n = read(fd, h + got, 9 - got); if (n <= 0) { perror("read"); return 5; } got += n; }
+  if (h[4] != 12) { fprintf(stderr, "unexpected reply %d\\n", h[4]); return 6; }
+  printf("identities %u\\n", (unsigned)((h[5] << 24) | (h[6] << 16) | (h[7] << 8) | h[8]));
+  return 0;
+}
+`;
 
 describe('executor: RUN', function () {
   this.timeout(120000);
@@ -154,6 +178,53 @@ describe('executor: RUN', function () {
     const bad = await runExecutor(['-c', ctx, '--no-push', '--allow', 'network.everything']);
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /invalid value "network.everything" for --allow: expected security.insecure/);
+  });
+
+  it('RUN --mount=type=ssh lets the step use an SSH agent of the host (with and without a mount namespace), and leaves nothing in the image', async function () {
+    // a real ssh-agent holding one key, and a static client that asks it for its identities
+    const tmp = tmpDir('drydock-ssh-');
+    const sock = path.join(tmp, 'agent.sock');
+    run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(tmp, 'key')]);
+    const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 100 && !fs.existsSync(sock); i++) await new Promise((r) => setTimeout(r, 20));
+      run('ssh-add', ['-q', path.join(tmp, 'key')], { env: { ...process.env, SSH_AUTH_SOCK: sock } });
+      const ctx = makeContext({
+        'agentq.c': AGENT_QUERY_C,
+        Dockerfile: [
+          `FROM ${reg.host}/library/busybox:latest`,
+          'COPY agentq /usr/local/bin/agentq',
+          'RUN --mount=type=ssh agentq > /default.txt && echo "$SSH_AUTH_SOCK" > /sock-path.txt',
+          'RUN --mount=type=ssh,id=build,target=/tmp/a.sock,uid=65534,mode=0600 su -s /bin/sh nobody -c "SSH_AUTH_SOCK=/tmp/a.sock agentq" > /as-nobody.txt',
+          'RUN --mount=type=ssh,id=absent agentq > /absent.txt 2>&1 || echo "no agent" > /absent.txt',
+        ].join('\n'),
+      });
+      run('gcc', ['-static', '-O2', '-o', path.join(ctx, 'agentq'), path.join(ctx, 'agentq.c')]);
+      for (const shape of ['mount namespace', 'no mount namespace']) {
+        const layout = tmpDir('drydock-layout-');
+        const args = ['-c', ctx, '--no-push', '--oci-layout-path', layout, '--ssh', 'default', '--ssh', `build=${sock}`];
+        const under = shape === 'mount namespace' ? undefined : ['setpriv', '--bounding-set=-sys_admin', '--inh-caps=-sys_admin', '--'];
+        const r = await runExecutor(args, { env: { SSH_AUTH_SOCK: sock }, under });
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stderr, shape === 'mount namespace' ? /mount namespace: yes/ : /mount namespace: no/);
+        assert.match(r.stderr, /no SSH agent "absent" was given/);
+        const { rootfs } = umociUnpack(layout, 'latest');
+        const read = (p: string) => fs.readFileSync(path.join(rootfs, p), 'utf8');
+        assert.equal(read('default.txt'), 'identities 1\n', shape);
+        assert.equal(read('sock-path.txt'), '/run/buildkit/ssh_agent.0\n');
+        assert.equal(read('as-nobody.txt'), 'identities 1\n', 'uid= lets a non-root user reach it');
+        assert.equal(read('absent.txt'), 'no agent\n');
+        assert.ok(!fs.existsSync(path.join(rootfs, 'run/buildkit')) && !fs.existsSync(path.join(rootfs, 'tmp/a.sock')), 'no socket or mount point in the image');
+      }
+      fs.writeFileSync(path.join(ctx, 'Dockerfile'), `FROM ${reg.host}/library/busybox:latest\nRUN --mount=type=ssh,required true\n`);
+      const missing = await runExecutor(['-c', ctx, '--no-push']);
+      assert.notEqual(missing.code, 0);
+      assert.match(missing.stderr, /Dockerfile:2: --mount=type=ssh is required but no agent was given \(use --ssh default\[=SOCKET\]\)/);
+      const notSocket = await runExecutor(['-c', ctx, '--no-push', '--ssh', `default=${path.join(tmp, 'key')}`]);
+      assert.match(notSocket.stderr, /not a socket: give an SSH agent's socket \(key files are not read/);
+    } finally {
+      agent.kill();
+    }
   });
 
   it('a required secret that was not given fails clearly', async () => {
