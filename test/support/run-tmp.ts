@@ -19,6 +19,8 @@ const ownsIt = process.env.DRYDOCK_RUN_TMPDIR === undefined;
 process.env.DRYDOCK_OUTER_TMPDIR = OUTER_TMPDIR;
 process.env.DRYDOCK_RUN_TMPDIR = RUN_TMPDIR;
 process.env.TMPDIR = RUN_TMPDIR;
+// also when the run's root hooks are not loaded (mocha --no-config on a few files)
+process.once('exit', () => removeRunTmp());
 
 /** Mount points at or below `dir` in this mount namespace, deepest first (from /proc/self/mountinfo). */
 export function mountsBelow(dir: string, mountinfo = readMountinfo()): string[] {
