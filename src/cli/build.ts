@@ -175,7 +175,7 @@ export function parseBuildArgs(args: string[], env: NodeJS.ProcessEnv = process.
     ignorePaths: [...o.ignorePath, ...(o.ignoreVarRun === false ? [] : ['/var/run'])],
     force: !!o.force,
     allow: allowed(o.allow),
-    ssh: sshAgents(o.ssh, process.env),
+    ssh: sshAgents(o.ssh, env),
     secrets: secrets(o.secret),
     cache: !!o.cache,
     cacheRepo: o.cacheRepo,

@@ -33,7 +33,17 @@ describe('cli/build parseBuildArgs', () => {
   it('uses kaniko defaults when only a destination is given', () => {
     const o = parse(D);
     const d = defaultBuildOptions();
-    assert.deepEqual(o, { ...d, destinations: ['reg.example/app:1'], ignorePaths: ['/var/run'], contextSubPath: undefined, tarPath: undefined, ociLayoutPath: undefined, digestFile: undefined, imageNameWithDigestFile: undefined, imageNameTagWithDigestFile: undefined, target: undefined, customPlatform: undefined, sourceDateEpoch: undefined, compressionLevel: undefined, cacheRepo: undefined, workDir: undefined });
+    assert.deepEqual(o, { ...d, destinations: ['reg.example/app:1'], ignorePaths: ['/var/run'], contextSubPath: undefined, tarPath: undefined, ociLayoutPath: undefined, digestFile: undefined, imageNameWithDigestFile: undefined, imageNameTagWithDigestFile: undefined, target: undefined, customPlatform: undefined, sourceDateEpoch: undefined, compressionLevel: undefined, cacheRepo: undefined, workDir: undefined, gitOptions: undefined });
+  });
+
+  it('--ssh (ID for $SSH_AUTH_SOCK, ID=SOCKET), --allow security.insecure and --git reach their fields', () => {
+    const o = parse([...D, '--ssh', 'default', '--ssh', 'other=/run/agent.sock', '--allow', 'security.insecure', '--git', 'branch=dev'], { SSH_AUTH_SOCK: '/tmp/ssh-x/agent.1' });
+    assert.deepEqual(o.ssh, [{ id: 'default', socket: '/tmp/ssh-x/agent.1' }, { id: 'other', socket: '/run/agent.sock' }]);
+    assert.deepEqual(o.allow, ['security.insecure']);
+    assert.equal(o.gitOptions, 'branch=dev');
+    throwsUser(() => parse([...D, '--ssh', 'default'], {}), '--ssh default: SSH_AUTH_SOCK is not set');
+    throwsUser(() => parse([...D, '--ssh', '=/x']), 'invalid value "=/x" for --ssh');
+    throwsUser(() => parse([...D, '--allow', 'network.host']), 'invalid value "network.host" for --allow: expected security.insecure');
   });
 
   it('maps every value flag to its field', () => {

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import * as tar from 'tar-stream';
-import { openContext } from '../../../src/context/context';
+import { openContext, parseGitOptions } from '../../../src/context/context';
 import { UserError } from '../../../src/log';
 import { run, tmpDir } from '../../support/testbed';
 
@@ -177,9 +177,13 @@ describe('context/context', () => {
   });
 
   describe('remote forms', () => {
-    it('git contexts are refused with advice', async () => {
-      await userError(openContext('git://example.invalid/repo.git', work, undefined), 'git build contexts are not supported');
-      await userError(openContext('https://example.invalid/repo.git', work, undefined), 'git build contexts are not supported');
+    it('git contexts (fetched in test/integration/build/executor.test.ts) need git, and well-formed kaniko URLs and --git options', async () => {
+      await userError(openContext('git://example.invalid/repo.git', work, undefined), 'a git context needs git on this host');
+      await userError(openContext('https://example.invalid/repo.git', work, undefined, {}), 'a git context needs git on this host');
+      await userError(openContext('git://example.invalid/repo.git#a#b#c', work, undefined, { git: '/usr/bin/git' }), 'expected git://HOST/PATH[#REF[#COMMIT]]');
+      await userError(openContext('git://example.invalid/repo.git', work, undefined, { git: '/usr/bin/git', env: { GIT_PULL_METHOD: 'ftp' } }), 'GIT_PULL_METHOD=ftp: expected https or http');
+      assert.deepEqual(parseGitOptions('branch=dev,single-branch=true,recurse-submodules=false,insecure-skip-tls,depth=1'), { branch: 'dev', recurseSubmodules: false, insecureSkipTls: true });
+      assert.throws(() => parseGitOptions('depth=deep'), /--git depth=deep: expected a number/);
     });
 
     it('https:// (here http on loopback) downloads and unpacks a tar.gz', async () => {
