@@ -12,6 +12,7 @@ import { openContext } from '../context/context';
 import { loadDockerignore } from '../context/dockerignore';
 import { createKeychain } from '../credentials';
 import { editConfig, imageSize, serializeImage, type Image } from '../image/image';
+import { DOCKER_MANIFEST, OCI_MANIFEST } from '../image/mediatypes';
 import { defaultPlatform, parsePlatform, formatPlatform, type Platform } from '../image/platform';
 import { parseReference, type Reference } from '../image/reference';
 import { writeDockerArchive } from '../image/writers/docker-archive';
@@ -207,6 +208,7 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
       if (Object.keys(opts.labels).length) c.Labels = { ...(c.Labels ?? {}), ...opts.labels };
       file.created = env.created;
     });
+    image = withFormat(image, opts);
     await steps.flush();
     if (steps.cache) log.info(`layer cache: ${steps.hits} hit(s), ${steps.misses} miss(es)`);
     const s = serializeImage(image);
@@ -329,6 +331,20 @@ async function execute(sb: StageBuilder, instr: Instruction, roots: SourceRoots,
     case 'run': return runInstruction(sb, instr, roots);
     case 'from': throw new UserError(`${sb.where(instr)}: unexpected FROM inside a stage`);
   }
+}
+
+/**
+ * --image-format and --annotation: the manifest family (layers and config follow it when the
+ * image is serialized), and annotations, which only OCI manifests carry: without --image-format
+ * they make the image OCI.
+ */
+function withFormat(image: Image, opts: BuildOptions): Image {
+  const annotated = Object.keys(opts.annotations).length > 0;
+  if (annotated && opts.imageFormat === 'docker') throw new UserError('--annotation needs an OCI manifest, and --image-format=docker asks for a Docker one');
+  const oci = opts.imageFormat === 'oci' || (annotated && opts.imageFormat === undefined);
+  const manifestMediaType = oci ? OCI_MANIFEST : opts.imageFormat === 'docker' ? DOCKER_MANIFEST : image.manifestMediaType;
+  if (annotated && image.manifestMediaType !== OCI_MANIFEST && opts.imageFormat === undefined) log.info('--annotation: writing an OCI manifest (Docker manifests carry no annotations)');
+  return { ...image, manifestMediaType, ...(annotated ? { annotations: { ...opts.annotations } } : {}) };
 }
 
 /** The files behind COPY --from=NAME: an earlier stage (by name or index) or an image. */

@@ -57,6 +57,10 @@ export interface BuildOptions {
   secrets: Array<{ id: string; src?: string; env?: string }>;
   /** SSH agents for RUN --mount=type=ssh (--ssh ID=SOCKET; `default` is $SSH_AUTH_SOCK) */
   ssh: Array<{ id: string; socket: string }>;
+  /** --image-format: the manifest family; default: the base image's (Docker for scratch) */
+  imageFormat?: 'docker' | 'oci';
+  /** --annotation KEY=VALUE: manifest annotations (they need an OCI manifest) */
+  annotations: Record<string, string>;
   /** entitlements (BuildKit's --allow): 'security.insecure' lets RUN --security=insecure keep all capabilities */
   allow: string[];
 
@@ -107,6 +111,7 @@ export function defaultBuildOptions(): BuildOptions {
     force: false,
     secrets: [],
     allow: [],
+    annotations: {},
     ssh: [],
     cache: false,
     cacheDir: '/cache',

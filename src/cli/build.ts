@@ -117,6 +117,8 @@ export function buildCommand(): Command {
     .option('--ignore-var-run [bool]', 'ignore /var/run when snapshotting (kaniko default true)', parseBool('ignore-var-run'))
     .option('--force [bool]', 'allow --isolation=none outside a container', parseBool('force'))
     .option('--secret <id=ID,src=PATH|env=VAR>', 'secret for RUN --mount=type=secret (repeatable)', collect, [])
+    .addOption(new Option('--image-format <format>', 'manifest family of the image: docker or oci (default: the base image\'s)').choices(['docker', 'oci']))
+    .option('--annotation <KEY=VALUE>', 'annotation of the image manifest (repeatable; makes the manifest OCI)', collect, [])
     .option('--ssh <id[=socket]>', 'SSH agent socket for RUN --mount=type=ssh (repeatable); "default" alone is $SSH_AUTH_SOCK', collect, [])
     .option('--allow <entitlement>', 'security.insecure: RUN --security=insecure keeps all capabilities (repeatable)', collect, [])
     // cache
@@ -175,6 +177,8 @@ export function parseBuildArgs(args: string[], env: NodeJS.ProcessEnv = process.
     ignorePaths: [...o.ignorePath, ...(o.ignoreVarRun === false ? [] : ['/var/run'])],
     force: !!o.force,
     allow: allowed(o.allow),
+    imageFormat: o.imageFormat,
+    annotations: keyValue(o.annotation, 'annotation'),
     ssh: sshAgents(o.ssh, env),
     secrets: secrets(o.secret),
     cache: !!o.cache,

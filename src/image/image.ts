@@ -27,6 +27,8 @@ export interface Image {
   manifestMediaType: string;
   config: ImageConfigFile;
   layers: readonly Layer[];
+  /** annotations of the manifest (OCI manifests only) */
+  annotations?: Record<string, string>;
 }
 
 export function emptyImage(platform: Platform, manifestMediaType: string = mt.DOCKER_MANIFEST): Image {
@@ -96,6 +98,7 @@ export function serializeImage(img: Image): SerializedImage {
     config: configDescriptor,
     layers: img.layers.map((l) => layerDescriptorFor(img.manifestMediaType, l.descriptor)),
   };
+  if (img.annotations && Object.keys(img.annotations).length) manifest.annotations = { ...img.annotations };
   const manifestBody = serializeManifest(manifest);
   return { configBody, configDescriptor, manifest, manifestBody, manifestDigest: sha256Digest(manifestBody), manifestMediaType: img.manifestMediaType };
 }

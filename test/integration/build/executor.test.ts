@@ -108,6 +108,36 @@ describe('executor (plain registry)', function () {
     }
   });
 
+  it('--image-format and --annotation: the manifest family, and annotations (which make it OCI)', async () => {
+    const ctx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:latest\nRUN echo x > /x\n` });
+    const raw = (ref: string) => JSON.parse(run('skopeo', ['inspect', '--raw', ...skopeoOpts(reg), `docker://${ref}`]));
+    assert.equal(raw(`${reg.host}/library/busybox:latest`).mediaType, 'application/vnd.docker.distribution.manifest.v2+json', 'a Docker base');
+    let r = await runExecutor(['-c', ctx, '-d', `${reg.host}/fmt/app:default`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(raw(`${reg.host}/fmt/app:default`).mediaType, 'application/vnd.docker.distribution.manifest.v2+json', 'the base\'s family by default');
+    r = await runExecutor(['-c', ctx, '-d', `${reg.host}/fmt/app:oci`, '--image-format', 'oci']);
+    assert.equal(r.code, 0, r.stderr);
+    const oci = raw(`${reg.host}/fmt/app:oci`);
+    assert.equal(oci.mediaType, 'application/vnd.oci.image.manifest.v1+json');
+    assert.equal(oci.config.mediaType, 'application/vnd.oci.image.config.v1+json');
+    assert.ok(oci.layers.every((l: { mediaType: string }) => l.mediaType.startsWith('application/vnd.oci.image.layer.v1.tar')), JSON.stringify(oci.layers));
+    r = await runExecutor(['-c', ctx, '-d', `${reg.host}/fmt/app:annotated`, '--annotation', 'org.opencontainers.image.source=https://example.com/repo', '--annotation', 'team=build']);
+    assert.equal(r.code, 0, r.stderr);
+    const annotated = raw(`${reg.host}/fmt/app:annotated`);
+    assert.equal(annotated.mediaType, 'application/vnd.oci.image.manifest.v1+json');
+    assert.deepEqual(annotated.annotations, { 'org.opencontainers.image.source': 'https://example.com/repo', team: 'build' });
+    const layout = tmpDir('drydock-layout-');
+    r = await runExecutor(['-c', ctx, '--no-push', '--oci-layout-path', layout, '--image-format', 'docker']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(fs.existsSync(path.join(umociUnpack(layout, 'latest').rootfs, 'x')), 'a Docker-format image still makes a readable layout');
+    r = await runExecutor(['-c', ctx, '--no-push', '--image-format', 'docker', '--annotation', 'a=b']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /--annotation needs an OCI manifest, and --image-format=docker asks for a Docker one/);
+    r = await runExecutor(['-c', ctx, '--no-push', '--image-format', 'zip']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /--image-format.*zip.*(docker|oci)/);
+  });
+
   it('COPY --parents keeps the sources\' directories: from the context (globs, **, a pivot) and from a stage', async () => {
     const ctx = makeContext({
       'packages/web/package.json': '{"name":"web"}', 'packages/api/package.json': '{"name":"api"}', 'packages/api/src/index.js': 'x',

@@ -33,7 +33,7 @@ describe('cli/build parseBuildArgs', () => {
   it('uses kaniko defaults when only a destination is given', () => {
     const o = parse(D);
     const d = defaultBuildOptions();
-    assert.deepEqual(o, { ...d, destinations: ['reg.example/app:1'], ignorePaths: ['/var/run'], contextSubPath: undefined, tarPath: undefined, ociLayoutPath: undefined, digestFile: undefined, imageNameWithDigestFile: undefined, imageNameTagWithDigestFile: undefined, target: undefined, customPlatform: undefined, sourceDateEpoch: undefined, compressionLevel: undefined, cacheRepo: undefined, workDir: undefined, gitOptions: undefined });
+    assert.deepEqual(o, { ...d, destinations: ['reg.example/app:1'], ignorePaths: ['/var/run'], contextSubPath: undefined, tarPath: undefined, ociLayoutPath: undefined, digestFile: undefined, imageNameWithDigestFile: undefined, imageNameTagWithDigestFile: undefined, target: undefined, customPlatform: undefined, sourceDateEpoch: undefined, compressionLevel: undefined, cacheRepo: undefined, workDir: undefined, gitOptions: undefined, imageFormat: undefined });
   });
 
   it('--ssh (ID for $SSH_AUTH_SOCK, ID=SOCKET), --allow security.insecure and --git reach their fields', () => {
