@@ -41,6 +41,13 @@ const cases = [
   },
   { name: 'credsDefault', step: 'withDrydockCredentials', envDockerConfig: '/kaniko/.docker', args: { ecr: '123456789012' } },
   { name: 'credsUnknown', step: 'withDrydockCredentials', args: { region: 'x' } },
+  {
+    name: 'push', step: 'drydockPush', digest: 'sha256:beef',
+    args: { path: "out/my image", destinations: ['reg.example.com/app:1', 'reg.example.com/app:latest'], extraArgs: ['--push-retry', '5'], digestFile: '/t/d' },
+  },
+  { name: 'pushNoPath', step: 'drydockPush', args: { destinations: ['r/a'] } },
+  { name: 'pushNoDestination', step: 'drydockPush', args: { path: 'out' } },
+  { name: 'pushUnknown', step: 'drydockPush', args: { path: 'out', destinations: ['r/a'], tag: 'x' } },
 ];
 
 describe('Jenkins shared library steps (groovy)', function () {
@@ -112,6 +119,22 @@ describe('Jenkins shared library steps (groovy)', function () {
     assert.match(results.unknown.error as string, /unknown parameter\(s\) buildArg; expected some of context, dockerfile/);
     assert.match(results.badBuildArg.error as string, /buildArgs entry "NOEQUALS" must be KEY=VALUE/);
     for (const r of [results.noDestination, results.unknown, results.badBuildArg]) assert.deepEqual(r.calls, []);
+  });
+
+  it('drydockPush runs the executor\'s push command on the kept image and returns the digest', () => {
+    const r = results.push;
+    assert.equal(r.error, undefined);
+    assert.equal(r.value, 'sha256:beef');
+    assert.deepEqual(r.calls.map((c) => c.step), ['sh', 'readFile']);
+    assert.equal(r.calls[0].label, 'drydock push');
+    assert.deepEqual(argvOf(r.calls[0].script as string, '/kaniko/executor'), [
+      'push', 'out/my image', '--destination', 'reg.example.com/app:1', '--destination', 'reg.example.com/app:latest',
+      '--digest-file', '/t/d', '--push-retry', '5',
+    ]);
+    assert.match(results.pushNoPath.error as string, /drydockPush: give path:/);
+    assert.match(results.pushNoDestination.error as string, /drydockPush: give destinations:/);
+    assert.match(results.pushUnknown.error as string, /drydockPush: unknown parameter\(s\) tag/);
+    for (const c of ['pushNoPath', 'pushNoDestination', 'pushUnknown']) assert.deepEqual(results[c].calls, []);
   });
 
   it('withDrydockCredentials composes, then runs the body with DOCKER_CONFIG set', () => {

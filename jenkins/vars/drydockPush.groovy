@@ -1,0 +1,34 @@
+import io.drydock.jenkins.Shell
+
+/**
+ * Push an image an earlier drydockBuild kept (noPush with --oci-layout-path or tarPath), after a
+ * scan for instance, and return its digest. See drydockPush.txt.
+ */
+def call(Map args = [:]) {
+  def known = ['path', 'destinations', 'extraArgs', 'executor', 'digestFile']
+  def unknown = args.keySet().findAll { !(it in known) }
+  if (unknown) {
+    error("drydockPush: unknown parameter(s) ${unknown.sort().join(', ')}; expected some of ${known.join(', ')}")
+  }
+  if (!(args.path instanceof CharSequence) || !args.path) {
+    error('drydockPush: give path: the OCI layout directory (or DIR:REF) or the tarball the build kept')
+  }
+  List destinations = asList(args.destinations, 'destinations')
+  if (!destinations) error('drydockPush: give destinations: [\'registry/repo:tag\', ...]')
+  String digestFile = args.digestFile ?: "${pwd(tmp: true)}/drydock-digest-${UUID.randomUUID()}"
+
+  List cmd = [args.executor ?: '/kaniko/executor', 'push', args.path.toString()]
+  destinations.each { cmd += ['--destination', it] }
+  cmd += ['--digest-file', digestFile]
+  cmd += asList(args.extraArgs, 'extraArgs')
+
+  sh(script: Shell.join(cmd), label: 'drydock push')
+  return readFile(file: digestFile).trim()
+}
+
+private List asList(value, String name) {
+  if (value == null) return []
+  if (value instanceof CharSequence) return [value.toString()]
+  if (value instanceof Collection) return value.collect { it.toString() }
+  error("drydockPush: ${name} must be a string or a list of strings, not ${value.getClass().simpleName}")
+}
