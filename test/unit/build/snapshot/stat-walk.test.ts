@@ -3,6 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describeEntries, w, writeCommonTree } from './describe-entries';
 import { StatWalkSnapshotter } from '../../../../src/build/snapshot';
+import { diffStates } from '../../../../src/build/snapshot/stat-walk';
+import type { StatRecord } from '../../../../src/build/snapshot/stat-record';
 import { tmpDir } from '../../../support/testbed';
 
 /** A root with some content, dirs pinned to an old mtime so that changes show. */
@@ -68,6 +70,18 @@ describe('build/snapshot StatWalkSnapshotter', () => {
     const mod = entries.find((e) => e.path === 'modify.txt')!;
     assert.equal(mod.source, path.join(root, 'modify.txt'));
     assert.equal(mod.size, 6);
+  });
+
+  it('diffStates: a path below a replaced directory is part of it even when its own record is unchanged', async () => {
+    // (a hard link kept across the replacement can look unchanged; only changed paths are sorted)
+    const root = tmpDir('drydock-snap-');
+    w(root, 'd/f', 'same');
+    w(root, 'other', 'x');
+    const rec = (kind: number, ino: number): StatRecord => [kind, ino, 4, 0o644, 0, 0, 1000, 1000, 1];
+    const before = new Map<string, StatRecord>([['d', rec(1, 10)], ['d/f', rec(0, 11)], ['other', rec(0, 12)]]);
+    const after = new Map<string, StatRecord>([['d', rec(1, 20)], ['d/f', rec(0, 11)], ['other', rec(0, 12)]]);
+    const entries = await diffStates(root, before, after);
+    assert.deepEqual(entries.map((e) => `${e.type} ${e.path}`), ['opaque d', 'dir d', 'file d/f']);
   });
 
   it('begin() after finish() walks nothing, and an unchanged step yields no entries', async () => {
