@@ -340,6 +340,9 @@ describe('executor (plain registry)', function () {
       const withToken = await build(`git://${srv.location}`, ['--verbosity', 'debug'], { GIT_TOKEN: 'ghp_t0kenvalue' });
       assert.ok(srv.authorizations.includes(`Basic ${Buffer.from('x-access-token:ghp_t0kenvalue').toString('base64')}`), 'GIT_TOKEN reaches the server as basic auth');
       assert.doesNotMatch(withToken.stderr, /ghp_t0kenvalue/);
+      const tokenInUrl = await build(`git://ghp_urlt0ken@${srv.location}`, ['--verbosity', 'debug']);
+      assert.match(tokenInUrl.stderr, /fetching build context http:\/\/\*\*\*@127\.0\.0\.1/, 'kaniko\'s git://TOKEN@HOST form is masked');
+      assert.doesNotMatch(tokenInUrl.stderr, /ghp_urlt0ken/);
       const bad = await runExecutor(['-c', `git://${srv.location}`, '--no-push', '--git', 'colour=blue']);
       assert.notEqual(bad.code, 0);
       assert.match(bad.stderr, /--git: unknown option "colour"/);
