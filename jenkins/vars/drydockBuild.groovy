@@ -1,3 +1,4 @@
+import io.drydock.jenkins.Params
 import io.drydock.jenkins.Shell
 
 /**
@@ -37,10 +38,9 @@ def call(Map args = [:]) {
 }
 
 private List asList(value, String name) {
-  if (value == null) return []
-  if (value instanceof CharSequence) return [value.toString()]
-  if (value instanceof Collection) return value.collect { it.toString() }
-  error("drydockBuild: ${name} must be a string or a list of strings, not ${value.getClass().simpleName}")
+  List words = Params.words(value)
+  if (words == null) error("drydockBuild: ${name} must be a string or a list of strings, not ${value.getClass().simpleName}")
+  return words
 }
 
 /** A map becomes KEY=VALUE words in its own order; a list is taken as KEY=VALUE words already. */

@@ -1,3 +1,4 @@
+import io.drydock.jenkins.Params
 import io.drydock.jenkins.Shell
 
 /**
@@ -27,8 +28,7 @@ def call(Map args = [:]) {
 }
 
 private List asList(value, String name) {
-  if (value == null) return []
-  if (value instanceof CharSequence) return [value.toString()]
-  if (value instanceof Collection) return value.collect { it.toString() }
-  error("drydockPush: ${name} must be a string or a list of strings, not ${value.getClass().simpleName}")
+  List words = Params.words(value)
+  if (words == null) error("drydockPush: ${name} must be a string or a list of strings, not ${value.getClass().simpleName}")
+  return words
 }

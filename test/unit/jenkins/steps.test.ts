@@ -48,6 +48,7 @@ const cases = [
   { name: 'pushNoPath', step: 'drydockPush', args: { destinations: ['r/a'] } },
   { name: 'pushNoDestination', step: 'drydockPush', args: { path: 'out' } },
   { name: 'pushUnknown', step: 'drydockPush', args: { path: 'out', destinations: ['r/a'], tag: 'x' } },
+  { name: 'pushBadList', step: 'drydockPush', args: { path: 'out', destinations: ['r/a'], extraArgs: { retry: 5 } } },
 ];
 
 describe('Jenkins shared library steps (groovy)', function () {
@@ -134,7 +135,8 @@ describe('Jenkins shared library steps (groovy)', function () {
     assert.match(results.pushNoPath.error as string, /drydockPush: give path:/);
     assert.match(results.pushNoDestination.error as string, /drydockPush: give destinations:/);
     assert.match(results.pushUnknown.error as string, /drydockPush: unknown parameter\(s\) tag/);
-    for (const c of ['pushNoPath', 'pushNoDestination', 'pushUnknown']) assert.deepEqual(results[c].calls, []);
+    assert.match(results.pushBadList.error as string, /drydockPush: extraArgs must be a string or a list of strings, not LinkedHashMap/);
+    for (const c of ['pushNoPath', 'pushNoDestination', 'pushUnknown', 'pushBadList']) assert.deepEqual(results[c].calls, []);
   });
 
   it('withDrydockCredentials composes, then runs the body with DOCKER_CONFIG set', () => {
