@@ -1,5 +1,6 @@
 // Linux capabilities of this process, read from /proc/self/status (CapEff), so that an
-// impossible isolation fails with the name of the capability that is missing.
+// impossible isolation fails with the name of the capability that is missing; and the bound a
+// RUN step gets (Docker's default set, unless the step asks for --security=insecure).
 import * as fs from 'node:fs';
 
 /** Bit numbers from linux/capability.h for the capabilities the isolation runners need. */
@@ -9,6 +10,7 @@ export const CAP = {
   CAP_FOWNER: 3,
   CAP_SETGID: 6,
   CAP_SETUID: 7,
+  CAP_SETPCAP: 8,
   CAP_NET_ADMIN: 12,
   CAP_SYS_CHROOT: 18,
   CAP_SYS_ADMIN: 21,
@@ -51,9 +53,18 @@ export function readCapabilities(statusFile = '/proc/self/status'): CapabilitySe
   return parseCapEff(fs.readFileSync(statusFile, 'utf8'));
 }
 
-/** Docker's default capability set as a mask (moby's oci/caps/defaults.go): 0xa80425fb. */
-export const DOCKER_DEFAULT_CAPS = 0xa80425fbn;
-const CAP_SETPCAP = 8n;
+/**
+ * Docker's default capability set (moby's oci/caps/defaults.go) as setpriv names and bit numbers:
+ * the bound of a sandboxed RUN step, as in `docker build`.
+ */
+const DOCKER_DEFAULT: Array<[string, number]> = [
+  ['chown', 0], ['dac_override', 1], ['fowner', 3], ['fsetid', 4], ['kill', 5], ['setgid', 6], ['setuid', 7],
+  ['setpcap', 8], ['net_bind_service', 10], ['net_raw', 13], ['sys_chroot', 18], ['mknod', 27], ['audit_write', 29], ['setfcap', 31],
+];
+const DOCKER_DEFAULT_MASK = DOCKER_DEFAULT.reduce((m, [, bit]) => m | (1n << BigInt(bit)), 0n);
+
+/** setpriv --bounding-set's value for Docker's default set (capabilities this process lacks stay absent). */
+export const SANDBOX_BOUNDING_SET = ['-all', ...DOCKER_DEFAULT.map(([name]) => `+${name}`)].join(',');
 
 /**
  * Whether a sandboxed step must have its capability bounding set narrowed: when this process's
@@ -62,22 +73,25 @@ const CAP_SETPCAP = 8n;
  */
 export function stepsNeedBounding(statusText: string): boolean {
   const bnd = /^CapBnd:\s*([0-9a-fA-F]+)\s*$/m.exec(statusText);
-  const eff = /^CapEff:\s*([0-9a-fA-F]+)\s*$/m.exec(statusText);
-  if (!bnd || !eff) return false;
-  const beyond = BigInt('0x' + bnd[1]) & ~DOCKER_DEFAULT_CAPS;
-  return beyond !== 0n && ((BigInt('0x' + eff[1]) >> CAP_SETPCAP) & 1n) === 1n;
+  if (!bnd || !/^CapEff:/m.test(statusText)) return false;
+  return (BigInt('0x' + bnd[1]) & ~DOCKER_DEFAULT_MASK) !== 0n && parseCapEff(statusText).has('CAP_SETPCAP');
 }
 
 let boundingNeeded: boolean | undefined;
 
-/** stepsNeedBounding() for this process, read once. */
-export function thisProcessNeedsStepBounding(): boolean {
-  if (boundingNeeded === undefined) {
+/**
+ * setpriv's option bounding a step's capabilities; none for an insecure step, or when this
+ * process's own bound is within the set already or it may not narrow it (`needed`: read from
+ * /proc/self/status once per process).
+ */
+export function boundingArgs(spec: { security?: 'sandbox' | 'insecure' }, needed?: boolean): string[] {
+  if (needed === undefined) {
     try {
-      boundingNeeded = stepsNeedBounding(fs.readFileSync('/proc/self/status', 'utf8'));
+      boundingNeeded ??= stepsNeedBounding(fs.readFileSync('/proc/self/status', 'utf8'));
     } catch {
       boundingNeeded = false;
     }
+    needed = boundingNeeded;
   }
-  return boundingNeeded;
+  return spec.security === 'insecure' || !needed ? [] : [`--bounding-set=${SANDBOX_BOUNDING_SET}`];
 }

@@ -27,13 +27,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { deviceNumbers } from '../../fs/walk';
 import { UserError } from '../../log';
-import type { CapabilitySet } from './capabilities';
+import { boundingArgs, type CapabilitySet } from './capabilities';
 import { HostTools } from './host-tools';
 import { resolveInRoot } from './root-path';
 import { CopyMounts } from './copy-mounts';
 import { runProcess, validateSpec } from './spawn-step';
 import { StepFiles, StepItem } from './step-files';
-import { boundingArgs, type Isolation, type RunResult, type RunSpec } from './types';
+import type { Isolation, RunResult, RunSpec } from './types';
 
 export type Launcher = 'util-linux' | 'coreutils' | 'busybox';
 

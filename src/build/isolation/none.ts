@@ -4,11 +4,11 @@
 // container unless forced.
 import * as fsp from 'node:fs/promises';
 import { UserError } from '../../log';
-import type { CapabilitySet } from './capabilities';
+import { boundingArgs, type CapabilitySet } from './capabilities';
 import { detectContainer, ProbeFs, realFs } from './container-detect';
 import type { HostTools } from './host-tools';
 import { runProcess, validateSpec } from './spawn-step';
-import { boundingArgs, type Isolation, type RunResult, type RunSpec } from './types';
+import type { Isolation, RunResult, RunSpec } from './types';
 
 export interface NoneOptions {
   caps: CapabilitySet;

@@ -1,6 +1,5 @@
 // The contract between the builder and whatever runs a RUN step's process.
 import type { Writable } from 'node:stream';
-import { thisProcessNeedsStepBounding } from './capabilities';
 
 export interface BindMount {
   /** host path */
@@ -43,20 +42,6 @@ export interface RunSpec {
    * `docker build`; insecure (RUN --security=insecure): it keeps all the executor has.
    */
   security?: 'sandbox' | 'insecure';
-}
-
-/**
- * Docker's default capability set (moby's oci/caps/defaults.go), the bound of a sandboxed step
- * for setpriv --bounding-set. Capabilities the executor itself lacks stay absent.
- */
-export const SANDBOX_BOUNDING_SET = '-all,+chown,+dac_override,+fowner,+fsetid,+kill,+setgid,+setuid,+setpcap,+net_bind_service,+net_raw,+sys_chroot,+mknod,+audit_write,+setfcap';
-
-/**
- * setpriv's option bounding a step's capabilities; none for an insecure step, or when this
- * process's own bound is within the set already (or it may not narrow it: see capabilities.ts).
- */
-export function boundingArgs(spec: Pick<RunSpec, 'security'>, needed = thisProcessNeedsStepBounding()): string[] {
-  return spec.security === 'insecure' || !needed ? [] : [`--bounding-set=${SANDBOX_BOUNDING_SET}`];
 }
 
 export interface RunResult {

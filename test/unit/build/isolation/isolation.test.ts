@@ -2,8 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CapabilitySet, defaultIgnorePaths, detectContainer, parseCapEff, resolveInRoot, selectIsolation } from '../../../../src/build/isolation';
-import { stepsNeedBounding } from '../../../../src/build/isolation/capabilities';
-import { boundingArgs, SANDBOX_BOUNDING_SET } from '../../../../src/build/isolation/types';
+import { boundingArgs, SANDBOX_BOUNDING_SET, stepsNeedBounding } from '../../../../src/build/isolation/capabilities';
 import { tmpDir } from '../../../support/testbed';
 
 const noContainer = { exists: () => false, read: () => undefined };
