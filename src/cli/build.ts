@@ -1,6 +1,7 @@
 // `drydock build` / `executor`: kaniko's executor flags mapped onto BuildOptions. No build logic here.
 import { Command, Option } from 'commander';
 import { defaultBuildOptions, type BuildOptions } from '../build/options';
+import { parseGitOptions } from '../context/git-source';
 import { log, UserError } from '../log';
 import {
   addLogFlags, addRegistryFlags, collect, configureLogging, intArg, keyValue, newCommand, parseBool, parseCommand, registryOptions,
@@ -148,7 +149,7 @@ export function parseBuildArgs(args: string[], env: NodeJS.ProcessEnv = process.
     ...d,
     context: o.context,
     contextSubPath: o.contextSubPath,
-    gitOptions: o.git,
+    gitOptions: o.git === undefined ? undefined : (parseGitOptions(o.git), o.git), // checked even when the context is not git
     dockerfile: o.dockerfile,
     destinations: o.destination,
     noPush: noPushFlag,

@@ -4,9 +4,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { extractLayer } from '../fs/extract';
-import { checkoutGit, parseGitSource, type GitSource } from './git-source';
+import { checkoutGit, kanikoGitSource, parseGitSource } from './git-source';
 import { httpGet } from './http-get';
-import { UserError, log, redact, registerSecret } from '../log';
+import { UserError, log, redact } from '../log';
 
 export interface BuildContext {
   /** the directory holding the context's files */
@@ -69,61 +69,18 @@ export async function openContext(spec: string, workDir: string, subPath: string
 }
 
 /**
- * A git repository as the context. kaniko's form, `git://HOST/PATH[#REF[#COMMIT]]`, is fetched over
- * https (http with GIT_PULL_METHOD=http), with GIT_TOKEN or GIT_USERNAME/GIT_PASSWORD as
- * credentials and --git's options; the checkout keeps its .git, as kaniko's clone does.
- * BuildKit's form, `https://HOST/PATH.git[#REF[:SUBDIR]]`, leaves .git out, as BuildKit does.
+ * A git repository as the context: kaniko's `git://…` form (see kanikoGitSource; the checkout
+ * keeps its .git, as kaniko's clone does) or BuildKit's `https://HOST/PATH.git[#REF[:SUBDIR]]`
+ * (without .git, as BuildKit does).
  */
 async function gitContext(spec: string, dest: string, deps: ContextDeps): Promise<string> {
   if (!deps.git) throw new UserError(`build context ${redact(spec)}: a git context needs git on this host, and there is none on PATH`);
-  const env = deps.env ?? process.env;
-  let src: GitSource;
-  let keepGitDir = false;
-  if (spec.startsWith('git://')) {
-    const [location, ref, commit, ...rest] = spec.slice('git://'.length).split('#');
-    if (rest.length > 0 || !location) throw new UserError(`build context ${redact(spec)}: expected git://HOST/PATH[#REF[#COMMIT]]`);
-    // a token given as the URL's user (kaniko: git://TOKEN@github.com/...) is never printed
-    const at = location.indexOf('@');
-    const slash = location.indexOf('/');
-    if (at > 0 && (slash < 0 || at < slash)) for (const part of location.slice(0, at).split(':')) registerSecret(decodeURIComponent(part));
-    const method = env.GIT_PULL_METHOD || 'https';
-    if (method !== 'https' && method !== 'http') throw new UserError(`GIT_PULL_METHOD=${method}: expected https or http`);
-    const opts = parseGitOptions(deps.gitOptions ?? '');
-    src = { remote: `${method}://${location}`, ref: ref || (opts.branch ? `refs/heads/${opts.branch}` : undefined), commit: commit || undefined,
-      submodules: opts.recurseSubmodules, insecureSkipTls: opts.insecureSkipTls };
-    const password = env.GIT_PASSWORD || env.GIT_TOKEN;
-    if (password) src.auth = { username: env.GIT_USERNAME || (env.GIT_PASSWORD ? '' : 'x-access-token'), password };
-    keepGitDir = true;
-  } else {
-    src = parseGitSource(spec)!;
-  }
+  const kaniko = spec.startsWith('git://');
+  const src = kaniko ? kanikoGitSource(spec, deps.env ?? process.env, deps.gitOptions) : parseGitSource(spec)!;
   log.info(`fetching build context ${redact(src.remote)}${src.ref ? ` at ${src.ref}` : ''}${src.commit ? `, commit ${src.commit}` : ''}`);
-  const co = await checkoutGit(deps.git, src, dest, 'build context', keepGitDir);
+  const co = await checkoutGit(deps.git, src, dest, 'build context', kaniko);
   log.info(`build context: ${redact(src.remote)} at commit ${co.commit}`);
   return co.dir;
-}
-
-/** kaniko's --git value: comma-separated key=value (branch, single-branch, recurse-submodules, insecure-skip-tls, depth). */
-export function parseGitOptions(text: string): { branch?: string; recurseSubmodules?: boolean; insecureSkipTls?: boolean } {
-  const out: { branch?: string; recurseSubmodules?: boolean; insecureSkipTls?: boolean } = {};
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
-    const i = part.indexOf('=');
-    const k = i < 0 ? part : part.slice(0, i);
-    const v = i < 0 ? '' : part.slice(i + 1);
-    const bool = () => {
-      if (v === 'true' || v === '') return true;
-      if (v === 'false') return false;
-      throw new UserError(`--git ${k}=${v}: expected true or false`);
-    };
-    if (k === 'branch') out.branch = v || undefined;
-    else if (k === 'recurse-submodules') out.recurseSubmodules = bool();
-    else if (k === 'insecure-skip-tls') out.insecureSkipTls = bool();
-    else if (k === 'single-branch') bool(); // only the one ref is ever fetched
-    else if (k === 'depth') {
-      if (!/^\d+$/.test(v)) throw new UserError(`--git depth=${v}: expected a number`);
-    } else throw new UserError(`--git: unknown option "${k}" (expected branch, single-branch, recurse-submodules, insecure-skip-tls or depth)`);
-  }
-  return out;
 }
 
 /**

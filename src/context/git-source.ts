@@ -1,8 +1,9 @@
-// ADD of a git repository (BuildKit's git sources): which sources name one, and a checkout of
-// the named commit in a directory, through the host's git (it speaks every transport and reads
+// Git repositories as ADD sources and as build contexts: which sources name one, and a checkout
+// of the named commit in a directory, through the host's git (it speaks every transport and reads
 // the user's git credentials; we never see or print them).
 //
-// Forms: git://…, ssh://…, git@host:path, and http(s) URLs whose path ends in `.git`; a fragment
+// BuildKit's forms (ADD, and https contexts): git://…, ssh://…, git@host:path, and http(s) URLs
+// whose path ends in `.git`; a fragment
 // `#ref[:subdir]` or the query form `?ref=…&subdir=…&checksum=…&keep-git-dir=…&submodules=…`.
 // The ref is a branch, a tag or a commit; without one, the remote's HEAD.
 import { execFile } from 'node:child_process';
@@ -56,8 +57,8 @@ export function parseGitSource(src: string): GitSource | null {
       if (k === 'ref' || k === 'tag' || k === 'branch') out.ref = v;
       else if (k === 'subdir') out.subdir = v;
       else if (k === 'checksum') out.checksum = v;
-      else if (k === 'keep-git-dir') out.keepGitDir = parseBool(k, v);
-      else if (k === 'submodules') out.submodules = parseBool(k, v);
+      else if (k === 'keep-git-dir') out.keepGitDir = parseBool(`git source ${redact(src)}: ${k}`, v);
+      else if (k === 'submodules') out.submodules = parseBool(`git source ${redact(src)}: ${k}`, v);
       else throw new UserError(`git source ${redact(src)}: unknown query parameter "${k}" (expected ref, subdir, checksum, keep-git-dir or submodules)`);
     }
   }
@@ -72,10 +73,53 @@ export function parseGitSource(src: string): GitSource | null {
   return out;
 }
 
-function parseBool(k: string, v: string): boolean {
+/** `what`: the key, as the error names it (a bare key means true). */
+function parseBool(what: string, v: string): boolean {
   if (v === 'true' || v === '1' || v === '') return true;
   if (v === 'false' || v === '0') return false;
-  throw new UserError(`git source: ${k}=${v}: expected true or false`);
+  throw new UserError(`${what}=${v}: expected true or false`);
+}
+
+/** kaniko's --git value: comma-separated key=value (branch, single-branch, recurse-submodules, insecure-skip-tls, depth). */
+export function parseGitOptions(text: string): { branch?: string; recurseSubmodules?: boolean; insecureSkipTls?: boolean } {
+  const out: { branch?: string; recurseSubmodules?: boolean; insecureSkipTls?: boolean } = {};
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const i = part.indexOf('=');
+    const k = i < 0 ? part : part.slice(0, i);
+    const v = i < 0 ? '' : part.slice(i + 1);
+    if (k === 'branch') out.branch = v || undefined;
+    else if (k === 'recurse-submodules') out.recurseSubmodules = parseBool(`--git ${k}`, v);
+    else if (k === 'insecure-skip-tls') out.insecureSkipTls = parseBool(`--git ${k}`, v);
+    else if (k === 'single-branch') parseBool(`--git ${k}`, v); // only the one ref is ever fetched
+    else if (k === 'depth') {
+      if (!/^\d+$/.test(v)) throw new UserError(`--git depth=${v}: expected a number`);
+    } else throw new UserError(`--git: unknown option "${k}" (expected branch, single-branch, recurse-submodules, insecure-skip-tls or depth)`);
+  }
+  return out;
+}
+
+/**
+ * kaniko's git context, `git://HOST/PATH[#REF[#COMMIT]]`: fetched over https (http with
+ * GIT_PULL_METHOD=http), with GIT_TOKEN or GIT_USERNAME/GIT_PASSWORD as credentials and --git's
+ * options. A token given as the URL's user (git://TOKEN@github.com/...) is never printed.
+ */
+export function kanikoGitSource(spec: string, env: NodeJS.ProcessEnv, gitOptions = ''): GitSource {
+  const [location, ref, commit, ...rest] = spec.slice('git://'.length).split('#');
+  if (rest.length > 0 || !location) throw new UserError(`build context ${redact(spec)}: expected git://HOST/PATH[#REF[#COMMIT]]`);
+  const at = location.indexOf('@');
+  const slash = location.indexOf('/');
+  if (at > 0 && (slash < 0 || at < slash)) for (const part of location.slice(0, at).split(':')) registerSecret(decodeURIComponent(part));
+  if (commit && !/^[0-9a-f]{4,64}$/i.test(commit)) throw new UserError(`build context ${redact(spec)}: "${commit}" is not a commit id (hex digits)`);
+  const method = env.GIT_PULL_METHOD || 'https';
+  if (method !== 'https' && method !== 'http') throw new UserError(`GIT_PULL_METHOD=${method}: expected https or http`);
+  const opts = parseGitOptions(gitOptions);
+  const src: GitSource = {
+    remote: `${method}://${location}`, ref: ref || (opts.branch ? `refs/heads/${opts.branch}` : undefined), commit: commit || undefined,
+    submodules: opts.recurseSubmodules, insecureSkipTls: opts.insecureSkipTls,
+  };
+  const password = env.GIT_PASSWORD || env.GIT_TOKEN;
+  if (password) src.auth = { username: env.GIT_USERNAME || (env.GIT_PASSWORD ? '' : 'x-access-token'), password };
+  return src;
 }
 
 export interface Checkout {

@@ -44,6 +44,7 @@ describe('cli/build parseBuildArgs', () => {
     throwsUser(() => parse([...D, '--ssh', 'default'], {}), '--ssh default: SSH_AUTH_SOCK is not set');
     throwsUser(() => parse([...D, '--ssh', '=/x']), 'invalid value "=/x" for --ssh');
     throwsUser(() => parse([...D, '--allow', 'network.host']), 'invalid value "network.host" for --allow: expected security.insecure');
+    throwsUser(() => parse([...D, '--git', 'colour=blue']), '--git: unknown option "colour"');
   });
 
   it('maps every value flag to its field', () => {

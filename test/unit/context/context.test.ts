@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import * as tar from 'tar-stream';
-import { openContext, parseGitOptions } from '../../../src/context/context';
+import { openContext } from '../../../src/context/context';
+import { parseGitOptions } from '../../../src/context/git-source';
 import { UserError } from '../../../src/log';
 import { run, tmpDir } from '../../support/testbed';
 
@@ -184,6 +185,8 @@ describe('context/context', () => {
       await userError(openContext('git://example.invalid/repo.git', work, undefined, { git: '/usr/bin/git', env: { GIT_PULL_METHOD: 'ftp' } }), 'GIT_PULL_METHOD=ftp: expected https or http');
       assert.deepEqual(parseGitOptions('branch=dev,single-branch=true,recurse-submodules=false,insecure-skip-tls,depth=1'), { branch: 'dev', recurseSubmodules: false, insecureSkipTls: true });
       assert.throws(() => parseGitOptions('depth=deep'), /--git depth=deep: expected a number/);
+      assert.throws(() => parseGitOptions('single-branch=maybe'), /--git single-branch=maybe: expected true or false/);
+      await userError(openContext('git://example.invalid/repo.git#main#--upload-pack=x', work, undefined, { git: '/usr/bin/git' }), 'is not a commit id');
     });
 
     it('https:// (here http on loopback) downloads and unpacks a tar.gz', async () => {
