@@ -7,6 +7,7 @@ import { readDockerArchive } from '../image/readers/docker-archive';
 import { readOciLayout } from '../image/readers/oci-layout';
 import type { StoredImage } from '../image/readers/stored-image';
 import { UserError, log } from '../log';
+import { extractionTools } from './isolation/host-tools';
 import type { RegistryClient } from '../registry';
 import { pushStored, writeDigestFiles, type DigestFiles, type PushOptions, type PushResult } from './push';
 
@@ -17,7 +18,7 @@ import { pushStored, writeDigestFiles, type DigestFiles, type PushOptions, type 
 export async function readStoredImage(location: string, workDir: string): Promise<StoredImage> {
   const st = fs.statSync(location, { throwIfNoEntry: false });
   if (st?.isDirectory()) return readOciLayout(location);
-  if (st?.isFile()) return readDockerArchive(location, workDir);
+  if (st?.isFile()) return readDockerArchive(location, workDir, extractionTools());
   const colon = location.lastIndexOf(':');
   if (colon > 0 && fs.statSync(location.slice(0, colon), { throwIfNoEntry: false })?.isDirectory()) {
     return readOciLayout(location.slice(0, colon), location.slice(colon + 1));

@@ -1,18 +1,19 @@
 // Read the one image of a docker-archive tarball (`docker save`, `podman save`, our --tar-path):
 // manifest.json names the config and the layer files. Its members are copied out once into
-// `workDir`; each layer's uncompressed digest is checked against the config's diff_ids; layers
-// stored uncompressed are gzipped for the registry (as `docker push` does), compressed ones are
-// pushed as they are. The config keeps its exact bytes (the image ID stays); the manifest is made
+// `workDir`, then each layer is read once more: its uncompressed digest is checked against the
+// config's diff_ids while layers stored uncompressed are gzipped for the registry (as `docker
+// push` does); compressed ones are pushed as they are. The config keeps its exact bytes (the image ID stays); the manifest is made
 // here (Docker schema2, or OCI when a layer is zstd).
 import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { Readable, Writable, type Transform } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
+import { decompressIfNeeded } from '../../fs/extract';
+import { HashStream } from '../../fs/hash';
 import { ParallelGzip } from '../../fs/parallel-gzip';
 import { readTar } from '../../fs/tar-reader';
 import { UserError } from '../../log';
-import { DigestingStream, sha256Digest } from '../digest';
+import { sha256Digest } from '../digest';
 import type { Layer } from '../image';
 import { serializeManifest, type Descriptor, type ImageManifest } from '../manifest';
 import * as mt from '../mediatypes';
@@ -40,16 +41,10 @@ async function compressionOf(file: string): Promise<Compression> {
   }
 }
 
-/** The digest of what `src` gives (through `through`, e.g. a gunzip, when given). */
-async function digestOf(src: Readable, through?: Transform): Promise<string> {
-  const d = new DigestingStream();
-  const sink = new Writable({ write(_c, _e, cb) { cb(); } });
-  if (through) await pipeline(src, through, d, sink);
-  else await pipeline(src, d, sink);
-  return d.digest();
-}
+const sink = () => new Writable({ write(_c, _e, cb) { cb(); } });
 
-export async function readDockerArchive(file: string, workDir: string): Promise<StoredImage> {
+/** `opts.zstd`: the zstd program, for zstd layers where Node has no zstd of its own (before 22.15). */
+export async function readDockerArchive(file: string, workDir: string, opts: { zstd?: string } = {}): Promise<StoredImage> {
   const members = new Map<string, string>();
   const links = new Map<string, string>();
   await fsp.mkdir(workDir, { recursive: true });
@@ -108,21 +103,25 @@ export async function readDockerArchive(file: string, workDir: string): Promise<
   for (const [i, name] of (Layers as string[]).entries()) {
     const src = member(name, `layer ${i + 1}`);
     const compression = await compressionOf(src);
-    const what = `layer ${i + 1} (${name}) of ${file}`;
-    if (compression === 'zstd') {
-      anyZstd = true; // (Node before 22.15 cannot read zstd: its diff_id is left to the registry's clients)
-    } else {
-      const diffId = compression === 'gzip' ? await digestOf(createReadStream(src), createGunzip()) : await digestOf(createReadStream(src));
-      if (diffId !== diffIds[i]) throw new UserError(`${what}: its content hashes to ${diffId}, the config says ${diffIds[i]}`);
+    anyZstd ||= compression === 'zstd';
+    const blob = compression === 'none' ? `${src}.gz` : src;
+    const content = new HashStream(); // the tar: its diff_id
+    const packed = new HashStream(); // the blob: its digest and size
+    try {
+      if (compression === 'none') {
+        // one pass: the tar is hashed as it is gzipped, the gzip as it is written
+        await pipeline(createReadStream(src), content, new ParallelGzip({ level: GZIP_LEVEL }), packed, createWriteStream(blob));
+      } else {
+        // one pass: the blob is hashed as it is read, its tar as it is decompressed
+        const read = createReadStream(src);
+        read.on('error', (e) => packed.destroy(e));
+        await pipeline(await decompressIfNeeded(read.pipe(packed), opts.zstd), content, sink());
+      }
+    } catch (e) {
+      throw new UserError(`layer ${i + 1} (${name}) of ${file}: ${(e as Error).message}`, { cause: e });
     }
-    let blob = src;
-    if (compression === 'none') {
-      blob = `${src}.gz`;
-      await pipeline(createReadStream(src), new ParallelGzip({ level: GZIP_LEVEL }), createWriteStream(blob));
-    }
-    const digest = await digestOf(createReadStream(blob));
-    const size = (await fsp.stat(blob)).size;
-    const descriptor: Descriptor = { mediaType: compression === 'zstd' ? 'zstd' : 'gzip', digest, size };
+    if (content.digest !== diffIds[i]) throw new UserError(`layer ${i + 1} (${name}) of ${file}: its content hashes to ${content.digest}, the config says ${diffIds[i]}`);
+    const descriptor: Descriptor = { mediaType: compression === 'zstd' ? 'zstd' : 'gzip', digest: packed.digest, size: packed.bytes };
     layers.push({ descriptor, diffId: diffIds[i], localFile: blob, open: async () => createReadStream(blob) });
   }
   const manifestMediaType = anyZstd ? mt.OCI_MANIFEST : mt.DOCKER_MANIFEST;

@@ -4,20 +4,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../../log';
-import { parseDigest, sha256Digest, verifyingStream } from '../digest';
+import { sha256Digest, verifyingStream } from '../digest';
+import { layoutBlobPath, REF_NAME } from '../layout';
 import type { Layer } from '../image';
 import { parseManifest, type Descriptor } from '../manifest';
 import type { StoredImage } from './stored-image';
 
-const REF_NAME = 'org.opencontainers.image.ref.name';
-
-function blobFile(dir: string, d: Descriptor): string {
-  const { algorithm, hex } = parseDigest(d.digest, 'blob digest');
-  return path.join(dir, 'blobs', algorithm, hex);
-}
-
 function readBlob(dir: string, d: Descriptor, what: string): Buffer {
-  const file = blobFile(dir, d);
+  const file = layoutBlobPath(dir, d.digest);
   let body: Buffer;
   try {
     body = fs.readFileSync(file);
@@ -59,7 +53,7 @@ export function readOciLayout(dir: string, ref?: string): StoredImage {
   const m = parsed.manifest;
   const configBody = readBlob(dir, m.config, 'config');
   const layers: Layer[] = m.layers.map((d, i) => {
-    const file = blobFile(dir, d);
+    const file = layoutBlobPath(dir, d.digest);
     const size = fs.statSync(file, { throwIfNoEntry: false })?.size;
     if (size === undefined) throw new UserError(`OCI layout ${dir}: layer ${i + 1} (${d.digest}) is missing (${file})`);
     if (size !== d.size) throw new UserError(`OCI layout ${dir}: layer ${i + 1} (${file}) has ${size} bytes, its descriptor says ${d.size}`);

@@ -8,24 +8,18 @@ import { DigestingStream } from '../digest';
 import type { Image } from '../image';
 import { serializeImage } from '../image';
 import type { Descriptor, ImageIndex } from '../manifest';
+import { layoutBlobPath, REF_NAME } from '../layout';
 import { OCI_INDEX, OCI_MANIFEST } from '../mediatypes';
 
-const REF_NAME = 'org.opencontainers.image.ref.name';
-
-function blobPath(dir: string, digest: string): string {
-  const [alg, hex] = digest.split(':');
-  return path.join(dir, 'blobs', alg, hex);
-}
-
 async function writeBlobBytes(dir: string, digest: string, body: Buffer): Promise<void> {
-  const p = blobPath(dir, digest);
+  const p = layoutBlobPath(dir, digest);
   await fs.promises.mkdir(path.dirname(p), { recursive: true });
   await fs.promises.writeFile(p, body);
 }
 
 /** Copy a stream into the layout as blob `digest`, verifying it; skipped when the blob exists. */
 async function writeBlobStream(dir: string, digest: string, open: () => Promise<NodeJS.ReadableStream>): Promise<void> {
-  const p = blobPath(dir, digest);
+  const p = layoutBlobPath(dir, digest);
   if (fs.existsSync(p)) return;
   await fs.promises.mkdir(path.dirname(p), { recursive: true });
   const tmp = `${p}.partial-${process.pid}`;
@@ -73,7 +67,7 @@ export async function writeOciLayout(dir: string, built: Image, refName: string)
   if (!fs.existsSync(layoutFile)) await fs.promises.writeFile(layoutFile, JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   const s = serializeImage(img);
   for (const layer of img.layers) {
-    if (layer.localFile && (await tryLink(layer.localFile, blobPath(dir, layer.descriptor.digest)))) continue;
+    if (layer.localFile && (await tryLink(layer.localFile, layoutBlobPath(dir, layer.descriptor.digest)))) continue;
     await writeBlobStream(dir, layer.descriptor.digest, () => layer.open());
   }
   await writeBlobBytes(dir, s.configDescriptor.digest, s.configBody);

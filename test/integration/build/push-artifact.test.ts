@@ -46,6 +46,17 @@ describe('pushing a stored image (executor push)', function () {
     const { rootfs, config } = umociUnpack(oci, 'x');
     assert.equal(fs.readFileSync(path.join(rootfs, 'built.txt'), 'utf8'), 'built\n');
     assert.deepEqual(config.process.args, ['cat', '/built.txt']);
+
+    // a tarball whose layers are gzipped already: pushed as they are (each checked through gunzip)
+    const ctx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:latest\nRUN echo gz > /gz.txt\n` });
+    const gzTar = path.join(tmpDir('drydock-tar-'), 'gz.tar');
+    const built = await runExecutor(['-c', ctx, '--no-push', '--compression', 'gzip', '--tar-path', gzTar]);
+    assert.equal(built.code, 0, built.stderr);
+    const pushed = await runExecutor(['push', gzTar, '-d', `${reg.host}/pushed/gz:1`]);
+    assert.equal(pushed.code, 0, pushed.stderr);
+    const members = run('tar', ['-tf', gzTar]).split('\n').filter((n) => n.endsWith('.tar.gz')).map((n) => `sha256:${n.replace(/\.tar\.gz$/, '')}`).sort();
+    const gzRaw = JSON.parse(run('skopeo', ['inspect', '--raw', ...skopeoOpts(reg), `docker://${reg.host}/pushed/gz:1`]));
+    assert.deepEqual(gzRaw.layers.map((l: { digest: string }) => l.digest).sort(), members, 'the blobs of the tarball, unchanged');
   });
 
   it('a layout with several images needs DIR:REF; bad input fails clearly and pushes no manifest', async () => {
