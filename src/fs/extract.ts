@@ -95,20 +95,28 @@ async function peek(input: Readable, n: number): Promise<{ head: Buffer; stream:
   });
 }
 
+/** The compression a layer's first bytes (4 suffice) announce: gzip and zstd by their magic. */
+export function compressionOfHead(head: Buffer): 'gzip' | 'zstd' | 'none' {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+  return 'none';
+}
+
 /**
  * Undo gzip or zstd when the stream starts with their magic bytes; plain tar passes through.
  * zstd: Node's own where it has one (22.15+), else the `zstd` program at `zstd` (a path).
  */
 export async function decompressIfNeeded(input: Readable, zstd?: string): Promise<Readable> {
   const { head, stream } = await peek(input, 4);
-  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
+  const compression = compressionOfHead(head);
+  if (compression === 'gzip') {
     // zlib hands out one chunk per thread-pool round trip: its 16 KiB default made gunzip of a
     // 77 MB layer take 0.5 s instead of 0.2 s
     const gunzip = zlib.createGunzip({ chunkSize: GUNZIP_CHUNK });
     stream.on('error', (err) => gunzip.destroy(err));
     return stream.pipe(gunzip);
   }
-  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) {
+  if (compression === 'zstd') {
     const native = (zlib as unknown as { createZstdDecompress?: () => Transform }).createZstdDecompress;
     if (typeof native === 'function') {
       const unzstd = native();

@@ -8,7 +8,7 @@ import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { decompressIfNeeded } from '../../fs/extract';
+import { compressionOfHead, decompressIfNeeded } from '../../fs/extract';
 import { HashStream } from '../../fs/hash';
 import { ParallelGzip } from '../../fs/parallel-gzip';
 import { readTar } from '../../fs/tar-reader';
@@ -26,16 +26,12 @@ interface ArchiveManifestEntry {
   Layers?: unknown;
 }
 
-type Compression = 'gzip' | 'zstd' | 'none';
-
-async function compressionOf(file: string): Promise<Compression> {
+async function compressionOf(file: string): Promise<ReturnType<typeof compressionOfHead>> {
   const fh = await fsp.open(file, 'r');
   try {
     const b = Buffer.alloc(4);
     const { bytesRead } = await fh.read(b, 0, 4, 0);
-    if (bytesRead >= 2 && b[0] === 0x1f && b[1] === 0x8b) return 'gzip';
-    if (bytesRead === 4 && b.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
-    return 'none';
+    return compressionOfHead(b.subarray(0, bytesRead));
   } finally {
     await fh.close();
   }
