@@ -20,7 +20,7 @@ import { hostProgram } from './isolation/host-tools';
 import { watchStepGroups, whileAStepRuns } from './isolation/spawn-step';
 
 /** $1: the renamed dir ("go"), $2: the dir itself (the writer died). Lines: started|ended PGID, go. */
-export const GUARD_SCRIPT = `pgs=
+const GUARD_SCRIPT = `pgs=
 while read -r word arg; do
   case $word in
     started) pgs="$pgs $arg" ;;
