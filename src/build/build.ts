@@ -312,7 +312,9 @@ async function runOnbuildTriggers(sb: StageBuilder, roots: SourceRoots, state: {
 
 async function execute(sb: StageBuilder, instr: Instruction, roots: SourceRoots, state: { cmdSet: boolean }): Promise<void> {
   switch (instr.kind) {
-    case 'arg': return meta.arg(sb, instr);
+    case 'arg':
+      meta.arg(sb, instr);
+      return sb.noLayer(instr);
     case 'env': return meta.env(sb, instr);
     case 'label': return meta.label(sb, instr);
     case 'maintainer': return meta.maintainer(sb, instr);

@@ -52,6 +52,8 @@ export interface BuildOptions {
   isolation: 'auto' | 'chroot' | 'none';
   snapshotMode: 'full' | 'redo' | 'time';
   singleSnapshot: boolean;
+  /** kaniko's --force-build-metadata: every instruction gets a layer, an empty one if it changed no file */
+  forceBuildMetadata: boolean;
   ignorePaths: string[];
   force: boolean;
   secrets: Array<{ id: string; src?: string; env?: string }>;
@@ -107,6 +109,7 @@ export function defaultBuildOptions(): BuildOptions {
     isolation: 'auto',
     snapshotMode: 'full',
     singleSnapshot: false,
+    forceBuildMetadata: false,
     ignorePaths: [],
     force: false,
     secrets: [],

@@ -131,8 +131,16 @@ export class StageBuilder {
     return { created: this.env.created, created_by: instr.text, comment: 'drydock' };
   }
 
-  /** Record an instruction that changed only the config. */
-  noLayer(instr: Instruction): void {
+  /**
+   * Record an instruction that changed only the config: a history entry without a layer, or with
+   * --force-build-metadata an empty layer, as kaniko gives it then (one stage layer holds all with
+   * --single-snapshot).
+   */
+  async noLayer(instr: Instruction): Promise<void> {
+    if (this.env.opts.forceBuildMetadata && !this.env.opts.singleSnapshot) {
+      await this.addLayer([], instr);
+      return;
+    }
     this.image = appendHistory(this.image, this.history(instr));
   }
 

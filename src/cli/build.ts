@@ -113,6 +113,7 @@ export function buildCommand(): Command {
     .addOption(new Option('--isolation <mode>', 'where RUN executes: chroot (a private root), none (the kaniko way: root is /), auto').choices(['auto', 'chroot', 'none']).default(d.isolation))
     .addOption(new Option('--snapshot-mode <mode>', 'accepted for kaniko compatibility; snapshots always detect content changes').choices(['full', 'redo', 'time']).default(d.snapshotMode))
     .option('--single-snapshot [bool]', 'one layer per stage, taken at its end', parseBool('single-snapshot'))
+    .option('--force-build-metadata [bool]', 'give every instruction a layer, an empty one for ENV, LABEL, … (kaniko\'s flag)', parseBool('force-build-metadata'))
     .option('--use-new-run [bool]', 'accepted for kaniko compatibility (always on)', parseBool('use-new-run'))
     .option('--ignore-path <path>', 'path never snapshotted or touched (repeatable)', collect, [])
     .option('--ignore-var-run [bool]', 'ignore /var/run when snapshotting (kaniko default true)', parseBool('ignore-var-run'))
@@ -175,6 +176,7 @@ export function parseBuildArgs(args: string[], env: NodeJS.ProcessEnv = process.
     isolation: o.isolation,
     snapshotMode: o.snapshotMode,
     singleSnapshot: !!o.singleSnapshot,
+    forceBuildMetadata: !!o.forceBuildMetadata,
     ignorePaths: [...o.ignorePath, ...(o.ignoreVarRun === false ? [] : ['/var/run'])],
     force: !!o.force,
     allow: allowed(o.allow),

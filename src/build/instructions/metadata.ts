@@ -26,39 +26,39 @@ export function arg(stage: Pick<StageBuilder, 'args' | 'expand'>, i: ArgInstruct
   for (const a of i.args) stage.args.declare(stage.expand(a.name), a.value === undefined ? undefined : stage.expand(a.value));
 }
 
-export function env(stage: StageBuilder, i: EnvInstruction): void {
+export function env(stage: StageBuilder, i: EnvInstruction): Promise<void> {
   // every value sees the environment from before this instruction (Docker's rule)
   const pairs = i.pairs.map((p) => ({ key: stage.expand(p.key), value: stage.expand(p.value) }));
   stage.image = editConfig(stage.image, (c) => {
     for (const p of pairs) c.Env = setEnv(c.Env, p.key, p.value);
   });
-  stage.noLayer(i);
+  return stage.noLayer(i);
 }
 
-export function label(stage: StageBuilder, i: LabelInstruction): void {
+export function label(stage: StageBuilder, i: LabelInstruction): Promise<void> {
   const pairs = i.pairs.map((p) => ({ key: stage.expand(p.key), value: stage.expand(p.value) }));
   stage.image = editConfig(stage.image, (c) => {
     c.Labels = { ...(c.Labels ?? {}) };
     for (const p of pairs) c.Labels[p.key] = p.value;
   });
-  stage.noLayer(i);
+  return stage.noLayer(i);
 }
 
-export function maintainer(stage: StageBuilder, i: MaintainerInstruction): void {
+export function maintainer(stage: StageBuilder, i: MaintainerInstruction): Promise<void> {
   const who = stage.expand(i.maintainer);
   stage.image = editConfig(stage.image, (_c, file) => {
     file.author = who;
   });
-  stage.noLayer(i);
+  return stage.noLayer(i);
 }
 
-export function user(stage: StageBuilder, i: UserInstruction): void {
+export function user(stage: StageBuilder, i: UserInstruction): Promise<void> {
   const u = stage.expand(i.user);
   if (!u) throw new UserError(`${stage.where(i)}: USER needs a user name or id, expected USER <user>[:<group>]`);
   stage.image = editConfig(stage.image, (c) => {
     c.User = u;
   });
-  stage.noLayer(i);
+  return stage.noLayer(i);
 }
 
 /** EXPOSE 80 8000-8002/udp → "80/tcp", "8000/udp", "8001/udp", "8002/udp" (Docker's nat.ParsePortSpecs). */
@@ -75,35 +75,35 @@ export function parsePorts(words: string[], where: string): string[] {
   return out;
 }
 
-export function expose(stage: StageBuilder, i: ExposeInstruction): void {
+export function expose(stage: StageBuilder, i: ExposeInstruction): Promise<void> {
   const ports = parsePorts(i.ports.flatMap((p) => stage.expandAll(p)), stage.where(i));
   stage.image = editConfig(stage.image, (c) => {
     c.ExposedPorts = { ...(c.ExposedPorts ?? {}) };
     for (const p of ports) c.ExposedPorts[p] = {};
   });
-  stage.noLayer(i);
+  return stage.noLayer(i);
 }
 
-export function volume(stage: StageBuilder, i: VolumeInstruction): void {
+export function volume(stage: StageBuilder, i: VolumeInstruction): Promise<void> {
   const paths = i.paths.map((p) => stage.expand(p)).filter((p) => p !== '');
   if (paths.length === 0) throw new UserError(`${stage.where(i)}: VOLUME specified can not be an empty string`);
   stage.image = editConfig(stage.image, (c) => {
     c.Volumes = { ...(c.Volumes ?? {}) };
     for (const p of paths) c.Volumes[p] = {};
   });
-  stage.noLayer(i);
+  return stage.noLayer(i);
 }
 
-export function stopsignal(stage: StageBuilder, i: StopsignalInstruction): void {
+export function stopsignal(stage: StageBuilder, i: StopsignalInstruction): Promise<void> {
   const sig = stage.expand(i.signal);
   if (!/^(SIG)?[A-Z0-9+-]+$|^\d+$/.test(sig)) throw new UserError(`${stage.where(i)}: invalid STOPSIGNAL "${sig}", expected a signal name (SIGTERM) or number`);
   stage.image = editConfig(stage.image, (c) => {
     c.StopSignal = sig;
   });
-  stage.noLayer(i);
+  return stage.noLayer(i);
 }
 
-export function healthcheck(stage: StageBuilder, i: HealthcheckInstruction): void {
+export function healthcheck(stage: StageBuilder, i: HealthcheckInstruction): Promise<void> {
   stage.image = editConfig(stage.image, (c) => {
     if (!i.command) {
       c.Healthcheck = { Test: ['NONE'] };
@@ -118,40 +118,40 @@ export function healthcheck(stage: StageBuilder, i: HealthcheckInstruction): voi
     if (i.options.retries !== undefined) h.Retries = i.options.retries;
     c.Healthcheck = h;
   });
-  stage.noLayer(i);
+  return stage.noLayer(i);
 }
 
-export function shell(stage: StageBuilder, i: ShellInstruction): void {
+export function shell(stage: StageBuilder, i: ShellInstruction): Promise<void> {
   stage.image = editConfig(stage.image, (c) => {
     c.Shell = [...i.shell];
   });
-  stage.noLayer(i);
+  return stage.noLayer(i);
 }
 
-export function onbuild(stage: StageBuilder, i: OnbuildInstruction): void {
+export function onbuild(stage: StageBuilder, i: OnbuildInstruction): Promise<void> {
   stage.image = editConfig(stage.image, (c) => {
     c.OnBuild = [...(c.OnBuild ?? []), i.expression];
   });
-  stage.noLayer(i);
+  return stage.noLayer(i);
 }
 
-export function cmd(stage: StageBuilder, i: CmdInstruction, state: { cmdSet: boolean }): void {
+export function cmd(stage: StageBuilder, i: CmdInstruction, state: { cmdSet: boolean }): Promise<void> {
   const argv = commandArgv(stage, i.command);
   stage.image = editConfig(stage.image, (c) => {
     c.Cmd = argv;
   });
   state.cmdSet = true;
-  stage.noLayer(i);
+  return stage.noLayer(i);
 }
 
-export function entrypoint(stage: StageBuilder, i: EntrypointInstruction, state: { cmdSet: boolean }): void {
+export function entrypoint(stage: StageBuilder, i: EntrypointInstruction, state: { cmdSet: boolean }): Promise<void> {
   const argv = commandArgv(stage, i.command);
   stage.image = editConfig(stage.image, (c) => {
     c.Entrypoint = argv;
     // a CMD inherited from the base no longer fits the new entrypoint (Docker resets it)
     if (!state.cmdSet) c.Cmd = null;
   });
-  stage.noLayer(i);
+  return stage.noLayer(i);
 }
 
 export async function workdir(stage: StageBuilder, i: WorkdirInstruction): Promise<void> {
@@ -167,7 +167,7 @@ export async function workdir(stage: StageBuilder, i: WorkdirInstruction): Promi
       i,
     );
   } else {
-    stage.noLayer(i);
+    await stage.noLayer(i);
   }
 }
 

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
+import { readLayoutImageConfig } from '../../support/differential';
 import { makeContext, runExecutor, umociUnpack } from '../../support/executor';
 import { startGitServer } from '../../support/git-server';
 import { freePort, pushBaseImages, REPO_ROOT, run, skopeoOpts, startRegistry, tmpDir, type Registry } from '../../support/testbed';
@@ -106,6 +107,31 @@ describe('executor (plain registry)', function () {
       assert.deepEqual(fs.readdirSync(tmp).filter((n) => n.startsWith('drydock-build-')), [], 'the work dir is removed');
       fs.rmSync(tmp, { recursive: true, force: true });
     }
+  });
+
+  // Docker and buildah record every instruction of a stage in the history (ARG and USER too), an
+  // empty_layer one for those that change only the config; kaniko's --force-build-metadata gives
+  // each of those an (empty) layer instead.
+  it('history has an entry per instruction; --force-build-metadata gives each a layer', async () => {
+    const instructions = ['ARG V=1', 'USER 1000', 'ENV A=1', 'LABEL l=1', 'WORKDIR /srv', 'RUN echo x > /tmp/x', 'EXPOSE 80', 'CMD ["sh"]'];
+    const ctx = makeContext({ Dockerfile: `ARG GLOBAL=1\nFROM ${reg.host}/library/busybox:latest\n${instructions.join('\n')}\n` });
+    const built = async (flags: string[]) => {
+      const layout = tmpDir('drydock-layout-');
+      const r = await runExecutor(['-c', ctx, '--no-push', '--oci-layout-path', layout, ...flags]);
+      assert.equal(r.code, 0, r.stderr);
+      umociUnpack(layout, 'latest'); // the independent reader takes the empty layers too
+      const config = readLayoutImageConfig(layout, 'latest') as { history: Array<{ created_by: string; empty_layer?: boolean }>; rootfs: { diff_ids: string[] } };
+      const base = config.rootfs.diff_ids.length - config.history.filter((h) => !h.empty_layer).length;
+      assert.equal(base, 0, 'one history entry without empty_layer per layer');
+      return config.history.slice(-instructions.length);
+    };
+    const plain = await built([]);
+    assert.deepEqual(plain.map((h) => h.created_by), instructions);
+    // WORKDIR makes /srv (busybox has none) and RUN writes: layers; the others only change the config
+    assert.deepEqual(plain.map((h) => !h.empty_layer), [false, false, false, false, true, true, false, false]);
+    const forced = await built(['--force-build-metadata']);
+    assert.deepEqual(forced.map((h) => h.created_by), instructions);
+    assert.ok(forced.every((h) => !h.empty_layer), JSON.stringify(forced));
   });
 
   it('--image-format and --annotation: the manifest family, and annotations (which make it OCI)', async () => {

@@ -110,7 +110,7 @@ describe('cli/build parseBuildArgs', () => {
       ['insecure', 'insecure'], ['insecure-pull', 'insecurePull'], ['skip-tls-verify', 'skipTlsVerify'],
       ['skip-tls-verify-pull', 'skipTlsVerifyPull'], ['skip-default-registry-fallback', 'skipDefaultRegistryFallback'],
       ['skip-push-permission-check', 'skipPushPermissionCheck'], ['push-ignore-immutable-tag-errors', 'pushIgnoreImmutableTagErrors'],
-      ['single-snapshot', 'singleSnapshot'], ['force', 'force'], ['cache-copy-layers', 'cacheCopyLayers'], ['cleanup', 'cleanup'],
+      ['single-snapshot', 'singleSnapshot'], ['force-build-metadata', 'forceBuildMetadata'], ['force', 'force'], ['cache-copy-layers', 'cacheCopyLayers'], ['cleanup', 'cleanup'],
     ];
     for (const [flag, field] of flags) {
       it(`--${flag} → ${field}`, () => {
