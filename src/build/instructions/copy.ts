@@ -88,13 +88,17 @@ async function parentEntries(c: Common, entries: LayerEntry[], uid: number, gid:
   return out;
 }
 
+/** What COPY and ADD read alike from their flags and destination. */
+async function targetOf(c: Common) {
+  const where = c.stage.where(c.instr);
+  const { uid, gid, explicit } = await ownership(c);
+  const chmod = c.instr.flags.chmod ? parseChmod(c.stage.expand(c.instr.flags.chmod), where) : undefined;
+  return { where, uid, gid, explicit, chmod, ...destination(c), mtime: new Date(c.stage.env.created) };
+}
+
 export async function copy(stage: StageBuilder, instr: CopyInstruction, roots: SourceRoots): Promise<void> {
   const c: Common = { stage, instr, roots };
-  const where = stage.where(instr);
-  const { uid, gid, explicit } = await ownership(c);
-  const chmod = instr.flags.chmod ? parseChmod(stage.expand(instr.flags.chmod), where) : undefined;
-  const { dest, destIsDir } = destination(c);
-  const mtime = new Date(stage.env.created);
+  const { where, uid, gid, explicit, chmod, dest, destIsDir, mtime } = await targetOf(c);
   let src: { root: string; label: string; filter?: SourceFilter; xattrFree?: boolean };
   if (instr.flags.from) {
     src = await roots.fromRoot(stage.expand(instr.flags.from), where);
@@ -193,11 +197,7 @@ async function gitEntries(src: GitSource, checksum: string | undefined, dir: str
 
 export async function add(stage: StageBuilder, instr: AddInstruction, roots: SourceRoots): Promise<void> {
   const c: Common = { stage, instr, roots };
-  const where = stage.where(instr);
-  const { uid, gid, explicit } = await ownership(c);
-  const chmod = instr.flags.chmod ? parseChmod(stage.expand(instr.flags.chmod), where) : undefined;
-  const { dest, destIsDir } = destination(c);
-  const mtime = new Date(stage.env.created);
+  const { where, uid, gid, explicit, chmod, dest, destIsDir, mtime } = await targetOf(c);
   const sources = instr.sources.map((s) => stage.expand(s));
   const checksum = instr.flags.checksum ? stage.expand(instr.flags.checksum) : undefined;
   const gitSources = sources.map((src) => parseGitSource(src));
