@@ -4,15 +4,19 @@
 //    /dev nodes are mknod'ed into the root for the step and removed after it;
 //  * with a private mount namespace (CAP_SYS_ADMIN and mounts permitted, e.g. root on a host):
 //    unshare(1) --mount --pid --uts --ipc [--net], then /proc, /sys (ro), a tmpfs /dev with the
-//    nodes, /dev/pts and /dev/shm mounted on the root; all of it vanishes with the namespace.
+//    nodes, /dev/pts and /dev/shm mounted on the root; all of it vanishes with the namespace;
+//  * the same in a new user namespace (user-namespace.ts), where we may not mount but may make
+//    one: /proc and /sys are the container's own bound in when a fresh one is refused, and the
+//    /dev nodes are bound from ours (a user namespace may not mknod).
 // resolv.conf, hosts and hostname are supplied per step in both shapes and put back afterwards.
 //
 // Dropping to the step's user has to happen after chroot(2) (which needs CAP_SYS_CHROOT) and
 // the working directory has to be entered after it too, so neither Node's spawn uid/gid nor its
 // cwd can be used. Launchers, best first:
-//  * util-linux: `setpriv --regid=G --groups=..|--clear-groups -- unshare --root=R --wd=W --setuid=U -- argv`
-//    (setpriv keeps uid 0, so the capabilities survive until unshare chroots, chdirs and setuids;
-//    util-linux >= 2.38 for unshare --root/--wd/--setuid);
+//  * util-linux: `setpriv --regid=G --groups=..|--clear-groups -- nsenter --root=R --wd=R/W -S U -- argv`
+//    (setpriv keeps uid 0, so the capabilities survive until nsenter chroots, chdirs and setuids;
+//    nsenter without namespaces calls neither setns(2) nor unshare(2), which Docker's default
+//    seccomp profile refuses to a process without CAP_SYS_ADMIN, as `unshare --root` would);
 //  * coreutils: `chroot --userspec=U:G --groups=.. R argv`; a WORKDIR other than / then needs the
 //    image's own /bin/sh (`cd W && exec argv`), because chroot(1) always changes to /;
 //  * busybox-only hosts: `chroot R argv` runs as root only: a USER other than 0 fails with an error
@@ -34,6 +38,7 @@ import { CopyMounts } from './copy-mounts';
 import { runProcess, validateSpec } from './spawn-step';
 import { StepFiles, StepItem } from './step-files';
 import type { Isolation, RunResult, RunSpec } from './types';
+import { GATE_LINES, writeIdentityMaps } from './user-namespace';
 
 export type Launcher = 'util-linux' | 'coreutils' | 'busybox';
 
@@ -42,6 +47,8 @@ export interface ChrootOptions {
   tools: HostTools;
   /** use a private mount namespace (decided by selectIsolation after probing) */
   mountNamespace: boolean;
+  /** own it by a new user namespace, for want of mount rights here (implies mountNamespace) */
+  userNamespace?: boolean;
   /** force a launcher (tests); default: the best one the host has */
   launcher?: Launcher;
   /** host files copied in for each step (default /etc/resolv.conf, /etc/hosts for network=host) */
@@ -59,7 +66,7 @@ export const DEV_NODES: Array<[string, number, number]> = [
 const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 export function pickLauncher(tools: HostTools): Launcher | undefined {
-  if (tools.setpriv && tools.unshare && tools.unshareRoot) return 'util-linux';
+  if (tools.setpriv && tools.nsenter) return 'util-linux';
   if (tools.chroot && tools.chrootUserspec) return 'coreutils';
   if (tools.chroot) return 'busybox';
   return undefined;
@@ -77,7 +84,8 @@ export class ChrootIsolation implements Isolation {
   }
 
   describe(): string {
-    return `chroot (mount namespace: ${this.opts.mountNamespace ? 'yes' : 'no'}, launcher: ${this.launcher})`;
+    const ns = this.opts.userNamespace ? 'yes, in a user namespace' : this.opts.mountNamespace ? 'yes' : 'no';
+    return `chroot (mount namespace: ${ns}, launcher: ${this.launcher})`;
   }
 
   transientPaths(): string[] {
@@ -88,17 +96,16 @@ export class ChrootIsolation implements Isolation {
     validateSpec(spec);
     if (!path.isAbsolute(spec.rootfs)) throw new Error(`RunSpec.rootfs "${spec.rootfs}" must be absolute`);
     const root = path.resolve(spec.rootfs);
-    const ns = this.opts.mountNamespace;
+    const ns = this.opts.mountNamespace || !!this.opts.userNamespace;
     if (!ns && spec.network === 'none') {
       throw new UserError('RUN --network=none needs a network namespace, which needs CAP_SYS_ADMIN (and mount rights): not available to this process');
     }
     if (!ns && (spec.tmpfs?.length ?? 0) > 0) {
       throw new UserError(`RUN --mount=type=tmpfs at ${spec.tmpfs![0]} needs a mount namespace, which needs CAP_SYS_ADMIN: not available to this process (other mounts are copied in without it)`);
     }
-    const argvTail = this.launcherArgv(root, spec);
-
     // WORKDIR is created for real: it belongs to the layer, as with Docker.
-    await resolveInRoot(root, spec.workdir, { create: true });
+    const workdir = (await resolveInRoot(root, spec.workdir, { create: true })).hostPath;
+    const argvTail = this.launcherArgv(root, workdir, spec);
 
     const items = await this.stepItems(spec);
     const files = new StepFiles(root, (p, mode, maj, min) => this.mknod(p, mode, maj, min));
@@ -109,7 +116,7 @@ export class ChrootIsolation implements Isolation {
       copies?.place(spec.binds ?? []);
       for (const p of [...files.everPlaced, ...(copies?.targets ?? [])]) this.transient.add(p);
       const argv = ns ? await this.namespaceArgv(root, spec, argvTail) : argvTail;
-      return await runProcess(argv, spec, { PATH: hostToolPath() });
+      return await runProcess(argv, spec, { PATH: hostToolPath() }, '/', this.opts.userNamespace ? writeIdentityMaps : undefined);
     } finally {
       copies?.restore();
       await files.restore();
@@ -128,7 +135,7 @@ export class ChrootIsolation implements Isolation {
       { kind: 'file', path: '/etc/hostname', content: hostname + '\n', mode: 0o644 },
       ...(spec.agentSockets ?? []).map((s): StepItem => ({ kind: 'socket', path: s.target, upstream: s.upstream, mode: s.mode, uid: s.uid, gid: s.gid })),
     ];
-    if (this.opts.mountNamespace) {
+    if (this.opts.mountNamespace || this.opts.userNamespace) {
       for (const d of ['/proc', '/sys', '/dev']) items.push({ kind: 'dir', path: d, onlyIfMissing: true });
       for (const b of spec.binds ?? []) {
         const st = await fsp.stat(b.source).catch(() => {
@@ -154,8 +161,11 @@ export class ChrootIsolation implements Isolation {
     return items;
   }
 
-  /** The launcher part: from the host's root into the image root as the step's user. */
-  private launcherArgv(root: string, spec: RunSpec): string[] {
+  /**
+   * The launcher part: from the host's root into the image root as the step's user. `workdir`:
+   * spec.workdir on the host, its links resolved in the root.
+   */
+  private launcherArgv(root: string, workdir: string, spec: RunSpec): string[] {
     const t = this.opts.tools;
     const envArgs = [t.env ?? '/usr/bin/env', '-i', ...spec.env];
     const groups = spec.groups ?? [];
@@ -168,7 +178,7 @@ export class ChrootIsolation implements Isolation {
       case 'util-linux':
         return [
           ...envArgs, t.setpriv!, `--regid=${spec.gid}`, groups.length ? `--groups=${groups.join(',')}` : '--clear-groups', ...bound, '--',
-          t.unshare!, `--root=${root}`, `--wd=${spec.workdir}`, `--setuid=${spec.uid}`, '--', ...spec.argv,
+          t.nsenter!, `--root=${root}`, `--wd=${workdir}`, '-S', String(spec.uid), '--', ...spec.argv,
         ];
       case 'coreutils':
         return [
@@ -177,7 +187,7 @@ export class ChrootIsolation implements Isolation {
         ];
       case 'busybox':
         if (spec.uid !== 0 || spec.gid !== 0 || groups.length > 0) {
-          throw new UserError(`RUN as uid ${spec.uid} gid ${spec.gid}: this host's chroot cannot change user; install util-linux (setpriv, unshare >= 2.38) or coreutils in the executor image`);
+          throw new UserError(`RUN as uid ${spec.uid} gid ${spec.gid}: this host's chroot cannot change user; install util-linux (setpriv, nsenter) or coreutils in the executor image`);
         }
         return [...envArgs, ...bounded, t.chroot!, root, ...inWorkdir(spec.argv)];
     }
@@ -193,36 +203,50 @@ export class ChrootIsolation implements Isolation {
     // The usual mounts go in two `mount --all --fstab` (one program for several mounts: ~1 ms each
     // saved, every RUN); if one of a table fails (a sysfs we may not mount), they go one by one
     // as before, where a missing /sys is tolerated.
-    const early = fstabFile([
+    const userns = !!this.opts.userNamespace;
+    const early = userns ? null : fstabFile([
       ['proc', procPath, 'proc', 'nosuid,nodev,noexec'],
       ['sysfs', sysPath, 'sysfs', 'ro,nosuid,nodev,noexec'],
       ['tmpfs', devPath, 'tmpfs', 'nosuid,noexec,mode=0755,size=65536k'],
     ]);
     const lines = [
+      ...(userns ? GATE_LINES : []),
       'set -e',
       `${early ? `mount --all --fstab ${shq(early)} 2>/dev/null || ` : ''}{`,
-      `mount -t proc -o nosuid,nodev,noexec proc ${proc}`,
-      `mount -t sysfs -o ro,nosuid,nodev,noexec sysfs ${sys} 2>/dev/null || mount --rbind -o ro /sys ${sys} 2>/dev/null || true`,
+      // a container's runtime masks parts of its /proc, and the kernel then refuses a fresh one to a
+      // user namespace: the container's own is bound in instead (its PIDs are the container's)
+      `mount -t proc -o nosuid,nodev,noexec proc ${proc}${userns ? ` 2>/dev/null || mount --rbind /proc ${proc}` : ''}`,
+      // a fresh sysfs needs a network namespace of ours; else the host's, bound read-only
+      `mount -t sysfs -o ro,nosuid,nodev,noexec sysfs ${sys} 2>/dev/null || { mount --rbind /sys ${sys} && mount -o remount,bind,ro,nosuid,nodev,noexec ${sys}; } 2>/dev/null || true`,
       `mount -t tmpfs -o nosuid,noexec,mode=0755,size=65536k tmpfs ${dev}`,
       '}',
     ];
-    const oneByOne: string[] = [];
-    for (const [name, major, minor] of DEV_NODES) {
-      const n = `${dev}/${name}`;
-      oneByOne.push(`mknod -m 666 ${n} c ${major} ${minor} 2>/dev/null || { : > ${n}; mount --bind /dev/${name} ${n}; }`);
-    }
-    oneByOne.push(
+    const links = [
       `mkdir ${dev}/pts ${dev}/shm`,
       `ln -s /proc/self/fd ${dev}/fd; ln -s /proc/self/fd/0 ${dev}/stdin; ln -s /proc/self/fd/1 ${dev}/stdout; ln -s /proc/self/fd/2 ${dev}/stderr; ln -s pts/ptmx ${dev}/ptmx`,
-    );
-    // One cp instead of a dozen programs (~12 ms of every RUN): the host's own nodes (checked to be
-    // the standard ones) and a template of the directories and links. Else, or if cp fails, one by one.
+    ];
+    const bindNode = (name: string) => `{ : > ${dev}/${name}; mount --bind /dev/${name} ${dev}/${name}; }`;
     const template = this.opts.devNodesOneByOne ? null : devTemplate();
-    if (template) {
-      const nodes = DEV_NODES.map(([name]) => `/dev/${name}`).join(' ');
-      lines.push(`cp -a ${nodes} ${shq(template)}/. ${dev}/ 2>/dev/null || {`, `rm -rf ${dev}/*`, ...oneByOne, '}');
+    if (userns) {
+      // no mknod in a user namespace: our nodes are bound in (one program for all where it can)
+      const binds = fstabFile(DEV_NODES.map(([name]): [string, string, string, string] => [`/dev/${name}`, `${devPath}/${name}`, 'none', 'bind']));
+      lines.push(template ? `cp -a ${shq(template)}/. ${dev}/` : links.join('\n'));
+      lines.push(DEV_NODES.map(([name]) => `: > ${dev}/${name}`).join('; '));
+      const each = DEV_NODES.map(([name]) => bindNode(name)).join('\n');
+      lines.push(binds ? `mount --all --fstab ${shq(binds)} 2>/dev/null || {\n${each}\n}` : each);
     } else {
-      lines.push(...oneByOne);
+      const oneByOne = [
+        ...DEV_NODES.map(([name, major, minor]) => `mknod -m 666 ${dev}/${name} c ${major} ${minor} 2>/dev/null || ${bindNode(name)}`),
+        ...links,
+      ];
+      // One cp instead of a dozen programs (~12 ms of every RUN): the host's own nodes (checked to be
+      // the standard ones) and a template of the directories and links. Else, or if cp fails, one by one.
+      if (template) {
+        const nodes = DEV_NODES.map(([name]) => `/dev/${name}`).join(' ');
+        lines.push(`cp -a ${nodes} ${shq(template)}/. ${dev}/ 2>/dev/null || {`, `rm -rf ${dev}/*`, ...oneByOne, '}');
+      } else {
+        lines.push(...oneByOne);
+      }
     }
     const late = fstabFile([
       ['devpts', `${devPath}/pts`, 'devpts', 'newinstance,ptmxmode=0666,mode=0620,nosuid,noexec'],
@@ -245,12 +269,11 @@ export class ChrootIsolation implements Isolation {
     lines.push(`{ echo ${hostname} > ${proc}/sys/kernel/hostname; } 2>/dev/null || hostname ${hostname} 2>/dev/null || true`);
     if (spec.network === 'none') lines.push(`${t.ip ? shq(t.ip) : 'ip'} link set lo up 2>/dev/null || true`);
     lines.push('exec "$@"');
-    const flags = ['--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child', '--uts', '--ipc'];
+    const flags = [...(userns ? ['--user'] : []), '--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child', '--uts', '--ipc'];
     if (spec.network === 'none') flags.push('--net');
     // Should the executor be killed outright (SIGKILL, the OOM killer), the kernel kills unshare,
-    // and unshare (--kill-child) the step's PID namespace with every process in it. setpriv from
-    // the util-linux whose unshare knows --root (2.38+) knows --pdeathsig (2.33+).
-    const orphanGuard = this.launcher === 'util-linux' && t.setpriv ? [t.setpriv, '--pdeathsig', 'KILL', '--'] : [];
+    // and unshare (--kill-child) the step's PID namespace with every process in it.
+    const orphanGuard = t.setpriv && t.setprivPdeathsig ? [t.setpriv, '--pdeathsig', 'KILL', '--'] : [];
     return [...orphanGuard, t.unshare!, ...flags, '--', t.sh ?? '/bin/sh', '-c', lines.join('\n'), 'drydock-step', ...tail];
   }
 

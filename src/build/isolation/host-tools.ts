@@ -1,18 +1,20 @@
 // The host programs the runners exec. They are looked up once on the executor's own PATH (never
 // the image's) and used by absolute path, so a step's PATH or a same-named file in the image
 // cannot replace them.
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 export interface HostTools {
   sh?: string;
-  /** util-linux unshare */
+  /** util-linux unshare: makes the namespaces of a step, where we may */
   unshare?: string;
-  /** unshare knows --root/--wd/--setuid (util-linux >= 2.38) */
-  unshareRoot: boolean;
+  /** util-linux nsenter: chroot, working directory and uid of a step, without unshare(2) */
+  nsenter?: string;
   /** util-linux setpriv */
   setpriv?: string;
+  /** setpriv knows --pdeathsig (util-linux >= 2.33) */
+  setprivPdeathsig: boolean;
   chroot?: string;
   /** chroot knows --userspec/--groups (coreutils; busybox's chroot does not) */
   chrootUserspec: boolean;
@@ -60,39 +62,33 @@ function helpText(bin: string | undefined): string {
   return `${r.stdout ?? ''}${r.stderr ?? ''}`;
 }
 
-function helpTextAsync(bin: string | undefined): Promise<string> {
-  if (!bin) return Promise.resolve('');
-  return new Promise((resolve) => {
-    execFile(bin, ['--help'], { encoding: 'utf8', timeout: 5000 }, (_err, stdout, stderr) => resolve(`${stdout ?? ''}${stderr ?? ''}`));
-  });
-}
-
 let cached: HostTools | undefined;
-let probing: Promise<HostTools> | undefined;
 
 export function findHostTools(): HostTools {
-  return (cached ??= toolsWith(helpText(hostProgram('unshare'))));
+  return (cached ??= lookUpTools());
 }
 
-/** findHostTools() with its one probe (`unshare --help`) run without blocking this thread. */
+/** findHostTools() as a promise (it starts no process: what needs one asks when first used). */
 export function probeHostTools(): Promise<HostTools> {
-  if (cached) return Promise.resolve(cached);
-  probing ??= helpTextAsync(hostProgram('unshare')).then((help) => (cached ??= toolsWith(help)));
-  return probing;
+  return Promise.resolve(findHostTools());
 }
 
-/** The tools on PATH, given what `unshare --help` printed (uh). */
-function toolsWith(uh: string): HostTools {
-  const unshare = hostProgram('unshare');
+function lookUpTools(): HostTools {
   const chroot = hostProgram('chroot');
+  const setpriv = hostProgram('setpriv');
   let userspec: boolean | undefined;
+  let pdeathsig: boolean | undefined;
   return {
     sh: hostProgram('sh'),
-    unshare,
-    unshareRoot: /--root/.test(uh) && /--wd/.test(uh) && /--setuid/.test(uh),
-    setpriv: hostProgram('setpriv'),
+    unshare: hostProgram('unshare'),
+    nsenter: hostProgram('nsenter'),
+    setpriv,
+    // each of these is a process to start: asked only by the paths that need the answer
+    get setprivPdeathsig(): boolean {
+      pdeathsig ??= /--pdeathsig/.test(helpText(setpriv));
+      return pdeathsig;
+    },
     chroot,
-    // asked only when util-linux's launcher is missing: each probe is a process to start
     get chrootUserspec(): boolean {
       userspec ??= /--userspec/.test(helpText(chroot));
       return userspec;

@@ -1,16 +1,14 @@
 // Choose the isolation for `--isolation=chroot|none|auto` from what this process may actually
 // do: capabilities from CapEff, and one real probe of mount rights (a capability can be granted
 // while a seccomp or AppArmor profile still forbids mount(2)).
-import { execFile, spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { log, UserError } from '../../log';
 import { CapabilitySet, readCapabilities } from './capabilities';
 import { ChrootIsolation, Launcher } from './chroot';
 import type { ProbeFs } from './container-detect';
 import { findHostTools, hostProgram, HostTools, probeHostTools } from './host-tools';
+import { mountProbe } from './mount-probe';
 import { NoneIsolation } from './none';
+import { canMountInUserNamespace, probeUserNamespace } from './user-namespace';
 import type { Isolation } from './types';
 
 export interface SelectOptions {
@@ -20,8 +18,13 @@ export interface SelectOptions {
   /** overrides for tests */
   caps?: CapabilitySet;
   tools?: HostTools;
-  /** pretend mounts are forbidden (tests the plain-container path on a privileged host) */
+  /** pretend mounts are forbidden (tests the container paths on a privileged host) */
   noMount?: boolean;
+  /**
+   * never own the step's namespaces by a user namespace (default: DRYDOCK_NO_USERNS=1 in env),
+   * as where a seccomp profile forbids one (Docker's default)
+   */
+  noUserNamespace?: boolean;
   launcher?: Launcher;
   probeFs?: ProbeFs;
   hostResolvConf?: string;
@@ -29,38 +32,17 @@ export interface SelectOptions {
   uid?: number;
 }
 
-let mountProbe: boolean | undefined;
-let mountProbing: Promise<boolean> | undefined;
+const privateMounts = mountProbe(['--mount', '--propagation', 'private']);
 
 /** Can we make a private mount namespace and mount a tmpfs in it? Tried once per process. */
 export function canMountPrivately(tools: HostTools = findHostTools()): boolean {
-  if (mountProbe !== undefined) return mountProbe;
-  if (!tools.unshare || !tools.mount) return (mountProbe = false);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drydock-mount-probe-'));
-  try {
-    const r = spawnSync(tools.unshare, mountProbeArgs(tools, dir), { timeout: 5000, stdio: 'ignore' });
-    mountProbe = r.status === 0;
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-  return mountProbe;
+  return privateMounts.ask(tools);
 }
 
-/** canMountPrivately() without blocking this thread (the build resolves its bases meanwhile). */
+/** canMountPrivately() without blocking this thread. */
 export function probeMountRights(tools: Pick<HostTools, 'unshare' | 'mount'>): Promise<boolean> {
-  if (mountProbe !== undefined) return Promise.resolve(mountProbe);
-  if (!tools.unshare || !tools.mount) return Promise.resolve((mountProbe = false));
-  const unshare = tools.unshare;
-  mountProbing ??= fs.promises.mkdtemp(path.join(os.tmpdir(), 'drydock-mount-probe-')).then((dir) => new Promise<boolean>((resolve) => {
-    execFile(unshare, mountProbeArgs(tools, dir), { timeout: 5000 }, (err) => {
-      fs.rmSync(dir, { recursive: true, force: true });
-      resolve((mountProbe ??= !err));
-    });
-  }));
-  return mountProbing;
+  return privateMounts.probe(tools);
 }
-
-const mountProbeArgs = (tools: Pick<HostTools, 'mount'>, dir: string) => ['--mount', '--propagation', 'private', '--', tools.mount!, '-t', 'tmpfs', 'none', dir];
 
 /**
  * selectIsolation() with its probes run as child processes that do not block this thread: the
@@ -72,18 +54,30 @@ export async function chooseIsolation(requested: 'chroot' | 'none' | 'auto', opt
   const toolsProbe = opts.tools ? Promise.resolve(opts.tools) : probeHostTools();
   const where = opts.tools ?? { unshare: hostProgram('unshare'), mount: hostProgram('mount') };
   const mountProbe = !opts.noMount && caps.has('CAP_SYS_ADMIN') ? probeMountRights(where) : undefined;
+  // a user namespace is asked about only where we may not mount ourselves
+  const usernsProbe = mountProbe?.then((may) => (may ? undefined : mayUseUserNamespace(opts, caps) ? probeUserNamespace(where) : undefined))
+    ?? (mayUseUserNamespace(opts, caps) ? probeUserNamespace(where) : undefined);
   const tools = await toolsProbe;
   await mountProbe;
+  await usernsProbe;
   return selectIsolation(requested, { ...opts, caps, tools });
+}
+
+/** Whether a user namespace may be tried at all: we must be able to map our IDs into it. */
+function mayUseUserNamespace(opts: SelectOptions, caps: CapabilitySet): boolean {
+  const off = opts.noUserNamespace ?? (opts.env ?? process.env).DRYDOCK_NO_USERNS === '1';
+  return !off && caps.missing('CAP_SETUID', 'CAP_SETGID').length === 0;
 }
 
 export function selectIsolation(requested: 'chroot' | 'none' | 'auto', opts: SelectOptions = {}): Isolation {
   const caps = opts.caps ?? readCapabilities();
   const tools = opts.tools ?? findHostTools();
   const mayMount = !opts.noMount && caps.has('CAP_SYS_ADMIN') && canMountPrivately(tools);
+  // only chroot uses it: checked when chroot is wanted
+  const userns = () => !mayMount && mayUseUserNamespace(opts, caps) && canMountInUserNamespace(tools);
   const chrootProblem = (): string | undefined => {
     const missing: string[] = caps.missing('CAP_SYS_CHROOT', 'CAP_SETUID', 'CAP_SETGID');
-    if (!mayMount && !caps.has('CAP_MKNOD')) missing.push('CAP_MKNOD (or CAP_SYS_ADMIN to bind-mount /dev)');
+    if (!mayMount && !caps.has('CAP_MKNOD') && !userns()) missing.push('CAP_MKNOD (or CAP_SYS_ADMIN to bind-mount /dev)');
     return missing.length ? `this process lacks ${missing.join(', ')}` : undefined;
   };
   // a non-root process has no capabilities at all: neither mode can build (none would unpack the
@@ -95,7 +89,8 @@ export function selectIsolation(requested: 'chroot' | 'none' | 'auto', opts: Sel
   if (requested === 'chroot' || requested === 'auto') {
     const problem = chrootProblem();
     if (!problem) {
-      return new ChrootIsolation({ caps, tools, mountNamespace: mayMount, launcher: opts.launcher, hostResolvConf: opts.hostResolvConf });
+      const inUserNamespace = userns();
+      return new ChrootIsolation({ caps, tools, mountNamespace: mayMount || inUserNamespace, userNamespace: inUserNamespace, launcher: opts.launcher, hostResolvConf: opts.hostResolvConf });
     }
     if (requested === 'chroot') {
       throw new UserError(`--isolation=chroot is impossible here: ${problem}. Grant it (Docker's default capabilities include SYS_CHROOT, MKNOD, SETUID, SETGID; do not drop them) or use --isolation=none inside a container`);

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { Duplex } from 'node:stream';
 import type { RunResult, RunSpec } from './types';
 
 const ENV_NAME = /^[^=\-\0][^=\0]*$/;
@@ -74,30 +75,57 @@ export function killRunningSteps(): number {
   return n;
 }
 
-/** Run argv; with a spec its output is forwarded, without one stderr is kept for the error text. */
-export function runProcess(argv: string[], spec: Pick<RunSpec, 'stdout' | 'stderr'> | null, env: NodeJS.ProcessEnv, cwd = '/'): Promise<RunResult & { stderrText: string }> {
+/**
+ * Run argv; with a spec its output is forwarded, without one stderr is kept for the error text.
+ * `gate`: the process gets fd 3, a socket on which it says "in" once ready; gate(pid) is called
+ * then, and "go" answers it (nothing if gate throws: the process gives up, and so does this).
+ */
+export function runProcess(
+  argv: string[], spec: Pick<RunSpec, 'stdout' | 'stderr'> | null, env: NodeJS.ProcessEnv, cwd = '/', gate?: (pid: number) => void,
+): Promise<RunResult & { stderrText: string }> {
   return new Promise((resolve, reject) => {
     // its own process group, so that killRunningSteps() reaches all of it
-    const child = spawn(argv[0], argv.slice(1), { env, cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(argv[0], argv.slice(1), { env, cwd, stdio: ['ignore', 'pipe', 'pipe', ...(gate ? ['pipe' as const] : [])], detached: true });
     const pgid = child.pid;
     if (pgid !== undefined) {
       running.add(pgid);
       tellWatchers('started', pgid);
     }
+    let gateError: Error | undefined;
+    const channel = gate ? (child.stdio[3] as Duplex | null) : null;
+    if (channel) {
+      let said = '';
+      channel.on('error', () => undefined); // the process may close its end first; close() tells the outcome
+      channel.on('data', (d: Buffer) => {
+        said += d.toString();
+        if (!said.includes('\n') || pgid === undefined) return;
+        try {
+          gate!(pgid);
+          channel.end('go\n');
+        } catch (e) {
+          gateError = e as Error;
+          channel.destroy();
+        }
+      });
+    }
     if (spec && whileStepRuns.length > 0) setImmediate(() => { for (const fn of whileStepRuns.splice(0)) fn(); });
     let stderrText = '';
     if (spec) {
-      child.stdout.pipe(spec.stdout, { end: false });
-      child.stderr.pipe(spec.stderr, { end: false });
+      child.stdout!.pipe(spec.stdout, { end: false });
+      child.stderr!.pipe(spec.stderr, { end: false });
     } else {
-      child.stdout.resume();
-      child.stderr.on('data', (d: Buffer) => {
+      child.stdout!.resume();
+      child.stderr!.on('data', (d: Buffer) => {
         if (stderrText.length < 4096) stderrText += d.toString();
       });
     }
     child.on('error', (e) => reject(new Error(`cannot start ${argv[0]}: ${e.message}`)));
     child.on('close', (code, signal) => {
       if (pgid !== undefined && running.delete(pgid)) tellWatchers('ended', pgid);
+      if (gateError) {
+        reject(gateError);
+        return;
+      }
       if (signal) {
         const n = os.constants.signals[signal as keyof typeof os.constants.signals] ?? 0;
         resolve({ exitCode: 128 + n, signal, stderrText });

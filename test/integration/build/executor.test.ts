@@ -53,10 +53,12 @@ describe('executor (plain registry)', function () {
   // was writing into and removes the work dir. Both shapes of the chroot isolation: with a mount
   // namespace (root here; a stage with a layer, so an overlay snapshot), and without one (as in
   // an ordinary container: CAP_SYS_ADMIN dropped), where no PID namespace would take the step down.
-  for (const shape of ['mount namespace', 'no mount namespace'] as const) {
+  // A third shape: no CAP_SYS_ADMIN, but a user namespace may be made (which DRYDOCK_NO_USERNS=1
+  // forbids in the second, as Docker's seccomp profile does).
+  for (const shape of ['mount namespace', 'no mount namespace', 'user namespace'] as const) {
     it(`killed outright (SIGKILL) during a RUN (${shape}), it leaves no step, mount or work dir behind`, async function () {
       const tmp = tmpDir('drydock-tmpdir-');
-      const marker = shape === 'mount namespace' ? '44' : '45';
+      const marker = { 'mount namespace': '44', 'no mount namespace': '45', 'user namespace': '46' }[shape];
       const steps = () => processesWith((c) => c === `sleep\0${marker}\0`);
       const guards = () => processesWith((c) => c.includes(`drydock-guard\0${tmp}/`));
       const mounts = () => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(`${tmp}/`));
@@ -64,13 +66,14 @@ describe('executor (plain registry)', function () {
       const ctx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:latest\nRUN echo one > /one && sleep ${marker}\n` });
       const exe = path.join(REPO_ROOT, 'bin/executor');
       const argv = shape === 'mount namespace' ? [exe] : ['setpriv', '--bounding-set=-sys_admin', '--inh-caps=-sys_admin', '--', exe];
-      const child = spawn(argv[0], [...argv.slice(1), '-c', ctx, '--no-push', '--verbosity', 'debug'], { env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'ignore', 'pipe'] });
+      const env = { ...process.env, TMPDIR: tmp, DRYDOCK_NO_USERNS: shape === 'no mount namespace' ? '1' : '' };
+      const child = spawn(argv[0], [...argv.slice(1), '-c', ctx, '--no-push', '--verbosity', 'debug'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (d) => { stderr += d; });
       await settle(() => steps().length === 1 && guards().length === 1);
       assert.equal(steps().length, 1, `the step runs: ${stderr}`);
       assert.equal(guards().length, 1, 'a guard waits while the step runs');
-      assert.match(stderr, shape === 'mount namespace' ? /mount namespace: yes/ : /mount namespace: no/);
+      assert.match(stderr, { 'mount namespace': /mount namespace: yes,/, 'no mount namespace': /mount namespace: no,/, 'user namespace': /mount namespace: yes, in a user namespace/ }[shape]);
       if (shape === 'mount namespace') assert.equal(mounts().length, 1, 'the step writes into an overlay');
       child.kill('SIGKILL');
       await settle(() => steps().length === 0 && guards().length === 0 && left().length === 0);

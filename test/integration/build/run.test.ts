@@ -200,13 +200,13 @@ describe('executor: RUN', function () {
         ].join('\n'),
       });
       run('gcc', ['-static', '-O2', '-o', path.join(ctx, 'agentq'), path.join(ctx, 'agentq.c')]);
-      for (const shape of ['mount namespace', 'no mount namespace']) {
+      for (const shape of ['mount namespace', 'no mount namespace', 'user namespace'] as const) {
         const layout = tmpDir('drydock-layout-');
         const args = ['-c', ctx, '--no-push', '--oci-layout-path', layout, '--ssh', 'default', '--ssh', `build=${sock}`];
         const under = shape === 'mount namespace' ? undefined : ['setpriv', '--bounding-set=-sys_admin', '--inh-caps=-sys_admin', '--'];
-        const r = await runExecutor(args, { env: { SSH_AUTH_SOCK: sock }, under });
+        const r = await runExecutor(args, { env: { SSH_AUTH_SOCK: sock, DRYDOCK_NO_USERNS: shape === 'no mount namespace' ? '1' : '' }, under });
         assert.equal(r.code, 0, r.stderr);
-        assert.match(r.stderr, shape === 'mount namespace' ? /mount namespace: yes/ : /mount namespace: no/);
+        assert.match(r.stderr, { 'mount namespace': /mount namespace: yes,/, 'no mount namespace': /mount namespace: no,/, 'user namespace': /mount namespace: yes, in a user namespace/ }[shape]);
         assert.match(r.stderr, /no SSH agent "absent" was given/);
         const { rootfs } = umociUnpack(layout, 'latest');
         const read = (p: string) => fs.readFileSync(path.join(rootfs, p), 'utf8');

@@ -6,7 +6,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { canMountPrivately, ChrootIsolation, findHostTools, Isolation, Launcher, readCapabilities, RunSpec, selectIsolation } from '../../../src/build/isolation';
+import { canMountPrivately, ChrootIsolation, findHostTools, Isolation, Launcher, readCapabilities, RunSpec, SelectOptions, selectIsolation } from '../../../src/build/isolation';
+import { runProcess } from '../../../src/build/isolation/spawn-step';
+import { canMountInUserNamespace, GATE_LINES } from '../../../src/build/isolation/user-namespace';
 import { run, tmpDir } from '../../support/testbed';
 import { makeBusyboxRoot } from './busybox-rootfs';
 import { fstabFile } from '../../../src/build/isolation/chroot';
@@ -28,21 +30,29 @@ async function runIn(iso: Isolation, rootfs: string, script: string, over: Parti
 const hostResolv = path.join(tmpDir(), 'resolv.conf');
 fs.writeFileSync(hostResolv, 'nameserver 192.0.2.53 # drydock-test\n');
 
-const shapes: Array<{ name: string; noMount: boolean }> = [{ name: 'plain (no mount rights)', noMount: true }];
-if (canMountPrivately()) shapes.unshift({ name: 'mount namespace', noMount: false });
+// ns: where the step's namespaces come from: ours to make (host), a user namespace's (userns:
+// as in a container whose seccomp profile allows one, simulated by noMount), or none (plain:
+// as under Docker's default profile, simulated by noMount and noUserNamespace)
+const shapes: Array<{ name: string; select: SelectOptions; ns: 'host' | 'userns' | 'none' }> = [
+  { name: 'plain (no mount rights, no user namespace)', select: { noMount: true, noUserNamespace: true }, ns: 'none' },
+];
+if (canMountInUserNamespace(findHostTools())) shapes.unshift({ name: 'user namespace (no mount rights of its own)', select: { noMount: true, noUserNamespace: false }, ns: 'userns' });
+if (canMountPrivately()) shapes.unshift({ name: 'mount namespace', select: {}, ns: 'host' });
 
 for (const shape of shapes) {
+  const noMount = shape.ns === 'none';
   describe(`chroot isolation, ${shape.name}`, function () {
     this.timeout(20000);
     let root: string;
     let iso: Isolation;
     before(() => {
       root = makeBusyboxRoot();
-      iso = selectIsolation('chroot', { noMount: shape.noMount, hostResolvConf: hostResolv });
+      iso = selectIsolation('chroot', { ...shape.select, hostResolvConf: hostResolv });
     });
 
     it('describes itself for the build log', () => {
-      assert.match(iso.describe(), new RegExp(`^chroot \\(mount namespace: ${shape.noMount ? 'no' : 'yes'}, launcher: util-linux\\)$`));
+      const ns = { host: 'yes', userns: 'yes, in a user namespace', none: 'no' }[shape.ns];
+      assert.equal(iso.describe(), `chroot (mount namespace: ${ns}, launcher: util-linux)`);
     });
 
     it('passes exactly the given environment', async () => {
@@ -67,7 +77,7 @@ for (const shape of shapes) {
 
     it('reports exit codes and signals', async () => {
       assert.equal((await runIn(iso, root, 'exit 42')).exitCode, 42);
-      if (shape.noMount) {
+      if (noMount) {
         // with a pid namespace the step is pid 1, which (as in any container) ignores TERM
         const k = await runIn(iso, root, 'kill -TERM $$');
         assert.deepEqual([k.exitCode, k.signal], [143, 'SIGTERM']);
@@ -82,10 +92,12 @@ for (const shape of shapes) {
       assert.match(r.stdout, /^4\n8\n/);
       for (const n of ['null', 'zero', 'full', 'random', 'urandom', 'tty']) assert.match(r.stdout, new RegExp(`^${n}$`, 'm'));
       assert.equal(fs.existsSync(path.join(root, 'dev')), false);
-      if (shape.noMount) return;
+      if (noMount) return;
       // the namespace's own /dev: real nodes, fd links, a private pts and a writable shm; copied
       // from the host's nodes, or made one by one where those are not the standard ones
-      const oneByOne = new ChrootIsolation({ caps: readCapabilities(), tools: findHostTools(), mountNamespace: true, devNodesOneByOne: true, hostResolvConf: hostResolv });
+      const oneByOne = new ChrootIsolation({
+        caps: readCapabilities(), tools: findHostTools(), mountNamespace: true, userNamespace: shape.ns === 'userns', devNodesOneByOne: true, hostResolvConf: hostResolv,
+      });
       for (const i of [iso, oneByOne]) {
         const d = await runIn(i, root, [
           'for n in null zero full random urandom tty; do [ -c /dev/$n ] || echo "no node $n"; done',
@@ -103,7 +115,7 @@ for (const shape of shapes) {
       assert.equal(r.stdout, 'nameserver 192.0.2.53 # drydock-test\n2\nbuilder1\n');
       for (const f of ['resolv.conf', 'hosts', 'hostname']) assert.equal(fs.existsSync(path.join(root, 'etc', f)), false, f);
       assert.deepEqual(iso.transientPaths().filter((p) => p.startsWith('/etc/')), ['/etc/hostname', '/etc/hosts', '/etc/resolv.conf']);
-      if (!shape.noMount) {
+      if (!noMount) {
         // the step's own UTS namespace carries the name too (the host's stays as it was)
         const h = await runIn(iso, root, 'hostname', { hostname: 'builder1' });
         assert.equal(h.stdout, 'builder1\n');
@@ -129,7 +141,7 @@ for (const shape of shapes) {
       assert.equal(fs.statSync(etc).mtimeMs, before, '/etc keeps its mtime when only our files came and went');
     });
 
-    if (shape.noMount) {
+    if (noMount) {
       it('refuses --network=none and tmpfs mounts without CAP_SYS_ADMIN, naming it', async () => {
         await assert.rejects(runIn(iso, root, 'true', { network: 'none' }), /CAP_SYS_ADMIN/);
         await assert.rejects(runIn(iso, root, 'true', { tmpfs: ['/cache'] }), /tmpfs at \/cache needs a mount namespace, which needs CAP_SYS_ADMIN/);
@@ -253,6 +265,34 @@ for (const shape of shapes) {
         const table = fstabFile([['tmpfs', path.join(odd, 'dev'), 'tmpfs', 'mode=0755'], ['proc', path.join(odd, 'proc'), 'proc', 'nosuid']])!;
         assert.equal(run('findmnt', ['--fstab', '--tab-file', table, '-n', '-o', 'TARGET']), `${path.join(odd, 'dev')}\n${path.join(odd, 'proc')}\n`);
       });
+
+      if (shape.ns === 'userns') {
+        it('maps IDs to themselves: what a step writes, as whom, keeps its real owner; /proc/self works', async () => {
+          const r = await runIn(iso, root, 'touch /tmp/by-user && readlink /proc/self/exe && id -u', { uid: 12345, gid: 23456 });
+          assert.equal(r.exitCode, 0, r.stderr);
+          assert.equal(r.stdout, '/bin/busybox\n12345\n');
+          const st = fs.statSync(path.join(root, 'tmp/by-user'));
+          assert.deepEqual([st.uid, st.gid], [12345, 23456]);
+          const c = await runIn(iso, root, 'touch /tmp/chowned && chown 4321:8765 /tmp/chowned && stat -c "%u %g" /tmp/chowned');
+          assert.equal(c.stdout, '4321 8765\n');
+          assert.deepEqual([fs.statSync(path.join(root, 'tmp/chowned')).uid, fs.statSync(path.join(root, 'tmp/chowned')).gid], [4321, 8765]);
+          fs.rmSync(path.join(root, 'tmp/by-user'));
+          fs.rmSync(path.join(root, 'tmp/chowned'));
+        });
+
+        it('a step whose user namespace could not be given its IDs stops before it runs, and the build hears why', async () => {
+          const shell = findHostTools().sh!;
+          const ran = path.join(tmpDir(), 'ran');
+          await assert.rejects(
+            runProcess([shell, '-c', [...GATE_LINES, `touch ${ran}`].join('\n')], null, { PATH: '/usr/bin:/bin' }, '/', () => { throw new Error('no map for you'); }),
+            /no map for you/,
+          );
+          assert.equal(fs.existsSync(ran), false, 'the step did not run');
+          // let through, the step does not inherit the socket
+          const ok = await runProcess([shell, '-c', [...GATE_LINES, '{ true >&3; } 2>/dev/null && exit 9; exit 0'].join('\n')], null, { PATH: '/usr/bin:/bin' }, '/', () => undefined);
+          assert.equal(ok.exitCode, 0, `fd 3 closed before the step: ${ok.stderrText}`);
+        });
+      }
 
       it('binds host directories (read-only when asked) and tmpfs for the step only', async () => {
         const src = tmpDir();

@@ -17,7 +17,7 @@ async function main(): Promise<void> {
     let text = '';
     stdout.on('data', (d) => (text += d));
     const argv = mode === 'chroot'
-      ? ['/bin/sh', '-c', 'id -u; id -g; pwd; echo x > /dev/null && echo devnull-ok; test -s /etc/resolv.conf && echo resolv-ok; echo made > /tmp/made.txt']
+      ? ['/bin/sh', '-c', 'id -u; id -g; pwd; echo x > /dev/null && echo devnull-ok; test -s /etc/resolv.conf && echo resolv-ok; readlink /proc/self/exe || echo no-proc; echo made > /tmp/made.txt']
       : ['/bin/sh', '-c', 'id -u; pwd; echo made > /tmp/made.txt'];
     const res = await iso.run({ rootfs, argv, env: ['PATH=/usr/bin:/bin'], uid: 65534, gid: 65534, workdir: '/work/wd', network: 'default', stdout, stderr: process.stderr });
     out.result = res;

@@ -17,7 +17,17 @@ function containersEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function inPodman(mode: 'chroot' | 'none', caps: string[], drop: string[] = []): any {
+/**
+ * What Docker's default seccomp profile does to us: it refuses unshare(2) to a process without
+ * CAP_SYS_ADMIN (so no user namespace either); podman's own default allows it.
+ */
+function dockerLikeSeccomp(): string {
+  const file = path.join(tmpDir('drydock-seccomp-'), 'no-unshare.json');
+  fs.writeFileSync(file, JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['unshare'], action: 'SCMP_ACT_ERRNO' }] }));
+  return file;
+}
+
+function inPodman(mode: 'chroot' | 'none', caps: string[], drop: string[] = [], extra: string[] = []): any {
   const root = tmpDir('drydock-podroot-');
   for (const d of ['usr', 'etc', 'tmp', 'proc', 'sys', 'dev', 'app/dist', 'work']) fs.mkdirSync(path.join(root, d), { recursive: true });
   fs.chmodSync(root, 0o755);
@@ -25,7 +35,7 @@ function inPodman(mode: 'chroot' | 'none', caps: string[], drop: string[] = []):
   for (const l of ['bin', 'sbin', 'lib', 'lib64']) if (fs.existsSync(`/usr/${l}`)) fs.symlinkSync(`usr/${l}`, path.join(root, l));
   const args = ['run', '--rm', '--network=none', ...caps.map((c) => `--cap-add=${c}`), ...drop.map((c) => `--cap-drop=${c}`),
     '-v', '/usr:/usr:ro', '-v', `${path.join(REPO_ROOT, 'dist')}:/app/dist:ro`, '-v', '/etc/resolv.conf:/etc/resolv.conf:ro',
-    '--rootfs', root, 'node', '/app/dist/test/integration/isolation/in-container.js', mode];
+    ...extra, '--rootfs', root, 'node', '/app/dist/test/integration/isolation/in-container.js', mode];
   const r = spawnSync('podman', args, { encoding: 'utf8', env: containersEnv(), timeout: 60000 });
   const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
   assert.ok(line, `podman ${args.join(' ')} printed no result (exit ${r.status}): ${r.stderr}`);
@@ -36,20 +46,34 @@ function inPodman(mode: 'chroot' | 'none', caps: string[], drop: string[] = []):
 describe('isolation inside a container with default capabilities (podman run, runc)', function () {
   this.timeout(60000);
 
-  it('chroot mode works with Docker\'s default caps: no mount namespace, mknod /dev nodes, user switch, nothing left behind', () => {
-    const out = inPodman('chroot', ['MKNOD', 'NET_RAW', 'AUDIT_WRITE']);
+  it('chroot mode with Docker\'s default caps and seccomp profile: no mount namespace, mknod /dev nodes, no /proc, user switch, nothing left behind', () => {
+    const out = inPodman('chroot', ['MKNOD', 'NET_RAW', 'AUDIT_WRITE'], [], ['--security-opt', `seccomp=${dockerLikeSeccomp()}`]);
     assert.equal(out.error, undefined, out.error);
     assert.deepEqual(out.caps, { mknod: true, sysAdmin: false });
-    assert.match(out.describe, /^chroot \(mount namespace: no/);
+    assert.match(out.describe, /^chroot \(mount namespace: no,/);
     assert.deepEqual(out.result, { exitCode: 0, stderrText: '' });
-    assert.equal(out.stdout, '65534\n65534\n/work/wd\ndevnull-ok\nresolv-ok\n');
+    assert.equal(out.stdout, '65534\n65534\n/work/wd\ndevnull-ok\nresolv-ok\nno-proc\n');
     assert.equal(out.made, 'made\n');
     assert.equal(out.devLeft, false, '/dev made for the step is removed afterwards');
     assert.equal(out.resolvLeft, false, 'resolv.conf supplied for the step is removed afterwards');
   });
 
-  it('chroot mode without MKNOD (and without SYS_ADMIN) fails naming CAP_MKNOD', () => {
-    const out = inPodman('chroot', [], ['MKNOD']);
+  it('chroot mode where a user namespace is allowed (podman\'s seccomp profile): /proc, /dev and the user switch in namespaces it owns, even without MKNOD', () => {
+    for (const caps of [['MKNOD', 'NET_RAW', 'AUDIT_WRITE'], []]) {
+      const out = inPodman('chroot', caps, caps.length ? [] : ['MKNOD']);
+      assert.equal(out.error, undefined, out.error);
+      assert.equal(out.caps.sysAdmin, false);
+      assert.match(out.describe, /^chroot \(mount namespace: yes, in a user namespace,/);
+      assert.deepEqual(out.result, { exitCode: 0, stderrText: '' });
+      assert.equal(out.stdout, '65534\n65534\n/work/wd\ndevnull-ok\nresolv-ok\n/bin/busybox\n', 'a step finds its program through /proc, as java does');
+      assert.equal(out.made, 'made\n');
+      assert.equal(out.devLeft, false, 'the /dev mount point made for the step is removed afterwards');
+      assert.equal(out.resolvLeft, false);
+    }
+  });
+
+  it('chroot mode without MKNOD, SYS_ADMIN or a user namespace fails naming CAP_MKNOD', () => {
+    const out = inPodman('chroot', [], ['MKNOD'], ['--security-opt', `seccomp=${dockerLikeSeccomp()}`]);
     assert.match(out.error, /--isolation=chroot is impossible here: this process lacks CAP_MKNOD/, JSON.stringify(out));
   });
 

@@ -24,13 +24,25 @@ describe('non-blocking isolation and overlay probes', function () {
         const iso = require(${dist('build/isolation')});
         iso.chooseIsolation('${mode}').then((a) => {
           const b = iso.selectIsolation('${mode}');
-          const t = iso.findHostTools();
-          console.log(JSON.stringify({ a: a.describe(), b: b.describe(), unshareRoot: t.unshareRoot, mount: iso.canMountPrivately() }));
+          console.log(JSON.stringify({ a: a.describe(), b: b.describe(), mount: iso.canMountPrivately() }));
         });`);
       assert.equal(r.a, r.b);
       assert.match(r.a, /^chroot \(mount namespace: (yes|no), launcher: /);
       assert.equal(r.a.includes('mount namespace: yes'), r.mount);
     }
+  });
+
+  it('where we may not mount, both ask about a user namespace alike', () => {
+    const r = inFreshNode(`
+      const iso = require(${dist('build/isolation')});
+      const { canMountInUserNamespace } = require(${dist('build/isolation/user-namespace')});
+      iso.chooseIsolation('chroot', { noMount: true }).then((a) => {
+        const b = iso.selectIsolation('chroot', { noMount: true });
+        console.log(JSON.stringify({ a: a.describe(), b: b.describe(), userns: canMountInUserNamespace(iso.findHostTools()) }));
+      });`);
+    assert.equal(r.a, r.b);
+    assert.equal(r.a.includes('mount namespace: yes, in a user namespace'), r.userns);
+    assert.equal(r.userns, true, 'this host lets root make a user namespace and mount in it');
   });
 
   it('probeOverlay answers as overlayUnavailableReason, once per filesystem, and leaves no probe directory', () => {

@@ -35,7 +35,9 @@ describe('build/isolation capabilities', () => {
       assert.throws(() => selectIsolation(mode, { caps: CapabilitySet.of(), noMount: true, uid: 1000 }), /needs root in the build container, but this process runs as uid 1000/);
     }
     const noMknod = CapabilitySet.of('CAP_SETUID', 'CAP_SETGID', 'CAP_SYS_CHROOT');
-    assert.throws(() => selectIsolation('chroot', { caps: noMknod, noMount: true }), /lacks CAP_MKNOD \(or CAP_SYS_ADMIN/);
+    assert.throws(() => selectIsolation('chroot', { caps: noMknod, noMount: true, noUserNamespace: true }), /lacks CAP_MKNOD \(or CAP_SYS_ADMIN/);
+    // DRYDOCK_NO_USERNS=1 says the same as noUserNamespace
+    assert.throws(() => selectIsolation('chroot', { caps: noMknod, noMount: true, env: { DRYDOCK_NO_USERNS: '1' } }), /lacks CAP_MKNOD \(or CAP_SYS_ADMIN/);
     assert.equal(selectIsolation('chroot', { caps: CapabilitySet.of('CAP_SETUID', 'CAP_SETGID', 'CAP_SYS_CHROOT', 'CAP_MKNOD'), noMount: true }).name, 'chroot');
   });
 
