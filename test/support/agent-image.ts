@@ -8,7 +8,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { runExecutor } from './executor';
-import { BASE_CACHE, REPO_ROOT, SUPPORT, TESTBED_DIR, pushBaseImages, run, type Registry } from './testbed';
+import { BASE_CACHE, REPO_ROOT, SUPPORT, TESTBED_DIR, pushBaseImages, run, tmpDir, type Registry } from './testbed';
 
 export interface AgentImage {
   /** registry/repository:tag */
@@ -120,6 +120,17 @@ export function podmanEnv(reg: Registry): NodeJS.ProcessEnv {
   fs.writeFileSync(conf, `unqualified-search-registries = []\n[[registry]]\nlocation = "${reg.host}"\ninsecure = true\n`);
   env.CONTAINERS_REGISTRIES_CONF = conf;
   return env;
+}
+
+/**
+ * A seccomp profile for `podman run --security-opt seccomp=FILE` that does to us what Docker's
+ * default profile does (and so ECS on EC2): it refuses unshare(2) to a process without
+ * CAP_SYS_ADMIN, so no namespaces, not even a user namespace. podman's own default allows it.
+ */
+export function dockerLikeSeccomp(): string {
+  const file = path.join(tmpDir('drydock-seccomp-'), 'no-unshare.json');
+  fs.writeFileSync(file, JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['unshare'], action: 'SCMP_ACT_ERRNO' }] }));
+  return file;
 }
 
 export interface PodmanResult { code: number | null; stdout: string; stderr: string }

@@ -8,7 +8,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildAgentImage, podman, podmanEnv, type AgentImage, type PodmanResult } from '../../support/agent-image';
+import { buildAgentImage, dockerLikeSeccomp, podman, podmanEnv, type AgentImage, type PodmanResult } from '../../support/agent-image';
 import { umociUnpack } from '../../support/executor';
 import { run, skopeoOpts, startRegistry, tmpDir, type Registry } from '../../support/testbed';
 import { startJenkinsStandin } from '../../support/jenkins-standin';
@@ -40,7 +40,7 @@ function buildInsideScript(reg: Registry, dest: string, extra: string[], mounts 
   const js = STATE_JS.replace(/'/g, `'\\''`);
   // single-quoted in the script below, so it holds no single quote and the shell expands nothing
   const run = mounts
-    ? 'RUN --mount=type=secret,id=tok --mount=type=cache,target=/root/.cache/app test "$(cat /run/secrets/tok)" = inside-secret && echo cached > /root/.cache/app/f && echo built-inside > /hi && id -u >> /hi'
+    ? 'RUN --mount=type=secret,id=tok --mount=type=cache,target=/root/.cache/app test "$(cat /run/secrets/tok)" = inside-secret && echo cached > /root/.cache/app/f && echo built-inside > /hi && id -u >> /hi && { readlink /proc/self/exe || echo no /proc; } >> /hi'
     : 'RUN echo built-inside > /hi && id -u >> /hi';
   return [
     'set -u',
@@ -165,21 +165,27 @@ describe('agent image (Dockerfile.agent built by our executor, run with podman)'
     }
   });
 
-  it('builds and pushes an image inside the running agent (root, chroot isolation, default caps) without touching the agent\'s files', async () => {
-    const dest = `${reg.host}/inside/chroot:1`;
-    const out = parseInside(await podman(env, ['run', '--rm', '-i', '--network=host', '--user=root', ...DOCKER_DEFAULT_CAPS, image.ref, '/bin/sh'],
-      buildInsideScript(reg, dest, ['--isolation=chroot', '--verbosity=debug'], true)));
-    assert.equal(out.exit, 0, out.log);
-    assert.match(out.log, /RUN isolation: chroot/);
-    // the image's node is the one its startup snapshot was made with (Dockerfile.agent)
-    assert.match(out.log, /DEBUG node v[\d.]+, snapshot \(\d+ modules\)/);
-    // getfattr is there: the RUN's snapshot looked for extended attributes
-    assert.doesNotMatch(out.log, /getfattr .*not found|no setfattr/);
-    assert.equal(out.after, out.before, `the agent's files changed:\n${out.log}`);
-    assert.equal(out.marker, 'agent file');
-    assert.match(out.digest, /^sha256:[0-9a-f]{64}$/);
-    assert.equal(readPushed(reg, `${reg.host}/inside/chroot@${out.digest}`, 'hi'), 'built-inside\n0\n');
-  });
+  // Under Docker's seccomp profile (ECS on EC2) a step runs chrooted without namespaces: its
+  // mounts are copied in, and it has no /proc. Under podman's, a user namespace gives it both.
+  for (const seccomp of ['Docker\'s', 'podman\'s'] as const) {
+    it(`builds and pushes an image inside the running agent (root, chroot isolation, default caps, ${seccomp} seccomp profile) without touching the agent's files`, async () => {
+      const dest = `${reg.host}/inside/chroot:${seccomp === 'Docker\'s' ? 'docker' : 'podman'}`;
+      const profile = seccomp === 'Docker\'s' ? ['--security-opt', `seccomp=${dockerLikeSeccomp()}`] : [];
+      const out = parseInside(await podman(env, ['run', '--rm', '-i', '--network=host', '--user=root', ...DOCKER_DEFAULT_CAPS, ...profile, image.ref, '/bin/sh'],
+        buildInsideScript(reg, dest, ['--isolation=chroot', '--verbosity=debug'], true)));
+      assert.equal(out.exit, 0, out.log);
+      assert.match(out.log, seccomp === 'Docker\'s' ? /RUN isolation: chroot \(mount namespace: no,/ : /RUN isolation: chroot \(mount namespace: yes, in a user namespace,/);
+      // the image's node is the one its startup snapshot was made with (Dockerfile.agent)
+      assert.match(out.log, /DEBUG node v[\d.]+, snapshot \(\d+ modules\)/);
+      // getfattr is there: the RUN's snapshot looked for extended attributes
+      assert.doesNotMatch(out.log, /getfattr .*not found|no setfattr/);
+      assert.equal(out.after, out.before, `the agent's files changed:\n${out.log}`);
+      assert.equal(out.marker, 'agent file');
+      assert.match(out.digest, /^sha256:[0-9a-f]{64}$/);
+      const proc = seccomp === 'Docker\'s' ? 'no /proc' : '/bin/busybox';
+      assert.equal(readPushed(reg, `${reg.host}/inside/chroot@${out.digest}`, 'hi'), `built-inside\n0\n${proc}\n`);
+    });
+  }
 
   it('builds with --isolation=none (the kaniko way) inside the agent without deleting the agent\'s files', async () => {
     const dest = `${reg.host}/inside/none:1`;

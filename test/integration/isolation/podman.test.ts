@@ -6,6 +6,7 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { dockerLikeSeccomp } from '../../support/agent-image';
 import { REPO_ROOT, SUPPORT, run, tmpDir } from '../../support/testbed';
 
 function containersEnv(): NodeJS.ProcessEnv {
@@ -15,16 +16,6 @@ function containersEnv(): NodeJS.ProcessEnv {
     if (m) env[m[1]] = m[2];
   }
   return env;
-}
-
-/**
- * What Docker's default seccomp profile does to us: it refuses unshare(2) to a process without
- * CAP_SYS_ADMIN (so no user namespace either); podman's own default allows it.
- */
-function dockerLikeSeccomp(): string {
-  const file = path.join(tmpDir('drydock-seccomp-'), 'no-unshare.json');
-  fs.writeFileSync(file, JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['unshare'], action: 'SCMP_ACT_ERRNO' }] }));
-  return file;
 }
 
 function inPodman(mode: 'chroot' | 'none', caps: string[], drop: string[] = [], extra: string[] = []): any {
