@@ -30,6 +30,13 @@ interface Case {
   buildahLeftovers?: { dirs: string[]; why: string };
 }
 
+/**
+ * Every case is built by ours twice: as here (root on a host: mount namespaces, overlay snapshots)
+ * and as in an ordinary container whose seccomp profile allows a user namespace (CAP_SYS_ADMIN
+ * dropped: the step's namespaces belong to one; stat-walk snapshots).
+ */
+const AS_IN_A_CONTAINER = ['setpriv', '--bounding-set=-sys_admin', '--inh-caps=-sys_admin', '--'];
+
 const CASES: Case[] = [
   {
     name: 'metadata', dir: 'images/corpus/metadata',
@@ -128,10 +135,12 @@ describe('differential: our executor and buildah build the same images', functio
   }
 
   /** Build with ours into an OCI layout; push to `dest` too when given. Returns the layout and its tag. */
-  async function buildOurs(c: Case, ctx: string, extra: Record<string, string> = {}, dest?: string): Promise<{ layout: string; tag: string }> {
+  async function buildOurs(c: Case, ctx: string, extra: Record<string, string> = {}, dest?: string, under?: string[]): Promise<{ layout: string; tag: string }> {
     const layout = tmpDir('drydock-diff-ours-');
-    const r = await runExecutor(['-c', ctx, ...buildArgs(c, ctx, extra), '--oci-layout-path', layout, ...(dest ? ['-d', dest] : ['--no-push'])]);
-    assert.equal(r.code, 0, `our executor failed on ${c.dir}:\n${r.stderr.slice(-4000)}`);
+    const r = await runExecutor(['-c', ctx, ...buildArgs(c, ctx, extra), '--oci-layout-path', layout, ...(dest ? ['-d', dest] : ['--no-push'])], { under });
+    assert.equal(r.code, 0, `our executor failed on ${c.dir}${under ? ' (as in a container)' : ''}:\n${r.stderr.slice(-4000)}`);
+    const hasRun = /^RUN /m.test(fs.readFileSync(path.join(ctx, 'Dockerfile'), 'utf8'));
+    if (under && hasRun) assert.match(r.stderr, /RUN isolation: chroot \(mount namespace: yes, in a user namespace,/);
     // the layout is tagged with the destination's tag, "latest" without one
     return { layout, tag: dest ? dest.slice(dest.lastIndexOf(':') + 1) : 'latest' };
   }
@@ -174,10 +183,13 @@ describe('differential: our executor and buildah build the same images', functio
   // known differences above, to check a fix
   const extra = (process.env.DRYDOCK_DIFF_DIRS ?? '').split(',').filter(Boolean).map((dir): Case => ({ name: dir, dir }));
   for (const c of [...CASES, ...extra]) {
-    it(c.name, async () => {
+    it(`${c.name} (ours also as in a container, in a user namespace)`, async () => {
       const ctx = copyContext(c);
-      const [ours, theirs] = await Promise.all([buildOurs(c, ctx), buildBuildah(c, ctx)]);
+      const [ours, inContainer, theirs] = await Promise.all([
+        buildOurs(c, ctx), buildOurs(c, ctx, {}, undefined, AS_IN_A_CONTAINER), buildBuildah(c, ctx),
+      ]);
       compare(c, ours, theirs);
+      compare(c, inContainer, theirs);
     });
   }
 
