@@ -66,7 +66,7 @@ export const DEV_NODES: Array<[string, number, number]> = [
 const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 export function pickLauncher(tools: HostTools): Launcher | undefined {
-  if (tools.setpriv && tools.nsenter) return 'util-linux';
+  if (tools.setpriv && tools.nsenter && tools.utilLinuxLauncher) return 'util-linux';
   if (tools.chroot && tools.chrootUserspec) return 'coreutils';
   if (tools.chroot) return 'busybox';
   return undefined;

@@ -15,6 +15,8 @@ export interface HostTools {
   setpriv?: string;
   /** setpriv knows --pdeathsig (util-linux >= 2.33) */
   setprivPdeathsig: boolean;
+  /** setpriv and nsenter are util-linux's (busybox has applets of those names, without the options we use) */
+  utilLinuxLauncher: boolean;
   chroot?: string;
   /** chroot knows --userspec/--groups (coreutils; busybox's chroot does not) */
   chrootUserspec: boolean;
@@ -56,6 +58,16 @@ export function extractionTools(): { setfattr?: string; zstd?: string } {
   return { setfattr: hostProgram('setfattr'), zstd: hostProgram('zstd') };
 }
 
+/** Whether the program's file holds `word` (an option it knows, say); false when unreadable. */
+function mentions(bin: string | undefined, word: string): boolean {
+  if (!bin) return false;
+  try {
+    return fs.readFileSync(bin).includes(word);
+  } catch {
+    return false;
+  }
+}
+
 function helpText(bin: string | undefined): string {
   if (!bin) return '';
   const r = spawnSync(bin, ['--help'], { encoding: 'utf8', timeout: 5000 });
@@ -76,19 +88,27 @@ export function probeHostTools(): Promise<HostTools> {
 function lookUpTools(): HostTools {
   const chroot = hostProgram('chroot');
   const setpriv = hostProgram('setpriv');
+  const nsenter = hostProgram('nsenter');
   let userspec: boolean | undefined;
   let pdeathsig: boolean | undefined;
+  let utilLinux: boolean | undefined;
   return {
     sh: hostProgram('sh'),
     unshare: hostProgram('unshare'),
-    nsenter: hostProgram('nsenter'),
+    nsenter,
     setpriv,
-    // each of these is a process to start: asked only by the paths that need the answer
+    get utilLinuxLauncher(): boolean {
+      utilLinux ??= mentions(setpriv, 'util-linux') && mentions(nsenter, 'util-linux');
+      return utilLinux;
+    },
+    // asked only by the paths that need the answer (a step in namespaces of its own): the option's
+    // name in the program itself, which costs less than starting it (`setpriv --help`) every build
     get setprivPdeathsig(): boolean {
-      pdeathsig ??= /--pdeathsig/.test(helpText(setpriv));
+      pdeathsig ??= mentions(setpriv, 'pdeathsig');
       return pdeathsig;
     },
     chroot,
+    // a process to start: asked only where util-linux's launcher is missing
     get chrootUserspec(): boolean {
       userspec ??= /--userspec/.test(helpText(chroot));
       return userspec;

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CapabilitySet, defaultIgnorePaths, detectContainer, parseCapEff, resolveInRoot, selectIsolation } from '../../../../src/build/isolation';
+import { CapabilitySet, defaultIgnorePaths, detectContainer, findHostTools, HostTools, parseCapEff, pickLauncher, resolveInRoot, selectIsolation } from '../../../../src/build/isolation';
 import { boundingArgs, SANDBOX_BOUNDING_SET, stepsNeedBounding } from '../../../../src/build/isolation/capabilities';
 import { tmpDir } from '../../../support/testbed';
 
@@ -108,5 +108,21 @@ describe('build/isolation resolveInRoot', () => {
     await assert.rejects(resolveInRoot(root, '/loop/x'), /too many levels of symbolic links/);
     fs.writeFileSync(path.join(root, 'file'), '');
     await assert.rejects(resolveInRoot(root, '/file/x', { create: true }), /"\/file" inside the image is not a directory/);
+  });
+});
+
+describe('build/isolation launchers', () => {
+  const tools = (over: Partial<HostTools>): HostTools => ({ setprivPdeathsig: false, utilLinuxLauncher: false, chrootUserspec: false, ...over });
+
+  it('takes util-linux\'s setpriv and nsenter, never busybox applets of those names', () => {
+    assert.equal(pickLauncher(tools({ setpriv: '/usr/bin/setpriv', nsenter: '/usr/bin/nsenter', utilLinuxLauncher: true, chroot: '/usr/sbin/chroot' })), 'util-linux');
+    assert.equal(pickLauncher(tools({ setpriv: '/bin/setpriv', nsenter: '/bin/nsenter', utilLinuxLauncher: false, chroot: '/bin/chroot' })), 'busybox');
+    assert.equal(pickLauncher(tools({ setpriv: '/bin/setpriv', nsenter: '/bin/nsenter', chroot: '/usr/sbin/chroot', chrootUserspec: true })), 'coreutils');
+    assert.equal(pickLauncher(tools({})), undefined);
+  });
+
+  it('knows util-linux\'s programs by what their files say (this host has them; its busybox has applets)', () => {
+    assert.equal(findHostTools().utilLinuxLauncher, true);
+    assert.equal(findHostTools().setprivPdeathsig, true);
   });
 });
