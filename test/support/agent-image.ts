@@ -124,12 +124,24 @@ export function podmanEnv(reg: Registry): NodeJS.ProcessEnv {
 
 /**
  * A seccomp profile for `podman run --security-opt seccomp=FILE` that does to us what Docker's
- * default profile does (and so ECS on EC2): it refuses unshare(2) to a process without
- * CAP_SYS_ADMIN, so no namespaces, not even a user namespace. podman's own default allows it.
+ * default profile (moby's profiles/seccomp/default.json) does to a process without CAP_SYS_ADMIN,
+ * as on ECS on EC2: no unshare(2), setns(2), mount(2) and the like, so no namespaces, not even a
+ * user namespace (podman's own default allows one); clone3 answers ENOSYS, as there, so that
+ * libc falls back to clone(2). The rest is allowed.
  */
 export function dockerLikeSeccomp(): string {
-  const file = path.join(tmpDir('drydock-seccomp-'), 'no-unshare.json');
-  fs.writeFileSync(file, JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['unshare'], action: 'SCMP_ACT_ERRNO' }] }));
+  const file = path.join(tmpDir('drydock-seccomp-'), 'docker-like.json');
+  fs.writeFileSync(file, JSON.stringify({
+    defaultAction: 'SCMP_ACT_ALLOW',
+    syscalls: [
+      {
+        names: ['unshare', 'setns', 'mount', 'umount2', 'pivot_root', 'sethostname', 'setdomainname', 'keyctl', 'add_key', 'request_key',
+          'fsopen', 'fsmount', 'fsconfig', 'fspick', 'move_mount', 'open_tree', 'mount_setattr'],
+        action: 'SCMP_ACT_ERRNO',
+      },
+      { names: ['clone3'], action: 'SCMP_ACT_ERRNO', errnoRet: 38 },
+    ],
+  }));
   return file;
 }
 
