@@ -4,6 +4,8 @@
 //
 // env: BENCH_RUNS (5)  BENCH_SCRATCH (/tmp/bench-scratch: put it on journaled ext4, see run.sh)
 //      BENCH_ONLY (comma-separated scenario names)  BENCH_KEEP=1 (keep contexts and logs)
+//      BENCH_OURS_AS=container: ours runs as in an ordinary container (CAP_SYS_ADMIN dropped, so
+//      no overlay: the stat walk; RUN in a user namespace, or with DRYDOCK_NO_USERNS=1 in none)
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -13,6 +15,11 @@ import { removeRunTmp } from '../support/run-tmp';
 const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 5));
 const SCRATCH = path.resolve(process.env.BENCH_SCRATCH ?? '/tmp/bench-scratch');
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
+const AS_CONTAINER = process.env.BENCH_OURS_AS === 'container';
+/** how ours is started: directly, or through setpriv without CAP_SYS_ADMIN */
+const OURS = AS_CONTAINER
+  ? ['setpriv', '--bounding-set=-sys_admin', '--inh-caps=-sys_admin', '--', path.join(REPO_ROOT, 'bin/executor')]
+  : [path.join(REPO_ROOT, 'bin/executor')];
 
 interface Measure { seconds: number; rssMb: number }
 
@@ -174,7 +181,7 @@ async function main(): Promise<void> {
           () => {
             if (oursError) return;
             try {
-              const m = timed(path.join(REPO_ROOT, 'bin/executor'), oursArgs, oenv, path.join(work, `ours-${i}.log`));
+              const m = timed(OURS[0], [...OURS.slice(1), ...oursArgs], oenv, path.join(work, `ours-${i}.log`));
               if (i > 0) ours.push(m);
             } catch (e) {
               oursError = (e as Error).message.split('\n').filter((l) => /ERROR|error/i.test(l)).slice(0, 2).join(' ') || 'failed';
@@ -211,7 +218,8 @@ async function main(): Promise<void> {
       }
       if (!process.env.BENCH_KEEP) fs.rmSync(ctx, { recursive: true, force: true });
     }
-    console.log(`\nMedian of ${RUNS} runs (after one warm-up run each), ours = drydock executor (to an OCI layout), buildah = \`buildah bud --isolation chroot\``
+    const how = AS_CONTAINER ? ' as in an ordinary container (CAP_SYS_ADMIN dropped: stat-walk snapshots)' : '';
+    console.log(`\nMedian of ${RUNS} runs (after one warm-up run each), ours = drydock executor${how} (to an OCI layout), buildah = \`buildah bud --isolation chroot\``
       + ' (into its storage), both pulling the base from a loopback registry; "buildah warm" = base already in its storage:\n');
     console.log('| scenario | ours s | buildah s | ratio ours/buildah | target | buildah warm s | ours peak RSS MB | buildah peak RSS MB |');
     console.log('|---|---|---|---|---|---|---|---|');

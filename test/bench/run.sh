@@ -6,6 +6,7 @@
 #
 # env: BENCH_SCRATCH (/tmp/bench-scratch)  BENCH_ONLY (scenario names, comma separated; "none"
 #      skips the comparison)  BENCH_SCALING=0 (skip the snapshot-scaling check)  BENCH_KEEP=1
+#      BENCH_OURS_AS=container (ours as in an ordinary container: no CAP_SYS_ADMIN, so stat-walk snapshots)
 # Scratch space is a journaled ext4 image mounted at $BENCH_SCRATCH when we are root (why: see
 # test/support/scratch-ext4.sh); it stays mounted for the next run.
 set -euo pipefail
