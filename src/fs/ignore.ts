@@ -37,6 +37,11 @@ export class IgnoreList {
     }
   }
 
+  /** True when absPath (normalized: no `.`, `..` or trailing slash) is itself on the list. */
+  lists(absPath: string): boolean {
+    return this.set.has(absPath);
+  }
+
   /** True when some ignored path lies strictly below absPath (so removing absPath wholesale would touch it). */
   hasIgnoredBelow(absPath: string): boolean {
     if (this.set.size === 0) return false;
