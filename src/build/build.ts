@@ -26,7 +26,7 @@ import { add, copy, type SourceRoots } from './instructions/copy';
 import { bindMountsDigest, runInstruction } from './instructions/run';
 import type { BuildOptions } from './options';
 import { pushImage, writeDigestFiles } from './push';
-import { findStage, layeredStages, neededStages } from './plan';
+import { findStage, hasRun, hostRootStage, layeredStages, neededStages } from './plan';
 import { probeOverlay } from './snapshot';
 import { StageBuilder, type StageEnv } from './stage';
 import { ArgScope, platformArgs } from './variables';
@@ -137,7 +137,6 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
     const needed = neededStages(parsed.stages, target.index, globals, parsed.escape, opts.skipUnusedStages);
     const layered = layeredStages(parsed.stages, target.index, needed, globals, parsed.escape);
     const neededStagesInOrder = parsed.stages.filter((s) => needed.has(s.index));
-    const hasRun = (s: Stage) => s.instructions.some((i) => i.kind === 'run');
     // stages without RUN answer isDir from layer paths: remember what unpacking saw only for them
     if (neededStagesInOrder.some((s) => !hasRun(s))) env.layerPaths = new Map();
     // one resolution per image and platform: stages FROM the same tag get the same image
@@ -250,19 +249,10 @@ function lazyIsolation(opts: BuildOptions): () => Promise<Isolation> {
   };
 }
 
-/**
- * With --isolation=none RUN executes in the host's `/`, so the one stage that runs commands is
- * unpacked there; every other stage keeps a private root. Two stages cannot share `/` without
- * deleting each other's files (kaniko deletes the root between stages; we refuse instead).
- */
+/** The stage whose root is the host's `/` (plan.ts: hostRootStage), asking for the isolation only if a stage has RUN. */
 async function chooseHostRootStage(stages: Stage[], env: StageEnv, file: string): Promise<number | undefined> {
-  const withRun = stages.filter((s) => s.instructions.some((i) => i.kind === 'run'));
-  if (withRun.length === 0 || (await env.isolation()).name !== 'none') return undefined;
-  if (withRun.length > 1) {
-    const lines = withRun.map((s) => `${file}:${s.from.line}`).join(', ');
-    throw new UserError(`--isolation=none runs commands in / and can do so for one stage only, but stages at ${lines} have RUN instructions: use --isolation=chroot`);
-  }
-  return withRun[0].index;
+  if (!stages.some(hasRun)) return undefined;
+  return hostRootStage(stages, (await env.isolation()).name, file);
 }
 
 async function stageBase(

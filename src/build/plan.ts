@@ -59,3 +59,23 @@ export function layeredStages(stages: Stage[], target: number, built: Set<number
   }
   return out;
 }
+
+/** Whether a stage runs commands. */
+export const hasRun = (s: Stage): boolean => s.instructions.some((i) => i.kind === 'run');
+
+/**
+ * With --isolation=none RUN executes in the host's `/`, so the one stage that runs commands is
+ * unpacked there (its index is returned); every other stage keeps a private root. Two stages
+ * cannot share `/` without deleting each other's files: kaniko deletes the root between stages,
+ * which in a Jenkins agent would delete the agent's own system files; we refuse instead.
+ */
+export function hostRootStage(stages: Stage[], isolation: 'chroot' | 'none', file: string): number | undefined {
+  const withRun = stages.filter(hasRun);
+  if (withRun.length === 0 || isolation !== 'none') return undefined;
+  if (withRun.length > 1) {
+    const lines = withRun.map((s) => `${file}:${s.from.line}`).join(', ');
+    throw new UserError(`--isolation=none runs commands in / and can do so for one stage only, but stages at ${lines} have RUN instructions: `
+      + 'use --isolation=chroot, or build such stages one per run (--target STAGE, then FROM the image it pushed)');
+  }
+  return withRun[0].index;
+}

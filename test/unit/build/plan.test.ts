@@ -2,7 +2,7 @@
 // it needs (FROM <stage>, COPY --from, RUN --mount from=), else every stage up to the target.
 import * as assert from 'node:assert/strict';
 import { parseDockerfile } from '../../../src/dockerfile';
-import { findStage, layeredStages, neededStages } from '../../../src/build/plan';
+import { findStage, hostRootStage, layeredStages, neededStages } from '../../../src/build/plan';
 import { ArgScope } from '../../../src/build/variables';
 import { UserError } from '../../../src/log';
 
@@ -99,5 +99,22 @@ describe('build/plan', () => {
       const built = neededStages(parsed.stages, 3, globals, parsed.escape, false);
       assert.deepEqual([...layeredStages(parsed.stages, 3, built, globals, parsed.escape)].sort(), [0, 1, 3]);
     });
+  });
+});
+
+describe('build/plan hostRootStage (--isolation=none)', () => {
+  const stages = (text: string) => parseDockerfile(text, 'Dockerfile').stages;
+  const two = stages('FROM a AS build\nRUN make\nFROM b\nCOPY --from=build /out /out\nRUN test -e /out\n');
+
+  it('gives / to the one stage that runs commands, and to none under chroot', () => {
+    assert.equal(hostRootStage(stages('FROM a AS build\nRUN make\nFROM b\nCOPY --from=build /out /out\n'), 'none', 'Dockerfile'), 0);
+    assert.equal(hostRootStage(stages('FROM a\nCOPY x /x\n'), 'none', 'Dockerfile'), undefined);
+    assert.equal(hostRootStage(two, 'chroot', 'Dockerfile'), undefined);
+  });
+
+  it('refuses two stages with RUN, naming their lines and the ways out, before anything is unpacked', () => {
+    assert.throws(() => hostRootStage(two, 'none', 'Dockerfile'), (e: Error) => e instanceof UserError
+      && /--isolation=none runs commands in \/ and can do so for one stage only, but stages at Dockerfile:1, Dockerfile:3 have RUN instructions/.test(e.message)
+      && /--isolation=chroot/.test(e.message) && /--target STAGE/.test(e.message));
   });
 });
