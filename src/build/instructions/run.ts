@@ -308,7 +308,8 @@ export async function runInstruction(stage: StageBuilder, instr: RunInstruction,
   if (result.exitCode !== 0) {
     if (perStep) await snap.finish().catch(() => undefined); // leave the snapshotter consistent; the build fails anyway
     const shown = instr.command.form === 'exec' ? JSON.stringify(instr.command.args) : instr.command.text;
-    throw new UserError(`${where}: RUN ${shown.length > 120 ? shown.slice(0, 117) + '...' : shown} failed: exit code ${result.exitCode}${result.signal ? ` (${result.signal})` : ''}`);
+    const note = isolation.stepLimits ? ` (note: ${isolation.stepLimits})` : '';
+    throw new UserError(`${where}: RUN ${shown.length > 120 ? shown.slice(0, 117) + '...' : shown} failed: exit code ${result.exitCode}${result.signal ? ` (${result.signal})` : ''}${note}`);
   }
   if (!perStep) {
     await stage.addLayer([], instr, true); // recorded; the stage's single snapshot holds the change

@@ -88,6 +88,12 @@ export class ChrootIsolation implements Isolation {
     return `chroot (mount namespace: ${ns}, launcher: ${this.launcher})`;
   }
 
+  get stepLimits(): string | undefined {
+    if (this.opts.mountNamespace || this.opts.userNamespace) return undefined;
+    return 'RUN steps here have no /proc (this container may neither mount nor make a user namespace), and programs that need it fail, java among them: '
+      + 'allow user namespaces or CAP_SYS_ADMIN, or use --isolation=none';
+  }
+
   transientPaths(): string[] {
     return [...this.transient].sort();
   }

@@ -54,6 +54,8 @@ export interface Isolation {
   readonly name: 'chroot' | 'none';
   /** one line for the build log, e.g. "chroot (mount namespace: yes)" */
   describe(): string;
+  /** what a step lacks here that programs commonly need (said when a step fails); undefined: nothing */
+  readonly stepLimits?: string;
   run(spec: RunSpec): Promise<RunResult>;
   /**
    * In-image absolute paths this isolation writes into the root around a step and puts back

@@ -227,6 +227,21 @@ describe('executor: RUN', function () {
     }
   });
 
+  // In a container that may neither mount nor make a user namespace (Docker's seccomp profile;
+  // here CAP_SYS_ADMIN dropped and DRYDOCK_NO_USERNS=1) a step has no /proc: a failing step says so.
+  it('a step that fails where steps have no /proc says what they lack and the ways out', async () => {
+    const ctx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:latest\nRUN readlink /proc/self/exe\n` });
+    const under = ['setpriv', '--bounding-set=-sys_admin', '--inh-caps=-sys_admin', '--'];
+    const plain = await runExecutor(['-c', ctx, '--no-push'], { under, env: { DRYDOCK_NO_USERNS: '1' } });
+    assert.notEqual(plain.code, 0);
+    assert.match(plain.stderr, /Dockerfile:2: RUN readlink \/proc\/self\/exe failed: exit code 1 \(note: RUN steps here have no \/proc .*--isolation=none\)/);
+    const userns = await runExecutor(['-c', ctx, '--no-push'], { under });
+    assert.equal(userns.code, 0, `in a user namespace the step has /proc: ${userns.stderr}`);
+    const failing = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:latest\nRUN false\n` });
+    const host = await runExecutor(['-c', failing, '--no-push']);
+    assert.match(host.stderr, /RUN false failed: exit code 1\n/, 'no note where steps lack nothing');
+  });
+
   it('a required secret that was not given fails clearly', async () => {
     const ctx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:latest\nRUN --mount=type=secret,id=npmrc,required=true cat /run/secrets/npmrc\n` });
     const r = await runExecutor(['-c', ctx, '--no-push']);
