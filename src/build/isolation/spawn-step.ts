@@ -95,10 +95,12 @@ export function runProcess(
     const channel = gate ? (child.stdio[3] as Duplex | null) : null;
     if (channel) {
       let said = '';
+      let answered = false;
       channel.on('error', () => undefined); // the process may close its end first; close() tells the outcome
       channel.on('data', (d: Buffer) => {
         said += d.toString();
-        if (!said.includes('\n') || pgid === undefined) return;
+        if (answered || !said.includes('\n') || pgid === undefined) return;
+        answered = true;
         try {
           gate!(pgid);
           channel.end('go\n');
