@@ -1,6 +1,7 @@
 // Choose the isolation for `--isolation=chroot|none|auto` from what this process may actually
-// do: capabilities from CapEff, and one real probe of mount rights (a capability can be granted
-// while a seccomp or AppArmor profile still forbids mount(2)).
+// do: capabilities from CapEff, and real probes (a capability can be granted while a seccomp or
+// AppArmor profile still forbids mount(2)): of mount rights, and where there are none, of a user
+// namespace in which a step could mount (user-namespace.ts).
 import { log, UserError } from '../../log';
 import { CapabilitySet, readCapabilities } from './capabilities';
 import { ChrootIsolation, Launcher } from './chroot';
@@ -77,7 +78,7 @@ export function selectIsolation(requested: 'chroot' | 'none' | 'auto', opts: Sel
   const userns = () => !mayMount && mayUseUserNamespace(opts, caps) && canMountInUserNamespace(tools);
   const chrootProblem = (): string | undefined => {
     const missing: string[] = caps.missing('CAP_SYS_CHROOT', 'CAP_SETUID', 'CAP_SETGID');
-    if (!mayMount && !caps.has('CAP_MKNOD') && !userns()) missing.push('CAP_MKNOD (or CAP_SYS_ADMIN to bind-mount /dev)');
+    if (!mayMount && !caps.has('CAP_MKNOD') && !userns()) missing.push('CAP_MKNOD (or CAP_SYS_ADMIN or a user namespace, to bind-mount /dev)');
     return missing.length ? `this process lacks ${missing.join(', ')}` : undefined;
   };
   // a non-root process has no capabilities at all: neither mode can build (none would unpack the

@@ -9,7 +9,8 @@
 // owners and `USER 1000` is uid 1000 on disk. util-linux maps only the caller's own ID without
 // newuidmap, so we write the maps, from this process (CAP_SETUID and CAP_SETGID in the parent
 // namespace let it map any of its IDs, and keep setgroups(2) allowed): the step's shell tells us
-// it is in the new namespace and waits until the maps are written (see `userNamespaceGate`).
+// it is in the new namespace and waits until the maps are written (GATE_LINES, and runProcess's
+// `gate`, which writes them).
 // Inside, a step holds capabilities over its own namespaces only: it may not mknod devices.
 import * as fs from 'node:fs';
 import type { HostTools } from './host-tools';
