@@ -85,7 +85,7 @@ export class ChrootIsolation implements Isolation {
 
   describe(): string {
     const ns = this.opts.userNamespace ? 'yes, in a user namespace' : this.opts.mountNamespace ? 'yes' : 'no';
-    return `chroot (mount namespace: ${ns}, launcher: ${this.launcher})`;
+    return `chroot (mount namespace: ${ns}, launcher: ${this.launcher}${ns === 'no' ? '; steps have no /proc' : ''})`;
   }
 
   get stepLimits(): string | undefined {

@@ -52,7 +52,7 @@ for (const shape of shapes) {
 
     it('describes itself for the build log', () => {
       const ns = { host: 'yes', userns: 'yes, in a user namespace', none: 'no' }[shape.ns];
-      assert.equal(iso.describe(), `chroot (mount namespace: ${ns}, launcher: util-linux)`);
+      assert.equal(iso.describe(), `chroot (mount namespace: ${ns}, launcher: util-linux${shape.ns === 'none' ? '; steps have no /proc' : ''})`);
     });
 
     it('passes exactly the given environment', async () => {
