@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { IgnoreList, LayerEntry } from '../../fs';
 import { byPath, Changed, entriesFor } from './entry-builder';
 import { changed, Kind, recordOf, StatRecord } from './stat-record';
+import { parallelWalk, PARALLEL_MIN_PATHS, walkersAvailable } from './parallel-walk';
 import { walkTree } from './tree-walk';
 import type { Snapshotter, SnapshotterOptions } from './types';
 
@@ -82,9 +83,21 @@ export class StatWalkSnapshotter implements Snapshotter {
     return new IgnoreList([...(this.opts.ignore ?? []), ...(this.opts.transient?.() ?? [])]);
   }
 
+  /** How the last parallel walk split the root (it learns as it goes). */
+  private readonly split = { unitSizes: new Map<string, number>(), splitDirs: new Set<string>() };
+  private lastWalkSize = 0;
+
   private async walk(): Promise<State> {
-    const state: State = new Map();
-    await walkTree(this.root, '', this.skipList(), (rel, st) => state.set(rel, recordOf(st)), this.counters);
+    const walkers = this.opts.walkers ?? walkersAvailable();
+    let state: State;
+    // the first walk of a root learns its size: a big one is walked on every core from then on
+    if (walkers > 1 && this.lastWalkSize >= (this.opts.parallelMinPaths ?? PARALLEL_MIN_PATHS)) {
+      state = await parallelWalk(this.root, this.skipList(), this.counters, { parallel: walkers, ...this.split });
+    } else {
+      state = new Map();
+      await walkTree(this.root, '', this.skipList(), (rel, st) => state.set(rel, recordOf(st)), this.counters);
+    }
+    this.lastWalkSize = state.size;
     return state;
   }
 }

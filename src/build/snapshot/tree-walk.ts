@@ -26,7 +26,10 @@ export async function walkTree(
   skip: IgnoreList,
   visit: (rel: string, st: fs.Stats) => void,
   counters: WalkCounters,
+  opts: { depth?: number } = {},
 ): Promise<void> {
+  // depth 1: only the entries of startRel itself
+  const deeper = opts.depth !== 1;
   const abs = (rel: string) => (rel === '' ? hostDir : hostDir === '/' ? '/' + rel : hostDir + '/' + rel);
   if (skip.size !== 0 && skip.ignores('/' + startRel)) return;
   const dirs = [startRel];
@@ -53,7 +56,7 @@ export async function walkTree(
         throw new UserError(`snapshot: cannot stat ${abs(child)}: ${(e as Error).message}`, { cause: e });
       }
       visit(child, st);
-      if (st.isDirectory()) dirs.push(child);
+      if (deeper && st.isDirectory()) dirs.push(child);
     }
   }
 }

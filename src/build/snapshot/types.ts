@@ -33,4 +33,8 @@ export interface SnapshotterOptions {
   ignore?: string[];
   /** in-image paths the isolation writes and restores around a step (Isolation.transientPaths) */
   transient?: () => string[];
+  /** stat walk: worker threads for a big root (default: the cores, up to 4; 1: none) */
+  walkers?: number;
+  /** stat walk: paths the last walk saw before workers walk (default parallel-walk's PARALLEL_MIN_PATHS) */
+  parallelMinPaths?: number;
 }

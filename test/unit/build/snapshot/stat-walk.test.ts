@@ -16,10 +16,11 @@ function makeRoot(): string {
   return root;
 }
 
-describe('build/snapshot StatWalkSnapshotter', () => {
+// each test twice: walked by this thread, and by worker threads from the first walk on
+for (const mode of [{ name: 'one thread', opts: {} }, { name: 'worker threads', opts: { walkers: 2, parallelMinPaths: 0 } }]) describe(`build/snapshot StatWalkSnapshotter (${mode.name})`, () => {
   it('reports additions, changes, deletions (one whiteout per subtree) and replaced directories (opaque)', async () => {
     const root = makeRoot();
-    const s = new StatWalkSnapshotter({ root, ignore: ['/proc-like'], transient: () => ['/etc/resolv.conf'] });
+    const s = new StatWalkSnapshotter({ ...mode.opts, root, ignore: ['/proc-like'], transient: () => ['/etc/resolv.conf'] });
     await s.begin();
     const old = new Date('2001-01-01T00:00:00Z');
     for (const d of ['etc', 'keep', '']) fs.utimesSync(path.join(root, d), old, old);
@@ -86,7 +87,7 @@ describe('build/snapshot StatWalkSnapshotter', () => {
 
   it('begin() after finish() walks nothing, and an unchanged step yields no entries', async () => {
     const root = makeRoot();
-    const s = new StatWalkSnapshotter({ root });
+    const s = new StatWalkSnapshotter({ ...mode.opts, root });
     await s.begin();
     assert.deepEqual(await s.finish(), []);
     const c = { ...s.counters };
@@ -96,7 +97,7 @@ describe('build/snapshot StatWalkSnapshotter', () => {
 
   it('reports a directory whose metadata changed, a type change and a deleted file as a whiteout', async () => {
     const root = makeRoot();
-    const s = new StatWalkSnapshotter({ root });
+    const s = new StatWalkSnapshotter({ ...mode.opts, root });
     await s.begin();
     fs.chmodSync(path.join(root, 'keep'), 0o700);
     fs.rmSync(path.join(root, 'gone'), { recursive: true });
@@ -110,7 +111,7 @@ describe('build/snapshot StatWalkSnapshotter', () => {
 
   it('addKnownChanges keeps the state without a walk', async () => {
     const root = makeRoot();
-    const s = new StatWalkSnapshotter({ root });
+    const s = new StatWalkSnapshotter({ ...mode.opts, root });
     await s.begin();
     await s.finish();
     w(root, 'copied/dir/f1');
