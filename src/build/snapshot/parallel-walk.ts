@@ -74,6 +74,11 @@ function walkers(n: number): Worker[] {
   return workers.slice(0, n);
 }
 
+/** Boot the workers of a walk to come (~40 ms each), e.g. while the RUN before it runs. */
+export function prestartWalkers(n: number): void {
+  walkers(n);
+}
+
 export interface ParallelWalkOptions {
   /** how many workers (default: walkersAvailable()) */
   parallel?: number;

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { IgnoreList, LayerEntry } from '../../fs';
 import { byPath, Changed, entriesFor } from './entry-builder';
 import { changed, Kind, recordOf, StatRecord } from './stat-record';
-import { parallelWalk, PARALLEL_MIN_PATHS, walkersAvailable } from './parallel-walk';
+import { parallelWalk, PARALLEL_MIN_PATHS, prestartWalkers, walkersAvailable } from './parallel-walk';
 import { walkTree } from './tree-walk';
 import type { Snapshotter, SnapshotterOptions } from './types';
 
@@ -33,6 +33,8 @@ export class StatWalkSnapshotter implements Snapshotter {
 
   async begin(): Promise<void> {
     if (this.state === null) this.state = await this.walk();
+    // the walk after the RUN will be on workers: they boot while the RUN runs
+    if (this.walksInParallel()) prestartWalkers(this.walkers());
   }
 
   async finish(): Promise<LayerEntry[]> {
@@ -87,12 +89,19 @@ export class StatWalkSnapshotter implements Snapshotter {
   private readonly split = { unitSizes: new Map<string, number>(), splitDirs: new Set<string>() };
   private lastWalkSize = 0;
 
+  private walkers(): number {
+    return this.opts.walkers ?? walkersAvailable();
+  }
+
+  /** The first walk of a root learns its size: a big one is walked on every core from then on. */
+  private walksInParallel(): boolean {
+    return this.walkers() > 1 && this.lastWalkSize >= (this.opts.parallelMinPaths ?? PARALLEL_MIN_PATHS);
+  }
+
   private async walk(): Promise<State> {
-    const walkers = this.opts.walkers ?? walkersAvailable();
     let state: State;
-    // the first walk of a root learns its size: a big one is walked on every core from then on
-    if (walkers > 1 && this.lastWalkSize >= (this.opts.parallelMinPaths ?? PARALLEL_MIN_PATHS)) {
-      state = await parallelWalk(this.root, this.skipList(), this.counters, { parallel: walkers, ...this.split });
+    if (this.walksInParallel()) {
+      state = await parallelWalk(this.root, this.skipList(), this.counters, { parallel: this.walkers(), ...this.split });
     } else {
       state = new Map();
       await walkTree(this.root, '', this.skipList(), (rel, st) => state.set(rel, recordOf(st)), this.counters);
