@@ -1,13 +1,13 @@
-// The stat walk of a big root on every core: worker threads walk its subtrees (units) and send back
-// what they saw, which this thread merges into the state map. A walk is one lstat per path and
-// nothing else can shorten it (snapshot/stat-walk.ts), so cores are what is left: 100,000 paths on
-// 2 cores, 430 → 295 ms measured with the results merged. On one core it would only add the
-// copying, so the snapshotter asks for it only where there are several (and enough paths).
+// The stat walk of a big root on every core: this thread and worker threads walk its subtrees
+// (units); the workers send back what they saw, which this thread merges into the state map. A
+// walk is one lstat per path and nothing else can shorten it (snapshot/stat-walk.ts), so cores
+// are what is left. On one core it would only add the copying, and a worker's boot costs more
+// than a small root's walk, so the snapshotter asks for it only with several cores and a big root.
 //
 // Units: this thread lists the root itself, and every directory found there is a unit, except
 // those that held more than their share of paths last time (one unit of 80,000 would keep one
 // worker busy alone): this thread lists those too and hands out their subdirectories instead.
-// Workers take units one at a time, the biggest (by the last walk) first, until none are left.
+// Walkers take units one at a time, the biggest (by the last walk) first, until none are left.
 //
 // Protocol (this file holds both sides; walk-thread.ts is the worker's script): main → worker
 // {root, skip} once per walk, then {unit} per unit. Worker → main {unit, rels, recs, lstat,
@@ -24,10 +24,17 @@ import { walkTree, type WalkCounters } from './tree-walk';
 
 const RECORD_LENGTH = 9;
 
-/** Paths the last walk saw before a parallel one pays: below, one thread walks (~0.1 s). */
-export const PARALLEL_MIN_PATHS = 20000;
+/**
+ * Paths the last walk saw before a parallel one pays. Measured in builds here (2 cores): at
+ * 20,000 a worker's boot and the copying cost more than they save (~0.1 s walks); at 100,000
+ * workers save ~0.2 s.
+ */
+export const PARALLEL_MIN_PATHS = 50000;
 
-export function walkersAvailable(): number {
+/** The cores, up to 4; DRYDOCK_SNAPSHOT_WALKERS=N says otherwise (1: no workers). */
+export function walkersAvailable(env: NodeJS.ProcessEnv = process.env): number {
+  const asked = Number(env.DRYDOCK_SNAPSHOT_WALKERS);
+  if (Number.isInteger(asked) && asked >= 1) return Math.min(asked, 16);
   return Math.min(availableParallelism(), 4);
 }
 
@@ -80,7 +87,7 @@ export function prestartWalkers(n: number): void {
 }
 
 export interface ParallelWalkOptions {
-  /** how many workers (default: walkersAvailable()) */
+  /** how many walk, this thread included (default: walkersAvailable()) */
   parallel?: number;
   /** paths below each unit in the last walk (updated by this one): what to split and what first */
   unitSizes: Map<string, number>;
@@ -108,19 +115,24 @@ export async function parallelWalk(hostDir: string, skip: IgnoreList, counters: 
   const total = [...o.unitSizes.values()].reduce((a, b) => a + b, 0);
   units.sort((a, b) => (o.unitSizes.get(b) ?? 0) - (o.unitSizes.get(a) ?? 0));
   const sizes = new Map<string, number>();
-  const pool = walkers(n);
+  // this thread is one of the n walkers: n - 1 workers
+  const pool = walkers(n - 1);
   const rootMsg: ToWorker = { root: hostDir, skip: skip.paths };
-  await new Promise<void>((resolve, reject) => {
-    let pending = units.length;
-    let failed = false;
-    if (pending === 0) return resolve();
+  let failure: Error | undefined;
+  const workersDone = new Promise<void>((resolve, reject) => {
+    let busy = 0;
     const next = (w: Worker) => {
       const unit = units.shift();
-      if (unit !== undefined) w.postMessage({ unit } satisfies ToWorker);
+      if (unit === undefined) {
+        if (busy === 0) resolve();
+        return;
+      }
+      busy++;
+      w.postMessage({ unit } satisfies ToWorker);
     };
     const fail = (e: Error) => {
-      if (failed) return;
-      failed = true;
+      if (failure) return;
+      failure = e;
       // the others may still be walking: never hand their late answers to the next walk
       for (const w of pool) {
         w.removeAllListeners('message');
@@ -132,6 +144,7 @@ export async function parallelWalk(hostDir: string, skip: IgnoreList, counters: 
       w.ref();
       w.postMessage(rootMsg);
       w.on('message', (m: FromWorker) => {
+        busy--;
         if ('error' in m) return fail(new UserError(m.error));
         const recs = m.recs;
         for (let i = 0; i < m.rels.length; i++) {
@@ -141,20 +154,31 @@ export async function parallelWalk(hostDir: string, skip: IgnoreList, counters: 
         counters.lstat += m.lstat;
         counters.readdir += m.readdir;
         sizes.set(m.unit, m.rels.length);
-        if (--pending === 0) resolve();
-        else next(w);
+        next(w);
       });
       w.once('exit', (code) => fail(new Error(`snapshot: a walker thread ended (exit code ${code})`)));
       next(w);
     }
-  }).finally(() => {
+    if (pool.length === 0) resolve();
+  });
+  workersDone.catch(() => undefined); // awaited below, after this thread's own share
+  try {
+    // this thread's share: a unit at a time, letting the workers' answers in between
+    for (let unit = units.shift(); unit !== undefined && !failure; unit = units.shift()) {
+      let count = 0;
+      await walkTree(hostDir, unit, skip, (rel, st) => { state.set(rel, recordOf(st)); count++; }, counters);
+      sizes.set(unit, count);
+      await new Promise((r) => setImmediate(r));
+    }
+    await workersDone;
+  } finally {
     for (const w of pool) {
       w.removeAllListeners('message');
       w.removeAllListeners('exit');
       w.on('exit', () => { const i = workers.indexOf(w); if (i >= 0) workers.splice(i, 1); });
       w.unref();
     }
-  });
+  }
   // next time: split what held more than its share (a quarter of a worker's part), keep the rest
   const share = Math.max(1000, (total || state.size) / (4 * n));
   o.unitSizes.clear();
