@@ -2,7 +2,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { IgnoreList } from '../../../../src/fs';
-import { parallelWalk } from '../../../../src/build/snapshot/parallel-walk';
+import { parallelWalk, walkersAvailable } from '../../../../src/build/snapshot/parallel-walk';
+import { availableParallelism } from 'node:os';
 import { recordOf, type StatRecord } from '../../../../src/build/snapshot/stat-record';
 import { walkTree } from '../../../../src/build/snapshot/tree-walk';
 import { tmpDir } from '../../../support/testbed';
@@ -15,6 +16,13 @@ describe('build/snapshot parallelWalk', () => {
     return m;
   };
   const sorted = (m: Map<string, StatRecord>) => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+
+  it('walks on the cores, up to 4, or on as many threads as DRYDOCK_SNAPSHOT_WALKERS says', () => {
+    assert.equal(walkersAvailable({}), Math.min(availableParallelism(), 4));
+    assert.equal(walkersAvailable({ DRYDOCK_SNAPSHOT_WALKERS: '1' }), 1);
+    assert.equal(walkersAvailable({ DRYDOCK_SNAPSHOT_WALKERS: '3' }), 3);
+    assert.equal(walkersAvailable({ DRYDOCK_SNAPSHOT_WALKERS: 'many' }), Math.min(availableParallelism(), 4));
+  });
 
   it('sees what one thread sees, and splits a directory that held more than its share', async () => {
     const root = tmpDir('drydock-pwalk-');
