@@ -7,12 +7,12 @@
 // Units: this thread lists the root itself, and every directory found there is a unit, except
 // those that held more than their share of paths last time (one unit of 80,000 would keep one
 // worker busy alone): this thread lists those too and hands out their subdirectories instead.
-// Walkers take units one at a time, the biggest (by the last walk) first, until none are left.
+// Walkers take units in batches, the biggest (by the last walk) first, until none are left.
 //
 // Protocol (this file holds both sides; walk-thread.ts is the worker's script): main → worker
-// {root, skip} once per walk, then {unit} per unit. Worker → main {unit, rels, recs, lstat,
-// readdir} per unit (recs: a transferred Float64Array, RECORD_LENGTH numbers per path), or
-// {error, unit}.
+// {root, skip} once per walk, then {units} per batch. Worker → main {units, counts, rels, recs,
+// lstat, readdir} per batch (recs: a transferred Float64Array, RECORD_LENGTH numbers per path),
+// or {error}.
 import * as fs from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
@@ -31,17 +31,22 @@ const RECORD_LENGTH = 9;
  */
 export const PARALLEL_MIN_PATHS = 50000;
 
-/** The cores, up to 4; DRYDOCK_SNAPSHOT_WALKERS=N says otherwise (1: no workers). */
+/**
+ * Walkers, this thread included: a worker per core (up to 4) and this thread, which merges what
+ * they send and walks between (measured on 2 cores, 100,000 paths: ~15% less time with 1 worker,
+ * ~30% with 2); none on one core. DRYDOCK_SNAPSHOT_WALKERS=N says otherwise (1: no workers).
+ */
 export function walkersAvailable(env: NodeJS.ProcessEnv = process.env): number {
   const asked = Number(env.DRYDOCK_SNAPSHOT_WALKERS);
   if (Number.isInteger(asked) && asked >= 1) return Math.min(asked, 16);
-  return Math.min(availableParallelism(), 4);
+  const cores = availableParallelism();
+  return cores > 1 ? Math.min(cores, 4) + 1 : 1;
 }
 
-type ToWorker = { root: string; skip: string[] } | { unit: string };
-type FromWorker = { unit: string; rels: string[]; recs: Float64Array; lstat: number; readdir: number } | { unit: string; error: string };
+type ToWorker = { root: string; skip: string[] } | { units: string[] };
+type FromWorker = { units: string[]; counts: number[]; rels: string[]; recs: Float64Array; lstat: number; readdir: number } | { error: string };
 
-/** The worker's side: walk each unit posted, after a {root, skip} that says where. */
+/** The worker's side: walk each batch of units posted, after a {root, skip} that says where. */
 export function runWalker(port: MessagePort): void {
   let root = '/';
   let skip = new IgnoreList();
@@ -53,16 +58,23 @@ export function runWalker(port: MessagePort): void {
     }
     const rels: string[] = [];
     const nums: number[] = [];
+    const counts: number[] = [];
     const counters: WalkCounters = { lstat: 0, readdir: 0 };
     const add = (rel: string, st: fs.Stats) => {
       rels.push(rel);
       nums.push(...recordOf(st));
     };
-    // the unit itself was stat'ed by the main thread; what is below it is ours
-    walkTree(root, m.unit, skip, add, counters).then(() => {
+    (async () => {
+      // each unit itself was stat'ed by whoever listed its parent; what is below it is ours
+      for (const unit of m.units) {
+        const before = rels.length;
+        await walkTree(root, unit, skip, add, counters);
+        counts.push(rels.length - before);
+      }
+    })().then(() => {
       const recs = Float64Array.from(nums);
-      port.postMessage({ unit: m.unit, rels, recs, lstat: counters.lstat, readdir: counters.readdir } satisfies FromWorker, [recs.buffer]);
-    }, (e: unknown) => port.postMessage({ unit: m.unit, error: (e as Error).message } satisfies FromWorker));
+      port.postMessage({ units: m.units, counts, rels, recs, lstat: counters.lstat, readdir: counters.readdir } satisfies FromWorker, [recs.buffer]);
+    }, (e: unknown) => port.postMessage({ error: (e as Error).message } satisfies FromWorker));
   });
 }
 
@@ -81,9 +93,9 @@ function walkers(n: number): Worker[] {
   return workers.slice(0, n);
 }
 
-/** Boot the workers of a walk to come (~40 ms each), e.g. while the RUN before it runs. */
+/** Boot the workers of a walk on `n` threads to come (~40 ms each), e.g. while the RUN before it runs. */
 export function prestartWalkers(n: number): void {
-  walkers(n);
+  walkers(n - 1);
 }
 
 export interface ParallelWalkOptions {
@@ -114,7 +126,42 @@ export async function parallelWalk(hostDir: string, skip: IgnoreList, counters: 
   const n = Math.max(1, Math.min(o.parallel ?? walkersAvailable(), units.length));
   const total = [...o.unitSizes.values()].reduce((a, b) => a + b, 0);
   units.sort((a, b) => (o.unitSizes.get(b) ?? 0) - (o.unitSizes.get(a) ?? 0));
+  const sizes = await walkUnits(hostDir, skip, counters, state, units, n, (u) => o.unitSizes.get(u) ?? 1);
+  // next time: split what held more than its share (a quarter of a worker's part), keep the rest
+  const share = Math.max(1000, (total || state.size) / (4 * n));
+  o.unitSizes.clear();
+  for (const [unit, size] of sizes) {
+    if (size > share && unit.split('/').length < 8) o.splitDirs.add(unit);
+    else o.unitSizes.set(unit, size);
+  }
+  return state;
+}
+
+/**
+ * Walk every unit (a directory seen but not listed yet) to the bottom, into `state`, on `n`
+ * threads: this one and n - 1 workers taking units in order, a batch at a time (one message per
+ * unit would cost more than a small unit's walk): each batch about a quarter of a walker's share
+ * of what is left (guided self-scheduling), by `weight` (the paths a unit held last time, or 1).
+ * Returns how many paths each unit held.
+ */
+export async function walkUnits(
+  hostDir: string, skip: IgnoreList, counters: WalkCounters, state: Map<string, StatRecord>, units: string[], n: number,
+  weight: (unit: string) => number = () => 1,
+): Promise<Map<string, number>> {
   const sizes = new Map<string, number>();
+  let left = units.reduce((a, u) => a + weight(u), 0);
+  const batch = (): string[] => {
+    const out: string[] = [];
+    const want = Math.max(1, left / (4 * n));
+    let got = 0;
+    while (units.length > 0 && (out.length === 0 || got < want)) {
+      const u = units.shift()!;
+      out.push(u);
+      got += weight(u);
+    }
+    left -= got;
+    return out;
+  };
   // this thread is one of the n walkers: n - 1 workers
   const pool = walkers(n - 1);
   const rootMsg: ToWorker = { root: hostDir, skip: skip.paths };
@@ -122,13 +169,13 @@ export async function parallelWalk(hostDir: string, skip: IgnoreList, counters: 
   const workersDone = new Promise<void>((resolve, reject) => {
     let busy = 0;
     const next = (w: Worker) => {
-      const unit = units.shift();
-      if (unit === undefined) {
+      const b = batch();
+      if (b.length === 0) {
         if (busy === 0) resolve();
         return;
       }
       busy++;
-      w.postMessage({ unit } satisfies ToWorker);
+      w.postMessage({ units: b } satisfies ToWorker);
     };
     const fail = (e: Error) => {
       if (failure) return;
@@ -153,7 +200,7 @@ export async function parallelWalk(hostDir: string, skip: IgnoreList, counters: 
         }
         counters.lstat += m.lstat;
         counters.readdir += m.readdir;
-        sizes.set(m.unit, m.rels.length);
+        m.units.forEach((u, i) => sizes.set(u, m.counts[i]));
         next(w);
       });
       w.once('exit', (code) => fail(new Error(`snapshot: a walker thread ended (exit code ${code})`)));
@@ -163,11 +210,13 @@ export async function parallelWalk(hostDir: string, skip: IgnoreList, counters: 
   });
   workersDone.catch(() => undefined); // awaited below, after this thread's own share
   try {
-    // this thread's share: a unit at a time, letting the workers' answers in between
-    for (let unit = units.shift(); unit !== undefined && !failure; unit = units.shift()) {
-      let count = 0;
-      await walkTree(hostDir, unit, skip, (rel, st) => { state.set(rel, recordOf(st)); count++; }, counters);
-      sizes.set(unit, count);
+    // this thread's share: a batch at a time, letting the workers' answers in between
+    for (let b = batch(); b.length > 0 && !failure; b = batch()) {
+      for (const unit of b) {
+        let count = 0;
+        await walkTree(hostDir, unit, skip, (rel, st) => { state.set(rel, recordOf(st)); count++; }, counters);
+        sizes.set(unit, count);
+      }
       await new Promise((r) => setImmediate(r));
     }
     await workersDone;
@@ -179,12 +228,5 @@ export async function parallelWalk(hostDir: string, skip: IgnoreList, counters: 
       w.unref();
     }
   }
-  // next time: split what held more than its share (a quarter of a worker's part), keep the rest
-  const share = Math.max(1000, (total || state.size) / (4 * n));
-  o.unitSizes.clear();
-  for (const [unit, size] of sizes) {
-    if (size > share && unit.split('/').length < 8) o.splitDirs.add(unit);
-    else o.unitSizes.set(unit, size);
-  }
-  return state;
+  return sizes;
 }

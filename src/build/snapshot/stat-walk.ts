@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { IgnoreList, LayerEntry } from '../../fs';
 import { byPath, Changed, entriesFor } from './entry-builder';
 import { changed, Kind, recordOf, StatRecord } from './stat-record';
-import { parallelWalk, PARALLEL_MIN_PATHS, prestartWalkers, walkersAvailable } from './parallel-walk';
+import { parallelWalk, PARALLEL_MIN_PATHS, prestartWalkers, walkersAvailable, walkUnits } from './parallel-walk';
 import { walkTree } from './tree-walk';
 import type { Snapshotter, SnapshotterOptions } from './types';
 
@@ -103,8 +103,14 @@ export class StatWalkSnapshotter implements Snapshotter {
     if (this.walksInParallel()) {
       state = await parallelWalk(this.root, this.skipList(), this.counters, { parallel: this.walkers(), ...this.split });
     } else {
+      // a root of unknown size: once it proves big, what is left of it goes on every core
+      const walkers = this.walkers();
+      const rest: string[] = [];
+      const skip = this.skipList();
       state = new Map();
-      await walkTree(this.root, '', this.skipList(), (rel, st) => state.set(rel, recordOf(st)), this.counters);
+      await walkTree(this.root, '', skip, (rel, st) => state.set(rel, recordOf(st)), this.counters,
+        walkers > 1 ? { budget: this.opts.parallelMinPaths ?? PARALLEL_MIN_PATHS, rest } : {});
+      if (rest.length > 0) await walkUnits(this.root, skip, this.counters, state, rest, Math.min(walkers, rest.length));
     }
     this.lastWalkSize = state.size;
     return state;

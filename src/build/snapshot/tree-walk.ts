@@ -20,20 +20,36 @@ const vanished = (e: unknown) => ['ENOENT', 'ENOTDIR'].includes((e as NodeJS.Err
  * listed path below it needs to ask (a set lookup, not a walk up the ancestors for each of
  * 100,000 paths).
  */
+export interface WalkOptions {
+  /** 1: only the entries of startRel itself */
+  depth?: number;
+  /**
+   * Stop once this many paths were visited (between two directories) and leave in `rest` the
+   * directories seen but not yet listed: walking each of them (walkTree from it) completes the walk.
+   */
+  budget?: number;
+  rest?: string[];
+}
+
 export async function walkTree(
   hostDir: string,
   startRel: string,
   skip: IgnoreList,
   visit: (rel: string, st: fs.Stats) => void,
   counters: WalkCounters,
-  opts: { depth?: number } = {},
+  opts: WalkOptions = {},
 ): Promise<void> {
   // depth 1: only the entries of startRel itself
   const deeper = opts.depth !== 1;
+  let visited = 0;
   const abs = (rel: string) => (rel === '' ? hostDir : hostDir === '/' ? '/' + rel : hostDir + '/' + rel);
   if (skip.size !== 0 && skip.ignores('/' + startRel)) return;
   const dirs = [startRel];
   while (dirs.length > 0) {
+    if (opts.budget !== undefined && visited >= opts.budget) {
+      opts.rest!.push(...dirs);
+      return;
+    }
     const rel = dirs.pop()!;
     let names: fs.Dirent[];
     try {
@@ -56,6 +72,7 @@ export async function walkTree(
         throw new UserError(`snapshot: cannot stat ${abs(child)}: ${(e as Error).message}`, { cause: e });
       }
       visit(child, st);
+      visited++;
       if (deeper && st.isDirectory()) dirs.push(child);
     }
   }

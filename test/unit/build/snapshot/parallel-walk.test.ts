@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { IgnoreList } from '../../../../src/fs';
-import { parallelWalk, walkersAvailable } from '../../../../src/build/snapshot/parallel-walk';
+import { parallelWalk, walkersAvailable, walkUnits } from '../../../../src/build/snapshot/parallel-walk';
 import { availableParallelism } from 'node:os';
 import { recordOf, type StatRecord } from '../../../../src/build/snapshot/stat-record';
 import { walkTree } from '../../../../src/build/snapshot/tree-walk';
@@ -17,11 +17,12 @@ describe('build/snapshot parallelWalk', () => {
   };
   const sorted = (m: Map<string, StatRecord>) => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 
-  it('walks on the cores, up to 4, or on as many threads as DRYDOCK_SNAPSHOT_WALKERS says', () => {
-    assert.equal(walkersAvailable({}), Math.min(availableParallelism(), 4));
+  it('walks on a worker per core (up to 4) and this thread, or on as many threads as DRYDOCK_SNAPSHOT_WALKERS says', () => {
+    const cores = availableParallelism();
+    assert.equal(walkersAvailable({}), cores > 1 ? Math.min(cores, 4) + 1 : 1);
     assert.equal(walkersAvailable({ DRYDOCK_SNAPSHOT_WALKERS: '1' }), 1);
     assert.equal(walkersAvailable({ DRYDOCK_SNAPSHOT_WALKERS: '3' }), 3);
-    assert.equal(walkersAvailable({ DRYDOCK_SNAPSHOT_WALKERS: 'many' }), Math.min(availableParallelism(), 4));
+    assert.equal(walkersAvailable({ DRYDOCK_SNAPSHOT_WALKERS: 'many' }), walkersAvailable({}));
   });
 
   it('sees what one thread sees, and splits a directory that held more than its share', async () => {
@@ -49,5 +50,21 @@ describe('build/snapshot parallelWalk', () => {
     const second = await parallelWalk(root, skip, { lstat: 0, readdir: 0 }, { parallel: 2, ...split });
     assert.deepEqual(sorted(second), sorted(await sequential(root)));
     assert.ok(split.unitSizes.has('big/d0'), 'units are the subdirectories of big/ now');
+  });
+
+  it('a walk stopped after a budget is completed by walking what it left', async () => {
+    const root = tmpDir('drydock-pwalk-');
+    for (let d = 0; d < 5; d++) for (let f = 0; f < 30; f++) {
+      fs.mkdirSync(path.join(root, `a/d${d}/sub`), { recursive: true });
+      fs.writeFileSync(path.join(root, `a/d${d}/sub/f${f}`), 'x');
+    }
+    const state = new Map<string, StatRecord>();
+    const rest: string[] = [];
+    const counters = { lstat: 0, readdir: 0 };
+    await walkTree(root, '', skip, (rel, st) => state.set(rel, recordOf(st)), counters, { budget: 10, rest });
+    assert.ok(rest.length > 0 && state.size < 100, `stopped early (${state.size} seen, ${rest.length} left)`);
+    await walkUnits(root, skip, counters, state, rest, 2);
+    assert.deepEqual(sorted(state), sorted(await sequential(root)));
+    assert.equal(counters.lstat, state.size);
   });
 });

@@ -16,8 +16,14 @@ function makeRoot(): string {
   return root;
 }
 
-// each test twice: walked by this thread, and by worker threads from the first walk on
-for (const mode of [{ name: 'one thread', opts: {} }, { name: 'worker threads', opts: { walkers: 2, parallelMinPaths: 0 } }]) describe(`build/snapshot StatWalkSnapshotter (${mode.name})`, () => {
+// each test three times: walked by this thread; by worker threads from the first walk on; and with
+// a first walk that goes on in workers once it has seen a few paths (as a big root's first walk)
+const modes = [
+  { name: 'one thread', opts: {} },
+  { name: 'worker threads', opts: { walkers: 2, parallelMinPaths: 0 } },
+  { name: 'worker threads after a few paths', opts: { walkers: 2, parallelMinPaths: 3 } },
+];
+for (const mode of modes) describe(`build/snapshot StatWalkSnapshotter (${mode.name})`, () => {
   it('reports additions, changes, deletions (one whiteout per subtree) and replaced directories (opaque)', async () => {
     const root = makeRoot();
     const s = new StatWalkSnapshotter({ ...mode.opts, root, ignore: ['/proc-like'], transient: () => ['/etc/resolv.conf'] });
