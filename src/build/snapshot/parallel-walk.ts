@@ -107,7 +107,7 @@ export interface ParallelWalkOptions {
   splitDirs: Set<string>;
 }
 
-/** Everything below `hostDir` (as walkTree from '' visits it), walked by worker threads. */
+/** Everything below `hostDir` (as walkTree from the root visits it), walked by this thread and workers. */
 export async function parallelWalk(hostDir: string, skip: IgnoreList, counters: WalkCounters, o: ParallelWalkOptions): Promise<Map<string, StatRecord>> {
   const state = new Map<string, StatRecord>();
   const units: string[] = [];
