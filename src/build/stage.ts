@@ -80,6 +80,8 @@ export class StageBuilder {
   pendingCacheKey?: string;
   /** the paths of the layers so far, for stages that never unpack (see isDir) */
   private pathIndex?: PathIndex;
+  /** entries unpacked into the root so far: about the paths it holds (for the snapshotter) */
+  private unpackedEntries = 0;
   private indexed = 0;
   /** --single-snapshot: the one snapshot of this stage, started with its first change */
   private single?: { snap: Snapshotter; changed: boolean };
@@ -165,7 +167,7 @@ export class StageBuilder {
   async appendCached(layer: Layer, instr: Instruction, entries?: LayerEntry[]): Promise<Layer> {
     this.image = appendLayer(this.image, layer, this.history(instr));
     if (entries && this.root && this.applied === this.image.layers.length - 1) {
-      await extractLayer(await layer.open(), this.root, this.extractOptions());
+      this.unpackedEntries += (await extractLayer(await layer.open(), this.root, this.extractOptions())).files;
       this.applied++;
       await this.snap?.addKnownChanges(entries.map((e) => '/' + e.path));
     }
@@ -197,7 +199,7 @@ export class StageBuilder {
       tap: applying?.tap,
       tapCopies: applying?.copiesChunks,
     }).catch(failedWithExtraction(applying));
-    await applying?.done;
+    if (applying) this.unpackedEntries += (await applying.done).files;
     const file = await this.env.blobs.adopt(tmp, w.digest);
     const layer: Layer = {
       descriptor: { mediaType: layerMediaType(this.image.manifestMediaType, this.env.compression), digest: w.digest, size: w.size },
@@ -244,7 +246,7 @@ export class StageBuilder {
   private async applyToRoot(entries: LayerEntry[]): Promise<void> {
     const applying = startTapExtraction(await this.rootfs(), this.extractOptions(), layerWeight(entries));
     await writeLayer(entries, null, { compression: 'none', preciseMtime: false, tap: applying.tap, tapCopies: applying.copiesChunks }).catch(failedWithExtraction(applying));
-    await applying.done;
+    this.unpackedEntries += (await applying.done).files;
   }
 
   private async startSingleSnapshot(): Promise<Snapshotter> {
@@ -270,6 +272,7 @@ export class StageBuilder {
       root,
       ignore: [...(this.hostRoot?.ignore ?? []), ...this.env.opts.ignorePaths],
       transient: () => isolation.transientPaths(),
+      sizeHint: () => this.unpackedEntries,
     };
   }
 
@@ -316,7 +319,7 @@ export class StageBuilder {
       // leaves paths out)
       const seen: LayerPaths | undefined = this.env.layerPaths && !this.hostRoot ? [] : undefined;
       const onEntry = seen ? (p: string, type: LayerEntry['type'], linkname?: string) => { seen.push({ path: p, type, linkname }); } : undefined;
-      await extractLayer(await layer.open(), this.root, { ...this.extractOptions(), onEntry });
+      this.unpackedEntries += (await extractLayer(await layer.open(), this.root, { ...this.extractOptions(), onEntry })).files;
       if (seen) this.env.layerPaths!.set(layer.descriptor.digest, seen);
       this.applied++;
     }

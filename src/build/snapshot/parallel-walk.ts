@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import type { MessagePort, Worker } from 'node:worker_threads';
-import { IgnoreList } from '../../fs';
+import { IgnoreList } from '../../fs/ignore';
 import { UserError } from '../../log';
 import { recordOf, type StatRecord } from './stat-record';
 import { walkTree, type WalkCounters } from './tree-walk';
@@ -105,6 +105,36 @@ export interface ParallelWalkOptions {
   unitSizes: Map<string, number>;
   /** directories this thread lists itself rather than hand out (updated by this one) */
   splitDirs: Set<string>;
+}
+
+/** How deep planUnits looks for directories to split. */
+const PLAN_DEPTH = 4;
+
+/**
+ * Learn from a walk's paths (one thread's, so no unit sizes yet) how to split the next: the
+ * directories, up to PLAN_DEPTH deep, that hold more than a quarter of a walker's share become
+ * split directories, and the others' sizes order the units. One pass over the paths (~20 ms at
+ * 100,000). Without it the first parallel walk of an image whose files sit in one directory
+ * (an app's /app or /data) would hand all of it to one walker.
+ */
+export function planUnits(paths: Iterable<string>, total: number, n: number, o: Pick<ParallelWalkOptions, 'unitSizes' | 'splitDirs'>): void {
+  const below = new Map<string, number>();
+  for (const p of paths) {
+    for (let i = p.indexOf('/'), depth = 1; i > 0 && depth <= PLAN_DEPTH; i = p.indexOf('/', i + 1), depth++) {
+      const dir = p.slice(0, i);
+      below.set(dir, (below.get(dir) ?? 0) + 1);
+    }
+  }
+  const share = Math.max(1000, total / (4 * n));
+  o.unitSizes.clear();
+  o.splitDirs.clear();
+  // a parent comes before its children in the map: whether it is split is known by then
+  for (const [dir, count] of below) {
+    const slash = dir.lastIndexOf('/');
+    if (slash > 0 && !o.splitDirs.has(dir.slice(0, slash))) continue; // inside a unit
+    if (count > share && dir.split('/').length < PLAN_DEPTH) o.splitDirs.add(dir);
+    else o.unitSizes.set(dir, count);
+  }
 }
 
 /** Everything below `hostDir` (as walkTree from the root visits it), walked by this thread and workers. */

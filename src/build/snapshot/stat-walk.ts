@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { IgnoreList, LayerEntry } from '../../fs';
 import { byPath, Changed, entriesFor } from './entry-builder';
 import { changed, Kind, recordOf, StatRecord } from './stat-record';
-import { parallelWalk, PARALLEL_MIN_PATHS, prestartWalkers, walkersAvailable, walkUnits } from './parallel-walk';
+import { parallelWalk, PARALLEL_MIN_PATHS, planUnits, prestartWalkers, walkersAvailable, walkUnits } from './parallel-walk';
 import { walkTree } from './tree-walk';
 import type { Snapshotter, SnapshotterOptions } from './types';
 
@@ -32,6 +32,8 @@ export class StatWalkSnapshotter implements Snapshotter {
   }
 
   async begin(): Promise<void> {
+    // a first walk of a root known to be big goes on in workers after a while: they boot meanwhile
+    if (this.state === null && this.walkers() > 1 && (this.opts.sizeHint?.() ?? 0) >= this.parallelMin()) prestartWalkers(this.walkers());
     if (this.state === null) this.state = await this.walk();
     // the walk after the RUN will be on workers: they boot while the RUN runs
     if (this.walksInParallel()) prestartWalkers(this.walkers());
@@ -94,8 +96,12 @@ export class StatWalkSnapshotter implements Snapshotter {
   }
 
   /** The first walk of a root learns its size: a big one is walked on every core from then on. */
+  private parallelMin(): number {
+    return this.opts.parallelMinPaths ?? PARALLEL_MIN_PATHS;
+  }
+
   private walksInParallel(): boolean {
-    return this.walkers() > 1 && this.lastWalkSize >= (this.opts.parallelMinPaths ?? PARALLEL_MIN_PATHS);
+    return this.walkers() > 1 && this.lastWalkSize >= this.parallelMin();
   }
 
   private async walk(): Promise<State> {
@@ -109,8 +115,10 @@ export class StatWalkSnapshotter implements Snapshotter {
       const skip = this.skipList();
       state = new Map();
       await walkTree(this.root, '', skip, (rel, st) => state.set(rel, recordOf(st)), this.counters,
-        walkers > 1 ? { budget: this.opts.parallelMinPaths ?? PARALLEL_MIN_PATHS, rest } : {});
+        walkers > 1 ? { budget: this.parallelMin(), rest } : {});
       if (rest.length > 0) await walkUnits(this.root, skip, this.counters, state, rest, Math.min(walkers, rest.length));
+      // the next walk will be parallel: split it by what this one saw
+      if (walkers > 1 && state.size >= this.parallelMin()) planUnits(state.keys(), state.size, walkers, this.split);
     }
     this.lastWalkSize = state.size;
     return state;

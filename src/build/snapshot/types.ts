@@ -33,7 +33,9 @@ export interface SnapshotterOptions {
   ignore?: string[];
   /** in-image paths the isolation writes and restores around a step (Isolation.transientPaths) */
   transient?: () => string[];
-  /** stat walk: worker threads for a big root (default: the cores, up to 4; 1: none) */
+  /** about how many paths the root holds (the entries unpacked into it), known before any walk */
+  sizeHint?: () => number;
+  /** stat walk: threads for a big root, this one included (default parallel-walk's walkersAvailable(); 1: no workers) */
   walkers?: number;
   /** stat walk: paths the last walk saw before workers walk (default parallel-walk's PARALLEL_MIN_PATHS) */
   parallelMinPaths?: number;

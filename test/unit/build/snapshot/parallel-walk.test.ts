@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { IgnoreList } from '../../../../src/fs';
-import { parallelWalk, walkersAvailable, walkUnits } from '../../../../src/build/snapshot/parallel-walk';
+import { parallelWalk, planUnits, walkersAvailable, walkUnits } from '../../../../src/build/snapshot/parallel-walk';
 import { availableParallelism } from 'node:os';
 import { recordOf, type StatRecord } from '../../../../src/build/snapshot/stat-record';
 import { walkTree } from '../../../../src/build/snapshot/tree-walk';
@@ -50,6 +50,21 @@ describe('build/snapshot parallelWalk', () => {
     const second = await parallelWalk(root, skip, { lstat: 0, readdir: 0 }, { parallel: 2, ...split });
     assert.deepEqual(sorted(second), sorted(await sequential(root)));
     assert.ok(split.unitSizes.has('big/d0'), 'units are the subdirectories of big/ now');
+  });
+
+  it('plans the first parallel walk from a one-thread walk\'s paths: big directories split, the rest units by size', () => {
+    const paths: string[] = ['etc', 'etc/hosts', 'app', 'app/node_modules', 'small', 'small/x'];
+    for (let p = 0; p < 40; p++) {
+      paths.push(`app/node_modules/p${p}`);
+      for (let f = 0; f < 100; f++) paths.push(`app/node_modules/p${p}/f${f}`);
+    }
+    const plan = { unitSizes: new Map<string, number>(), splitDirs: new Set<string>() };
+    planUnits(paths, paths.length, 2, plan);
+    // app/ and app/node_modules/ hold nearly everything: their packages are the units
+    assert.deepEqual([...plan.splitDirs].sort(), ['app', 'app/node_modules']);
+    assert.equal(plan.unitSizes.get('app/node_modules/p0'), 100);
+    assert.equal(plan.unitSizes.get('small'), 1);
+    assert.equal(plan.unitSizes.has('small/x'), false, 'nothing inside a unit');
   });
 
   it('a walk stopped after a budget is completed by walking what it left', async () => {

@@ -17,11 +17,12 @@ function makeRoot(): string {
 }
 
 // each test three times: walked by this thread; by worker threads from the first walk on; and with
-// a first walk that goes on in workers once it has seen a few paths (as a big root's first walk)
+// a first walk that goes on in workers once it has seen a few paths (a big root's first walk,
+// whose workers boot ahead as the stage says how many entries it unpacked)
 const modes = [
   { name: 'one thread', opts: {} },
   { name: 'worker threads', opts: { walkers: 2, parallelMinPaths: 0 } },
-  { name: 'worker threads after a few paths', opts: { walkers: 2, parallelMinPaths: 3 } },
+  { name: 'worker threads after a few paths', opts: { walkers: 2, parallelMinPaths: 3, sizeHint: () => 1000 } },
 ];
 for (const mode of modes) describe(`build/snapshot StatWalkSnapshotter (${mode.name})`, () => {
   it('reports additions, changes, deletions (one whiteout per subtree) and replaced directories (opaque)', async () => {
