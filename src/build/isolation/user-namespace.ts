@@ -1,6 +1,6 @@
 // RUN in a user namespace, where this process may not mount (an ordinary container: no
-// CAP_SYS_ADMIN) but may create one (podman's and containerd's permissive profiles allow it;
-// Docker's default seccomp profile does not). The step's mount, PID, UTS, IPC (and network)
+// CAP_SYS_ADMIN) but may create one (podman's default seccomp profile allows it, and so does no
+// profile at all, a Kubernetes pod's default; Docker's default profile, and containerd's, does not). The step's mount, PID, UTS, IPC (and network)
 // namespaces then belong to a new user namespace in which it may mount: the chroot isolation
 // gives it /proc, /sys and /dev as on a host (java, for one, cannot start without /proc), real
 // bind and tmpfs mounts, and a PID namespace that takes every process of the step down with it.
