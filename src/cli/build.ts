@@ -135,7 +135,15 @@ export function buildCommand(): Command {
     // process
     .option('--kaniko-dir <dir>', 'working directory for stage roots and layers (default: a temporary directory)')
     .option('--cleanup [bool]', 'remove the working directory after the build', parseBool('cleanup'));
-  return addLogFlags(cmd);
+  return addLogFlags(cmd).addHelpText('after', `
+Environment:
+  DOCKER_CONFIG                 directory of the config.json with registry credentials
+  SOURCE_DATE_EPOCH             with --reproducible, the time written instead of epoch 0
+  TMPDIR                        where the work dir goes unless --kaniko-dir says
+  SSH_AUTH_SOCK                 the agent --ssh default relays to
+  GIT_TOKEN, GIT_USERNAME, GIT_PASSWORD, GIT_PULL_METHOD   git build contexts (kaniko's)
+  DRYDOCK_NO_USERNS=1           never run RUN steps in a user namespace
+  DRYDOCK_SNAPSHOT_WALKERS=N    threads for the stat walk of a big root (1: no workers)`);
 }
 
 /** Turn argv into BuildOptions (and configure logging); exported for tests. */

@@ -297,7 +297,7 @@ describe('cli/build parseBuildArgs', () => {
     });
   });
 
-  it('--help returns null (nothing to build)', () => {
+  it('--help returns null (nothing to build), and names the environment it reads', () => {
     const write = process.stdout.write;
     let out = '';
     process.stdout.write = ((s: string) => { out += s; return true; }) as typeof process.stdout.write;
@@ -307,6 +307,7 @@ describe('cli/build parseBuildArgs', () => {
       process.stdout.write = write;
     }
     assert.match(out, /--destination/);
+    assert.match(out, /Environment:\n[^]*DOCKER_CONFIG[^]*DRYDOCK_NO_USERNS=1[^]*DRYDOCK_SNAPSHOT_WALKERS=N/);
   });
 
   describe('repeated maps and bad log settings', () => {
