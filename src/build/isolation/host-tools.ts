@@ -76,13 +76,9 @@ function helpText(bin: string | undefined): string {
 
 let cached: HostTools | undefined;
 
+/** The host programs, looked up once; it starts no process (what needs one asks when first used). */
 export function findHostTools(): HostTools {
   return (cached ??= lookUpTools());
-}
-
-/** findHostTools() as a promise (it starts no process: what needs one asks when first used). */
-export function probeHostTools(): Promise<HostTools> {
-  return Promise.resolve(findHostTools());
 }
 
 function lookUpTools(): HostTools {

@@ -6,7 +6,7 @@ import { log, UserError } from '../../log';
 import { CapabilitySet, readCapabilities } from './capabilities';
 import { ChrootIsolation, Launcher } from './chroot';
 import type { ProbeFs } from './container-detect';
-import { findHostTools, hostProgram, HostTools, probeHostTools } from './host-tools';
+import { findHostTools, HostTools } from './host-tools';
 import { mountProbe } from './mount-probe';
 import { NoneIsolation } from './none';
 import { canMountInUserNamespace, probeUserNamespace } from './user-namespace';
@@ -51,16 +51,10 @@ export function probeMountRights(tools: Pick<HostTools, 'unshare' | 'mount'>): P
  */
 export async function chooseIsolation(requested: 'chroot' | 'none' | 'auto', opts: SelectOptions = {}): Promise<Isolation> {
   const caps = opts.caps ?? readCapabilities();
-  // both probes at once: the mount probe needs only where unshare and mount are, not `unshare --help`
-  const toolsProbe = opts.tools ? Promise.resolve(opts.tools) : probeHostTools();
-  const where = opts.tools ?? { unshare: hostProgram('unshare'), mount: hostProgram('mount') };
-  const mountProbe = !opts.noMount && caps.has('CAP_SYS_ADMIN') ? probeMountRights(where) : undefined;
+  const tools = opts.tools ?? findHostTools(); // looks the programs up, starts none
+  const mayMount = !opts.noMount && caps.has('CAP_SYS_ADMIN') && (await probeMountRights(tools));
   // a user namespace is asked about only where we may not mount ourselves
-  const usernsProbe = mountProbe?.then((may) => (may ? undefined : mayUseUserNamespace(opts, caps) ? probeUserNamespace(where) : undefined))
-    ?? (mayUseUserNamespace(opts, caps) ? probeUserNamespace(where) : undefined);
-  const tools = await toolsProbe;
-  await mountProbe;
-  await usernsProbe;
+  if (!mayMount && mayUseUserNamespace(opts, caps)) await probeUserNamespace(tools);
   return selectIsolation(requested, { ...opts, caps, tools });
 }
 

@@ -79,6 +79,10 @@ export function runWalker(port: MessagePort): void {
 }
 
 const workers: Worker[] = [];
+const forget = (w: Worker) => {
+  const i = workers.indexOf(w);
+  if (i >= 0) workers.splice(i, 1);
+};
 
 function walkers(n: number): Worker[] {
   const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
@@ -87,7 +91,7 @@ function walkers(n: number): Worker[] {
     const w = new Worker(path.join(__dirname, 'walk-thread.js'), { stdout: false, stderr: false });
     w.unref();
     w.on('error', () => undefined); // reported to a walk by its 'exit'
-    w.on('exit', () => { const i = workers.indexOf(w); if (i >= 0) workers.splice(i, 1); });
+    w.on('exit', () => forget(w));
     workers.push(w);
   }
   return workers.slice(0, n);
@@ -107,8 +111,10 @@ export interface ParallelWalkOptions {
   splitDirs: Set<string>;
 }
 
-/** How deep planUnits looks for directories to split. */
+/** How deep planUnits looks for directories to split (it counts paths for each: a cost per level). */
 const PLAN_DEPTH = 4;
+/** How deep a walk's own unit sizes may split directories further. */
+const SPLIT_DEPTH = 8;
 
 /**
  * Learn from a walk's paths (one thread's, so no unit sizes yet) how to split the next: the
@@ -161,7 +167,7 @@ export async function parallelWalk(hostDir: string, skip: IgnoreList, counters: 
   const share = Math.max(1000, (total || state.size) / (4 * n));
   o.unitSizes.clear();
   for (const [unit, size] of sizes) {
-    if (size > share && unit.split('/').length < 8) o.splitDirs.add(unit);
+    if (size > share && unit.split('/').length < SPLIT_DEPTH) o.splitDirs.add(unit);
     else o.unitSizes.set(unit, size);
   }
   return state;
@@ -254,7 +260,7 @@ export async function walkUnits(
     for (const w of pool) {
       w.removeAllListeners('message');
       w.removeAllListeners('exit');
-      w.on('exit', () => { const i = workers.indexOf(w); if (i >= 0) workers.splice(i, 1); });
+      w.on('exit', () => forget(w));
       w.unref();
     }
   }

@@ -13,13 +13,6 @@ export interface WalkCounters {
 
 const vanished = (e: unknown) => ['ENOENT', 'ENOTDIR'].includes((e as NodeJS.ErrnoException).code ?? '');
 
-/**
- * Visit every path below `hostDir`/`startRel` (startRel itself excluded), in no particular order.
- * The skip list is matched against the in-image path '/' + rel. Once startRel is known not to be
- * skipped, a child is skipped exactly when it is listed itself, which only a directory with a
- * listed path below it needs to ask (a set lookup, not a walk up the ancestors for each of
- * 100,000 paths).
- */
 export interface WalkOptions {
   /** 1: only the entries of startRel itself */
   depth?: number;
@@ -31,6 +24,13 @@ export interface WalkOptions {
   rest?: string[];
 }
 
+/**
+ * Visit every path below `hostDir`/`startRel` (startRel itself excluded), in no particular order.
+ * The skip list is matched against the in-image path '/' + rel. Once startRel is known not to be
+ * skipped, a child is skipped exactly when it is listed itself, which only a directory with a
+ * listed path below it needs to ask (a set lookup, not a walk up the ancestors for each of
+ * 100,000 paths).
+ */
 export async function walkTree(
   hostDir: string,
   startRel: string,
@@ -39,7 +39,6 @@ export async function walkTree(
   counters: WalkCounters,
   opts: WalkOptions = {},
 ): Promise<void> {
-  // depth 1: only the entries of startRel itself
   const deeper = opts.depth !== 1;
   let visited = 0;
   const abs = (rel: string) => (rel === '' ? hostDir : hostDir === '/' ? '/' + rel : hostDir + '/' + rel);
