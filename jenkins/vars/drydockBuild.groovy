@@ -1,5 +1,4 @@
-import io.drydock.jenkins.Params
-import io.drydock.jenkins.Shell
+import io.drydock.jenkins.StepArgs
 
 /**
  * Build an image with the drydock executor (kaniko-compatible flags) and return the digest of
@@ -8,16 +7,12 @@ import io.drydock.jenkins.Shell
 def call(Map args = [:]) {
   def known = ['context', 'dockerfile', 'destinations', 'buildArgs', 'cache', 'cacheRepo', 'target', 'labels',
                'noPush', 'tarPath', 'extraArgs', 'executor', 'digestFile']
-  def unknown = args.keySet().findAll { !(it in known) }
-  if (unknown) {
-    error("drydockBuild: unknown parameter(s) ${unknown.sort().join(', ')}; expected some of ${known.join(', ')}")
-  }
+  StepArgs.requireKnown(this, 'drydockBuild', args, known)
   List destinations = asList(args.destinations, 'destinations')
   boolean noPush = args.noPush == true
   if (!destinations && !noPush) {
     error('drydockBuild: give destinations: [\'registry/repo:tag\', ...], or noPush: true to build without pushing')
   }
-  String digestFile = args.digestFile ?: "${pwd(tmp: true)}/drydock-digest-${UUID.randomUUID()}"
 
   List cmd = [args.executor ?: '/kaniko/executor']
   cmd += ['--context', args.context ?: pwd()]
@@ -30,17 +25,13 @@ def call(Map args = [:]) {
   pairs(args.labels, 'labels').each { cmd += ['--label', it] }
   if (noPush) cmd << '--no-push'
   if (args.tarPath) cmd += ['--tar-path', args.tarPath]
-  cmd += ['--digest-file', digestFile]
   cmd += asList(args.extraArgs, 'extraArgs')
 
-  sh(script: Shell.join(cmd), label: 'drydock build')
-  return readFile(file: digestFile).trim()
+  return StepArgs.runForDigest(this, cmd, 'drydock build', args.digestFile)
 }
 
 private List asList(value, String name) {
-  List words = Params.words(value)
-  if (words == null) error("drydockBuild: ${name} must be a string or a list of strings, not ${value.getClass().simpleName}")
-  return words
+  return StepArgs.words(this, 'drydockBuild', value, name)
 }
 
 /** A map becomes KEY=VALUE words in its own order; a list is taken as KEY=VALUE words already. */

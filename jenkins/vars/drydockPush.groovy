@@ -1,5 +1,4 @@
-import io.drydock.jenkins.Params
-import io.drydock.jenkins.Shell
+import io.drydock.jenkins.StepArgs
 
 /**
  * Push an image an earlier drydockBuild kept (noPush with --oci-layout-path or tarPath), after a
@@ -7,28 +6,17 @@ import io.drydock.jenkins.Shell
  */
 def call(Map args = [:]) {
   def known = ['path', 'destinations', 'extraArgs', 'executor', 'digestFile']
-  def unknown = args.keySet().findAll { !(it in known) }
-  if (unknown) {
-    error("drydockPush: unknown parameter(s) ${unknown.sort().join(', ')}; expected some of ${known.join(', ')}")
-  }
+  StepArgs.requireKnown(this, 'drydockPush', args, known)
   if (!(args.path instanceof CharSequence) || !args.path) {
     error('drydockPush: give path: the OCI layout directory (or DIR:REF) or the tarball the build kept')
   }
-  List destinations = asList(args.destinations, 'destinations')
+  List destinations = StepArgs.words(this, 'drydockPush', args.destinations, 'destinations')
   if (!destinations) error('drydockPush: give destinations: [\'registry/repo:tag\', ...]')
-  String digestFile = args.digestFile ?: "${pwd(tmp: true)}/drydock-digest-${UUID.randomUUID()}"
 
   List cmd = [args.executor ?: '/kaniko/executor', 'push', args.path.toString()]
   destinations.each { cmd += ['--destination', it] }
-  cmd += ['--digest-file', digestFile]
-  cmd += asList(args.extraArgs, 'extraArgs')
+  cmd += StepArgs.words(this, 'drydockPush', args.extraArgs, 'extraArgs')
 
-  sh(script: Shell.join(cmd), label: 'drydock push')
-  return readFile(file: digestFile).trim()
+  return StepArgs.runForDigest(this, cmd, 'drydock push', args.digestFile)
 }
 
-private List asList(value, String name) {
-  List words = Params.words(value)
-  if (words == null) error("drydockPush: ${name} must be a string or a list of strings, not ${value.getClass().simpleName}")
-  return words
-}

@@ -125,14 +125,9 @@ async function verifyLogin(registry: string, username: string, password: string,
   const { StaticKeychain } = require('../credentials/keychain') as typeof import('../credentials/keychain');
   const { normalizeRegistryHost } = require('../image/reference') as typeof import('../image/reference');
   const host = normalizeRegistryHost(registry);
-  const client = new RegistryClient({
+  await RegistryClient.using({
     keychain: new StaticKeychain({ [host === 'docker.io' ? 'index.docker.io' : host]: { username, password } }),
     registryCertificates: ca ? { [host]: ca } : undefined,
     retries: 1,
-  });
-  try {
-    await client.checkLogin(host);
-  } finally {
-    await client.close();
-  }
+  }, (client) => client.checkLogin(host));
 }

@@ -25,25 +25,20 @@ export async function main(args: string[]): Promise<number> {
   if (!parseCommand(cmd, args)) return 0;
   const f = cmd.opts();
   configureLogging(f);
-  const client = new RegistryClient({
+  await RegistryClient.using({
     ...registryOptions(f),
     keychain: createKeychain(),
     retries: { push: f.pushRetry },
     log: log.child({ component: 'registry' }),
-  });
-  try {
-    await pushArtifact({
-      location: cmd.args[0],
-      destinations: f.destination,
-      client,
-      workDir: os.tmpdir(),
-      ignoreImmutableTagErrors: !!f.pushIgnoreImmutableTagErrors,
-      digestFile: f.digestFile,
-      imageNameWithDigestFile: f.imageNameWithDigestFile,
-      imageNameTagWithDigestFile: f.imageNameTagWithDigestFile,
-    });
-  } finally {
-    await client.close();
-  }
+  }, (client) => pushArtifact({
+    location: cmd.args[0],
+    destinations: f.destination,
+    client,
+    workDir: os.tmpdir(),
+    ignoreImmutableTagErrors: !!f.pushIgnoreImmutableTagErrors,
+    digestFile: f.digestFile,
+    imageNameWithDigestFile: f.imageNameWithDigestFile,
+    imageNameTagWithDigestFile: f.imageNameTagWithDigestFile,
+  }));
   return 0;
 }

@@ -33,26 +33,21 @@ export async function main(args: string[]): Promise<number> {
   const platformFlag: string | undefined = f.customPlatform;
   const platform = platformFlag ? parsePlatform(platformFlag) : defaultPlatform();
   const t = registryOptions(f);
-  const client = new RegistryClient({
+  await RegistryClient.using({
     ...t,
     insecurePull: t.insecurePull || t.insecure,
     skipTlsVerifyPull: t.skipTlsVerifyPull || t.skipTlsVerify,
     keychain: createKeychain(),
     retries: { pull: f.imageDownloadRetry },
     log: log.child({ component: 'registry' }),
-  });
-  try {
-    await warm({
-      images: f.image,
-      dockerfile: f.dockerfile ? path.resolve(f.dockerfile) : undefined,
-      buildArgs: keyValue(f.buildArg, 'build-arg'),
-      cacheDir: path.resolve(f.cacheDir),
-      force: !!f.force,
-      platform,
-      client,
-    });
-  } finally {
-    await client.close();
-  }
+  }, (client) => warm({
+    images: f.image,
+    dockerfile: f.dockerfile ? path.resolve(f.dockerfile) : undefined,
+    buildArgs: keyValue(f.buildArg, 'build-arg'),
+    cacheDir: path.resolve(f.cacheDir),
+    force: !!f.force,
+    platform,
+    client,
+  }));
   return 0;
 }

@@ -497,5 +497,15 @@ export class RegistryClient {
   async close(abort = false): Promise<void> {
     await this.http.close(abort);
   }
+
+  /** A client for the span of `use`, closed however that ends (the commands' usual frame). */
+  static async using<T>(options: RegistryClientOptions, use: (client: RegistryClient) => Promise<T>): Promise<T> {
+    const client = new RegistryClient(options);
+    try {
+      return await use(client);
+    } finally {
+      await client.close();
+    }
+  }
 }
 

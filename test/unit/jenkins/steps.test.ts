@@ -31,6 +31,7 @@ const cases = [
   { name: 'noPush', step: 'drydockBuild', args: { noPush: true, context: '.', digestFile: '/t/d', buildArgs: ['A=1', 'B=two words'] } },
   { name: 'noDestination', step: 'drydockBuild', args: { context: '.' } },
   { name: 'unknown', step: 'drydockBuild', args: { destinations: ['r/a'], buildArg: { A: '1' } } },
+  { name: 'extraDigestFile', step: 'drydockBuild', args: { noPush: true, digestFile: '/t/d', extraArgs: '--digest-file=/elsewhere' } },
   { name: 'badBuildArg', step: 'drydockBuild', args: { destinations: ['r/a'], buildArgs: ['NOEQUALS'] } },
   {
     name: 'creds', step: 'withDrydockCredentials',
@@ -87,8 +88,8 @@ describe('Jenkins shared library steps (groovy)', function () {
       '--destination reg.example.com:5000/team/app:1.0 --destination reg.example.com:5000/team/app:latest ' +
       `--build-arg 'MSG=a b "c" $X '"'"'y'"'"' \`id\` \\n' --build-arg EMPTY= --cache=true ` +
       '--cache-repo reg.example.com:5000/team/cache --target runtime ' +
-      "--label 'org.opencontainers.image.title=My App' --tar-path out/image.tar --digest-file /ws/job@tmp/digest " +
-      "--reproducible '--build-arg=X=$(id)'");
+      "--label 'org.opencontainers.image.title=My App' --tar-path out/image.tar " +
+      "--reproducible '--build-arg=X=$(id)' --digest-file /ws/job@tmp/digest");
     assert.deepEqual(r.calls[1], { step: 'readFile', file: '/ws/job@tmp/digest' });
   });
 
@@ -98,7 +99,7 @@ describe('Jenkins shared library steps (groovy)', function () {
       '--destination', 'reg.example.com:5000/team/app:1.0', '--destination', 'reg.example.com:5000/team/app:latest',
       '--build-arg', `MSG=${tricky}`, '--build-arg', 'EMPTY=', '--cache=true', '--cache-repo', 'reg.example.com:5000/team/cache',
       '--target', 'runtime', '--label', 'org.opencontainers.image.title=My App', '--tar-path', 'out/image.tar',
-      '--digest-file', '/ws/job@tmp/digest', '--reproducible', '--build-arg=X=$(id)',
+      '--reproducible', '--build-arg=X=$(id)', '--digest-file', '/ws/job@tmp/digest',
     ]);
   });
 
@@ -113,6 +114,12 @@ describe('Jenkins shared library steps (groovy)', function () {
   it('drydockBuild with noPush needs no destination and takes KEY=VALUE lists', () => {
     assert.equal(results.noPush.calls[0].script,
       "/kaniko/executor --context . --dockerfile Dockerfile --build-arg A=1 --build-arg 'B=two words' --no-push --digest-file /t/d");
+  });
+
+  it('drydockBuild reads the digest file it named, whatever extraArgs say (its --digest-file comes last and wins)', () => {
+    const r = results.extraDigestFile;
+    assert.match(r.calls[0].script as string, / --digest-file=\/elsewhere --digest-file \/t\/d$/);
+    assert.deepEqual(r.calls[1], { step: 'readFile', file: '/t/d' });
   });
 
   it('drydockBuild stops with clear messages on bad parameters', () => {
@@ -130,7 +137,7 @@ describe('Jenkins shared library steps (groovy)', function () {
     assert.equal(r.calls[0].label, 'drydock push');
     assert.deepEqual(argvOf(r.calls[0].script as string, '/kaniko/executor'), [
       'push', 'out/my image', '--destination', 'reg.example.com/app:1', '--destination', 'reg.example.com/app:latest',
-      '--digest-file', '/t/d', '--push-retry', '5',
+      '--push-retry', '5', '--digest-file', '/t/d',
     ]);
     assert.match(results.pushNoPath.error as string, /drydockPush: give path:/);
     assert.match(results.pushNoDestination.error as string, /drydockPush: give destinations:/);
@@ -156,6 +163,6 @@ describe('Jenkins shared library steps (groovy)', function () {
 
   it('withDrydockCredentials defaults to the agent\'s DOCKER_CONFIG and rejects unknown parameters', () => {
     assert.equal(results.credsDefault.calls[0].script, 'drydock creds compose --config-dir /kaniko/.docker --ecr 123456789012');
-    assert.match(results.credsUnknown.error as string, /unknown parameter\(s\) region/);
+    assert.match(results.credsUnknown.error as string, /withDrydockCredentials: unknown parameter\(s\) region/);
   });
 });
