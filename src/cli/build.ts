@@ -143,7 +143,8 @@ Environment:
   SSH_AUTH_SOCK                 the agent --ssh default relays to
   GIT_TOKEN, GIT_USERNAME, GIT_PASSWORD, GIT_PULL_METHOD   git build contexts (kaniko's)
   DRYDOCK_NO_USERNS=1           never run RUN steps in a user namespace
-  DRYDOCK_SNAPSHOT_WALKERS=N    threads for the stat walk of a big root (1: no workers)`);
+  DRYDOCK_SNAPSHOT_WALKERS=N    threads for the stat walk of a big root (1: no workers)
+  DRYDOCK_FILE_WRITERS=N        threads creating the small files of a big layer (0: none)`);
 }
 
 /** Turn argv into BuildOptions (and configure logging); exported for tests. */

@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import type { MessagePort, Worker } from 'node:worker_threads';
 import { log, redact, UserError, type Format, type Level } from '../log';
-import { extractLayer, type ExtractOptions, type ExtractResult } from './extract';
+import { extractLayer, fileWritersBeside, type ExtractOptions, type ExtractResult } from './extract';
 import { IgnoreList } from './ignore';
 import type { LayerEntry } from './types';
 
@@ -76,8 +76,10 @@ export function failedWithExtraction(x: TapExtraction | undefined): (err: unknow
  * `opts.onEntry` cannot cross threads: with it, extraction stays on this thread.
  */
 export function startTapExtraction(root: string, opts: ExtractOptions, weight: LayerWeight, inWorker = worthAWorker(weight)): TapExtraction {
-  if (!inWorker || opts.onEntry) return extractOnThisThread(root, opts);
-  return extractInWorker(root, opts);
+  // the layer writer keeps the main thread busy beside the extraction
+  const o = { ...opts, fileWriters: opts.fileWriters ?? fileWritersBeside(1) };
+  if (!inWorker || o.onEntry) return extractOnThisThread(root, o);
+  return extractInWorker(root, o);
 }
 
 function extractOnThisThread(root: string, opts: ExtractOptions): TapExtraction {
@@ -103,6 +105,8 @@ interface WorkerSetup {
   ignore?: string[];
   layerName?: string;
   setfattr?: string;
+  fileWriters?: number;
+  fileWritersAfter?: number;
   log: { level: Level; format: Format; timestamps: boolean };
 }
 
@@ -153,6 +157,8 @@ function extractInWorker(root: string, opts: ExtractOptions): TapExtraction {
     ignore: opts.ignore?.paths,
     layerName: opts.layerName,
     setfattr: opts.setfattr,
+    fileWriters: opts.fileWriters,
+    fileWritersAfter: opts.fileWritersAfter,
     log: { level: log.level, format: log.format, timestamps: log.timestamps },
   };
   const worker = takeWorker();
@@ -263,6 +269,8 @@ function startExtraction(setup: WorkerSetup, post: (m: FromWorker) => void): Pas
     ignore: setup.ignore ? new IgnoreList(setup.ignore) : undefined,
     layerName: setup.layerName,
     setfattr: setup.setfattr,
+    fileWriters: setup.fileWriters,
+    fileWritersAfter: setup.fileWritersAfter,
   };
   extractLayer(input, setup.root, opts).then(
     (result) => post({ done: result }),

@@ -4,6 +4,8 @@
 //
 //   node dist/test/bench/profile.js SCENARIO [extra executor flags...]
 // env: BENCH_SCRATCH (/tmp/bench-scratch)  PROFILE_TOP (25)
+//      PROFILE_STRACE=1: instead, a timeline of the processes the build starts and the mounts it
+//      makes (strace -f), in ms from the executor's start
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -57,6 +59,23 @@ export function timeByOurCaller(p: Profile): Array<{ name: string; ms: number }>
   return [...ms.entries()].map(([name, v]) => ({ name, ms: v })).sort((a, b) => b.ms - a.ms);
 }
 
+/** Which processes the build started and which mounts it made, when: strace's view of one build. */
+function straceTimeline(work: string, args: string[], scratch: string): void {
+  const out = path.join(work, 'strace.txt');
+  const r = spawnSync('strace', ['-f', '-ttt', '-s', '80', '-e', 'trace=execve,mount,umount2,exit_group', '-o', out, process.execPath, ...args],
+    { encoding: 'utf8', env: { ...process.env, TMPDIR: path.join(scratch, 'tmp') }, maxBuffer: 256 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`build failed:\n${(r.stdout + r.stderr).slice(-3000)}`);
+  const lines = fs.readFileSync(out, 'utf8').split('\n').filter(Boolean);
+  const t0 = Number(lines[0].split(/\s+/)[1]);
+  for (const l of lines) {
+    const [pid, t, ...rest] = l.split(/\s+/);
+    const call = rest.join(' ');
+    if (/^(execve|mount|umount2|exit_group)\(/.test(call) && !/ENOENT/.test(call)) {
+      console.log(`${((Number(t) - t0) * 1000).toFixed(1).padStart(8)} ms  ${pid.padStart(7)}  ${call.slice(0, 150)}`);
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const [name, ...extra] = process.argv.slice(2);
   const s = SCENARIOS.find((x) => x.name === name);
@@ -79,6 +98,7 @@ async function main(): Promise<void> {
     const snapshot = fs.existsSync(blob) && !process.env.DRYDOCK_NO_SNAPSHOT ? ['--snapshot-blob', blob] : [];
     const args = [...snapshot, '--cpu-prof', '--cpu-prof-dir', profDir, path.join(REPO_ROOT, 'dist/src/cli/start.js'), 'executor', '-c', ctx, '--no-push',
       '--oci-layout-path', path.join(work, 'oci'), '--verbosity', 'debug', '--log-timestamp', ...(s.oursFlags?.(work) ?? []), ...extra];
+    if (process.env.PROFILE_STRACE) return straceTimeline(work, args.filter((a, i) => !/^--cpu-prof/.test(a) && !/^--cpu-prof/.test(args[i - 1] ?? '')), scratch);
     const t0 = Date.now();
     const r = spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, TMPDIR: path.join(scratch, 'tmp') }, maxBuffer: 256 * 1024 * 1024 });
     const wall = (Date.now() - t0) / 1000;

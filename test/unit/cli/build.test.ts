@@ -307,7 +307,7 @@ describe('cli/build parseBuildArgs', () => {
       process.stdout.write = write;
     }
     assert.match(out, /--destination/);
-    assert.match(out, /Environment:\n[^]*DOCKER_CONFIG[^]*DRYDOCK_NO_USERNS=1[^]*DRYDOCK_SNAPSHOT_WALKERS=N/);
+    assert.match(out, /Environment:\n[^]*DOCKER_CONFIG[^]*DRYDOCK_NO_USERNS=1[^]*DRYDOCK_SNAPSHOT_WALKERS=N[^]*DRYDOCK_FILE_WRITERS=N/);
   });
 
   describe('repeated maps and bad log settings', () => {

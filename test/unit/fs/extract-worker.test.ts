@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import { log, UserError } from '../../../src/log';
 import { failedWithExtraction, layerWeight, startTapExtraction, worthAWorker, WORKER_MIN_ENTRIES } from '../../../src/fs/extract-worker';
+import { type ExtractOptions } from '../../../src/fs/extract';
 import { writeLayer } from '../../../src/fs/layer-writer';
 import { type LayerEntry } from '../../../src/fs/types';
 import { tmpDir } from '../../support/testbed';
@@ -16,8 +17,8 @@ function e(p: string, type: LayerEntry['type'], extra: Partial<LayerEntry> = {})
 }
 
 /** Write `entries` as a layer while applying it to `root` through the tap, as a COPY does. */
-async function copyInto(root: string, layerFile: string, entries: LayerEntry[], inWorker: boolean) {
-  const x = startTapExtraction(root, {}, layerWeight(entries), inWorker);
+async function copyInto(root: string, layerFile: string, entries: LayerEntry[], inWorker: boolean, opts: ExtractOptions = {}) {
+  const x = startTapExtraction(root, opts, layerWeight(entries), inWorker);
   await writeLayer(entries, layerFile, { compression: 'gzip', tap: x.tap }).catch(failedWithExtraction(x));
   return x.done;
 }
@@ -67,6 +68,27 @@ describe('fs/extract-worker', () => {
     assert.deepEqual(trees[1], trees[0]);
     assert.equal(trees[1]['app/d1/f1'].split(' ')[0], '640');
     assert.equal(fs.statSync(path.join(dir, 'root-true/app/big')).size, 6 * 1024 * 1024 + 17);
+  });
+
+  it('a worker hands files to writer threads while its layer floods in, and the tree is the same', async function () {
+    this.timeout(60000);
+    // A worker busy with the main thread's messages hears nothing from its own threads until
+    // they stop (src/fs/file-writers.ts): with message-based signals, writers started after the
+    // first 1,000 files never got one.
+    const entries: LayerEntry[] = [e('app', 'dir')];
+    for (let d = 0; d < 20; d++) entries.push(e(`app/d${d}`, 'dir', { mode: 0o750 }));
+    for (let i = 0; i < 3000; i++) entries.push(e(`app/d${i % 20}/f${i}`, 'file', { content: Buffer.alloc(300 + (i % 900), `${i}:`), mode: i % 3 ? 0o644 : 0o600 }));
+    const trees: Array<Record<string, string>> = [];
+    for (const writers of [0, 2]) {
+      const root = path.join(dir, `root-${writers}`);
+      fs.mkdirSync(root);
+      const r = await copyInto(root, path.join(dir, `l-${writers}.tgz`), entries, true, { fileWriters: writers });
+      assert.equal(r.files, entries.length);
+      if (writers) assert.ok(r.byWriters > 0 && r.byWriters <= 2000, `writer threads created ${r.byWriters} of 3,000 files`);
+      else assert.equal(r.byWriters, 0);
+      trees.push(describeTree(root));
+    }
+    assert.deepEqual(trees[1], trees[0]);
   });
 
   it('keeps path safety in the worker: a symlink to /etc stays inside the root', async () => {

@@ -1,12 +1,13 @@
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { which } from '../../../src/build/isolation/host-tools';
 import { UserError } from '../../../src/log';
-import { extractLayer, type ExtractOptions } from '../../../src/fs/extract';
+import { extractLayer, fileWritersBeside, type ExtractOptions } from '../../../src/fs/extract';
 import { IgnoreList } from '../../../src/fs/ignore';
 import { writeLayer } from '../../../src/fs/layer-writer';
 import { type LayerEntry } from '../../../src/fs/types';
@@ -22,7 +23,20 @@ function e(p: string, type: LayerEntry['type'], extra: Partial<LayerEntry> = {})
 
 type TarSpec = Parameters<typeof makeTar>[0];
 
-describe('fs/extract', () => {
+describe('fs/extract: file writer threads wanted', () => {
+  it('one per core beyond the extracting thread, gunzip and the busy ones, up to 3; or as DRYDOCK_FILE_WRITERS says', () => {
+    const cores = os.availableParallelism();
+    assert.equal(fileWritersBeside(0, {}), Math.max(0, Math.min(3, cores - 2)));
+    assert.equal(fileWritersBeside(1, {}), Math.max(0, Math.min(3, cores - 3)));
+    assert.equal(fileWritersBeside(1, { DRYDOCK_FILE_WRITERS: '2' }), 2);
+    assert.equal(fileWritersBeside(0, { DRYDOCK_FILE_WRITERS: '0' }), 0);
+    assert.equal(fileWritersBeside(0, { DRYDOCK_FILE_WRITERS: 'lots' }), Math.max(0, Math.min(3, cores - 2)));
+  });
+});
+
+// Every behaviour in both ways of creating files: on the extracting thread, and by writer
+// threads from the first file on (src/fs/file-writers.ts).
+for (const [label, mode] of [['', { fileWriters: 0 }], [' (file writer threads)', { fileWriters: 2, fileWritersAfter: 0 }]] as Array<[string, ExtractOptions]>) describe(`fs/extract${label}`, () => {
   let base: string;
   let root: string;
   let outside: string;
@@ -36,7 +50,7 @@ describe('fs/extract', () => {
   });
   afterEach(() => { fs.rmSync(base, { recursive: true, force: true }); });
 
-  const apply = (tarBytes: Buffer, opts: ExtractOptions = {}) => extractLayer(Readable.from([tarBytes]), root, opts);
+  const apply = (tarBytes: Buffer, opts: ExtractOptions = {}) => extractLayer(Readable.from([tarBytes]), root, { ...mode, ...opts });
   const applyEntries = (entries: TarSpec, opts: ExtractOptions = {}) => makeTar(entries).then((b) => apply(b, opts));
   const assertOutsideUntouched = () => {
     assert.deepEqual(fs.readdirSync(outside), ['secret']);
@@ -68,7 +82,7 @@ describe('fs/extract', () => {
       e('run/fifo', 'fifo', { mode: 0o640 }),
     ]);
     const seen: string[] = [];
-    const r = await extractLayer(fs.createReadStream(f), root, { onEntry: (p, t) => seen.push(`${t}:${p}`) });
+    const r = await extractLayer(fs.createReadStream(f), root, { ...mode, onEntry: (p, t) => seen.push(`${t}:${p}`) });
     assert.equal(r.files, 10);
     assert.ok(seen.includes('hardlink:usr/bin/big-link') && seen.includes('dir:usr'));
     const st = (p: string) => fs.lstatSync(path.join(root, p));
@@ -96,13 +110,13 @@ describe('fs/extract', () => {
     for (let i = 0; i + 4 <= big.length; i += 4) big.writeUInt32LE((i * 2654435761) >>> 0, i);
     fs.writeFileSync(src, big);
     const layer = await layerFile([e('big', 'file', { source: src })], 'gzip');
-    await extractLayer(fs.createReadStream(layer, { highWaterMark: 7777 }), root);
+    await extractLayer(fs.createReadStream(layer, { highWaterMark: 7777 }), root, mode);
     assert.ok(fs.readFileSync(path.join(root, 'big')).equals(big));
   });
 
   it('reads plain tar as well', async () => {
     const f = await layerFile([e('a', 'file', { content: Buffer.from('plain') })], 'none');
-    await extractLayer(fs.createReadStream(f), root);
+    await extractLayer(fs.createReadStream(f), root, mode);
     assert.equal(fs.readFileSync(path.join(root, 'a'), 'utf8'), 'plain');
   });
 
@@ -162,6 +176,103 @@ describe('fs/extract', () => {
     assert.equal(fs.readFileSync(path.join(root, 'x/child'), 'utf8'), 'c');
     assert.equal(fs.readFileSync(path.join(root, 'y'), 'utf8'), 'now a file');
     assert.ok(fs.lstatSync(path.join(root, 'z')).isDirectory());
+  });
+
+  describe('a layer giving paths again, replacing and linking what it just wrote', () => {
+    it('the last entry for a path wins, whatever was there before', async () => {
+      fs.writeFileSync(path.join(root, 'lower-file'), 'lower');
+      fs.mkdirSync(path.join(root, 'lower-dir/sub'), { recursive: true });
+      fs.writeFileSync(path.join(root, 'lower-dir/sub/f'), 'f');
+      fs.symlinkSync('../outside', path.join(root, 'lower-link'));
+      fs.mkdirSync(path.join(root, 'kept'));
+      await applyEntries([
+        { header: { name: 'twice', type: 'file' }, data: 'first' },
+        { header: { name: 'lower-file', type: 'file', mode: 0o600 }, data: 'upper' },
+        { header: { name: 'lower-dir', type: 'file' }, data: 'was a directory' },
+        { header: { name: 'lower-link', type: 'file' }, data: 'was a symlink' },
+        { header: { name: 'kept/a', type: 'file' }, data: 'a' },
+        { header: { name: 'twice', type: 'file' }, data: 'second' },
+        { header: { name: 'kept/a', type: 'symlink', linkname: 'b' } },
+        { header: { name: 'file-then-dir', type: 'file' }, data: 'x' },
+        { header: { name: 'file-then-dir/', type: 'directory', mode: 0o755 } },
+        { header: { name: 'file-then-dir/in', type: 'file' }, data: 'in' },
+      ]).then((r) => assert.equal(r.byWriters, mode.fileWriters ? 6 : 0, 'by writers: all but the files over a directory or symlink'));
+      const read = (p: string) => fs.readFileSync(path.join(root, p), 'utf8');
+      assert.equal(read('twice'), 'second');
+      assert.equal(read('lower-file'), 'upper');
+      assert.equal((fs.statSync(path.join(root, 'lower-file')).mode & 0o777).toString(8), '600');
+      assert.equal(read('lower-dir'), 'was a directory');
+      assert.ok(fs.lstatSync(path.join(root, 'lower-link')).isFile());
+      assert.equal(read('lower-link'), 'was a symlink');
+      assert.equal(fs.readlinkSync(path.join(root, 'kept/a')), 'b');
+      assert.equal(read('file-then-dir/in'), 'in');
+      assertOutsideUntouched();
+    });
+
+    it('a hardlink to a file the layer just wrote links that file', async () => {
+      await applyEntries([
+        { header: { name: 'bin/', type: 'directory', mode: 0o755 } },
+        { header: { name: 'bin/tool', type: 'file', mode: 0o755 }, data: 'tool' },
+        { header: { name: 'bin/alias', type: 'link', linkname: 'bin/tool' } },
+      ]);
+      const a = fs.statSync(path.join(root, 'bin/tool'));
+      const b = fs.statSync(path.join(root, 'bin/alias'));
+      assert.equal(a.ino, b.ino);
+      assert.equal(a.nlink, 2);
+      assert.equal(fs.readFileSync(path.join(root, 'bin/alias'), 'utf8'), 'tool');
+    });
+
+    it('a path under a file the layer wrote is refused as under a file, naming the entry', async () => {
+      await assert.rejects(applyEntries([
+        { header: { name: 'f', type: 'file' }, data: 'x' },
+        { header: { name: 'f/child', type: 'file' }, data: 'y' },
+      ]), (err: Error) => err instanceof UserError && /entry "f\/child".*"f" is not a directory/.test(err.message));
+    });
+
+    it('a file that cannot be created fails the extraction naming its entry', async () => {
+      const long = 'n'.repeat(300);
+      await assert.rejects(applyEntries([
+        { header: { name: 'ok', type: 'file' }, data: 'fine' },
+        { header: { name: `dir/${long}`, type: 'file' }, data: 'x' },
+        { header: { name: 'after', type: 'file' }, data: 'z' },
+      ]), (err: Error) => err instanceof UserError && err.message.includes(`entry "dir/${long}"`) && /cannot create file .*ENAMETOOLONG/.test(err.message));
+    });
+  });
+
+  it('many files in many directories, with every kind of mode, owner and size, come out exact', async () => {
+    const entries: TarSpec = [];
+    const want = new Map<string, { data: Buffer; mode: number; uid: number; gid: number }>();
+    for (let d = 0; d < 12; d++) {
+      entries.push({ header: { name: `d${d}/`, type: 'directory', mode: 0o750 + (d % 2) * 5, mtime: T2 } });
+      for (let i = 0; i < 60; i++) {
+        const name = `d${d}/f${i}`;
+        // mostly small; one bigger than what goes to a writer thread; setuid, other owners
+        const size = i === 7 ? 300 * 1024 : (i * 37) % 3000;
+        const data = Buffer.alloc(size, `${d}-${i}|`);
+        const mode = i % 10 === 3 ? 0o4755 : i % 2 ? 0o644 : 0o600;
+        const [uid, gid] = i % 15 === 4 ? [1000, 1001] : [0, 0];
+        entries.push({ header: { name, type: 'file', mode, uid, gid, mtime: new Date(T.getTime() + i * 1000) }, data });
+        want.set(name, { data, mode, uid, gid });
+      }
+    }
+    const r = await applyEntries(entries);
+    // all but the big ones, or none
+    assert.equal(r.byWriters, mode.fileWriters ? 12 * 59 : 0);
+    const asRoot = process.getuid!() === 0;
+    for (const [name, w] of want) {
+      const h = path.join(root, name);
+      const st = fs.lstatSync(h);
+      assert.ok(fs.readFileSync(h).equals(w.data), `${name} content`);
+      assert.equal((st.mode & 0o7777).toString(8), w.mode.toString(8), `${name} mode`);
+      if (asRoot) assert.deepEqual([st.uid, st.gid], [w.uid, w.gid], `${name} owner`);
+      const i = Number(name.split('/f')[1]);
+      assert.equal(st.mtimeMs, Math.floor(T.getTime() / 1000) * 1000 + i * 1000, `${name} mtime (whole seconds in a ustar header)`);
+    }
+    for (let d = 0; d < 12; d++) {
+      const st = fs.statSync(path.join(root, `d${d}`));
+      assert.equal(st.mtimeMs, T2.getTime(), `d${d} mtime is the entry's, set after its files`);
+      assert.equal((st.mode & 0o777).toString(8), (0o750 + (d % 2) * 5).toString(8));
+    }
   });
 
   describe('path safety', () => {
@@ -356,6 +467,6 @@ describe('fs/extract', () => {
   });
 
   it('accepts an empty stream', async () => {
-    assert.deepEqual(await apply(Buffer.alloc(0)), { files: 0, xattrPaths: 0 });
+    assert.deepEqual(await apply(Buffer.alloc(0)), { files: 0, xattrPaths: 0, byWriters: 0 });
   });
 });
