@@ -16,8 +16,13 @@ export BENCH_SCRATCH=${BENCH_SCRATCH:-/tmp/bench-scratch}
 if [ "$(id -u)" = 0 ] && ! mountpoint -q "$BENCH_SCRATCH"; then
   bash "$here/test/support/scratch-ext4.sh" mount "$BENCH_SCRATCH" 32G >&2
 fi
+# on a fresh clone: the system packages (buildah, GNU time, ...; idempotent) and the build
+bash "$here/test/support/install-deps.sh" >&2
+[ -d "$here/node_modules" ] || (cd "$here" && npm ci >&2)
 command -v buildah >/dev/null || { echo "buildah is needed (apt-get install buildah)" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "GNU time is needed at /usr/bin/time (apt-get install time)" >&2; exit 1; }
 (cd "$here" && npx tsc -p . >/dev/null) || true   # compiles everything; errors in others' files do not stop us
+# what bin/executor starts from: a startup snapshot of what was just compiled (as `npm run build`)
+(cd "$here" && node dist/src/cli/make-snapshot.js >&2)
 [ "${BENCH_ONLY:-}" = none ] || node "$here/dist/test/bench/compare.js"
 [ "${BENCH_SCALING:-1}" = 0 ] || node "$here/dist/test/bench/snapshot-scaling.js"
