@@ -8,6 +8,8 @@ import { parseReference } from '../../../src/image/reference';
 import { parsePlatform } from '../../../src/image/platform';
 import * as mt from '../../../src/image/mediatypes';
 import { RegistryError } from '../../../src/registry';
+import { Logger } from '../../../src/log';
+import { Writable } from 'node:stream';
 import { clientFor, seededRegistry } from './helpers';
 
 const amd64 = parsePlatform('linux/amd64');
@@ -26,13 +28,17 @@ for (const mode of ['plain', 'htpasswd', 'token', 'tls'] as RegistryMode[]) {
   describe(`registry client pull (${mode} registry)`, function () {
     this.timeout(120000);
 
-    it('pings and reports the auth scheme', async () => {
+    it('pings and reports the auth scheme (a loopback registry: plain HTTP asked first, TLS only when that is no registry)', async () => {
       const reg = await seededRegistry(mode);
-      const client = clientFor(reg);
+      const lines: string[] = [];
+      const log = new Logger({ level: 'debug', format: 'json', stream: new Writable({ write(c, _e, cb) { lines.push(c.toString()); cb(); } }) });
+      const client = clientFor(reg, { log });
       try {
         const p = await client.ping(reg.host);
         assert.equal(p.origin, `${mode === 'tls' ? 'https' : 'http'}://${reg.host}`);
         assert.equal(p.auth, { plain: 'none', tls: 'none', htpasswd: 'basic', token: 'bearer' }[mode]);
+        const failed = lines.filter((l) => l.includes('ping failed'));
+        assert.deepEqual(failed, [], 'no scheme failed: plain HTTP answered, or (TLS registry) a 400 sent us to https');
       } finally {
         await client.close();
       }
