@@ -95,6 +95,11 @@ function checksumOk(b: Buffer, off: number): boolean {
 
 const padded = (n: number) => Math.ceil(n / BLOCK) * BLOCK;
 
+/** Whether `block` starts with a tar header (its checksum right), as Go's tar.Reader.Next() would accept. */
+export function isTarHeader(block: Buffer): boolean {
+  return block.length >= BLOCK && !isZeroBlock(block, 0) && checksumOk(block, 0);
+}
+
 /**
  * The entries of the tar stream `source` (uncompressed), in order. An entry's data must be read
  * (or abandoned) before the next entry is asked for; what is not read is skipped. Throws

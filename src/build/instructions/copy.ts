@@ -7,7 +7,8 @@ import { pipeline } from 'node:stream/promises';
 import { checkoutGit, parseGitSource, type GitSource } from '../../context/git-source';
 import { httpGet } from '../../context/http-get';
 import type { AddInstruction, CopyInstruction, Heredoc } from '../../dockerfile/types';
-import { extractLayer } from '../../fs/extract';
+import { compressionOfHead, extractLayer } from '../../fs/extract';
+import { isTarHeader } from '../../fs/tar-reader';
 import type { LayerEntry } from '../../fs/types';
 import { entriesFromDir } from '../../fs/walk';
 import { readXattrs } from '../../fs/xattrs';
@@ -225,7 +226,7 @@ export async function add(stage: StageBuilder, instr: AddInstruction, roots: Sou
   const plain: string[] = [];
   for (const s of local) {
     const abs = path.join(roots.contextDir, s);
-    const kind = fs.existsSync(abs) && fs.statSync(abs).isFile() && instr.flags.unpack !== false ? await archiveKind(abs) : null;
+    const kind = fs.existsSync(abs) && fs.statSync(abs).isFile() && instr.flags.unpack !== false ? await archiveKind(abs, where) : null;
     if (kind) {
       const out = path.join(scratch, `unpack-${entries.length}-${plain.length}`);
       await fs.promises.mkdir(out, { recursive: true });
@@ -276,41 +277,82 @@ async function download(url: string, dir: string, checksum: string | undefined, 
 
 type ArchiveKind = 'tar' | 'gzip' | 'bzip2' | 'xz' | 'zstd';
 
-/** Docker detects archives by content, not name: compressed streams are unpacked only if they hold a tar. */
-async function archiveKind(file: string): Promise<ArchiveKind | null> {
+/**
+ * Docker detects archives by content, not name, as moby's archive.IsArchivePath does: a file is
+ * unpacked when it is a tar, or a gzip, bzip2, xz or zstd stream whose content starts with a tar
+ * header; anything else (a gzipped JSON file, say) is copied as it is.
+ */
+async function archiveKind(file: string, where: string): Promise<ArchiveKind | null> {
   const fd = await fs.promises.open(file, 'r');
+  let b: Buffer;
   try {
     const buf = Buffer.alloc(512);
     const { bytesRead } = await fd.read(buf, 0, 512, 0);
-    const b = buf.subarray(0, bytesRead);
-    if (b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b) return 'gzip';
-    if (b.length >= 3 && b.toString('latin1', 0, 3) === 'BZh') return 'bzip2';
-    if (b.length >= 6 && b[0] === 0xfd && b.toString('latin1', 1, 6) === '7zXZ\0') return 'xz';
-    if (b.length >= 4 && b.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
-    if (b.length >= 262 && b.toString('latin1', 257, 262) === 'ustar') return 'tar';
-    return null;
+    b = buf.subarray(0, bytesRead);
   } finally {
     await fd.close();
   }
+  const layerCompression = compressionOfHead(b); // the two a layer may have
+  const kind: ArchiveKind | null = layerCompression !== 'none' ? layerCompression
+    : b.length >= 3 && b.toString('latin1', 0, 3) === 'BZh' ? 'bzip2'
+    : b.length >= 6 && b[0] === 0xfd && b.toString('latin1', 1, 6) === '7zXZ\0' ? 'xz'
+    : null;
+  if (!kind) return isTarHeader(b) ? 'tar' : null;
+  return isTarHeader(await decompressedHead(file, kind, where)) ? kind : null;
+}
+
+/** The first 512 bytes of what a compressed file holds (fewer when it holds less, or is not what it claims). */
+async function decompressedHead(file: string, kind: Exclude<ArchiveKind, 'tar'>, where: string): Promise<Buffer> {
+  const { stream, stop } = await decompressed(file, kind, where);
+  const chunks: Buffer[] = [];
+  let got = 0;
+  try {
+    for await (const c of stream) {
+      chunks.push(c as Buffer);
+      got += (c as Buffer).length;
+      if (got >= 512) break;
+    }
+  } catch {
+    // corrupt: not an archive, as for moby (its tar reader fails on it)
+  } finally {
+    stop();
+  }
+  return Buffer.concat(chunks).subarray(0, 512);
+}
+
+/** A file's decompressed content: gzip by zlib, the others by their programs. */
+async function decompressed(file: string, kind: Exclude<ArchiveKind, 'tar'>, where: string): Promise<{ stream: NodeJS.ReadableStream; stop: () => void; exited?: Promise<number | null> }> {
+  if (kind === 'gzip') {
+    const zlib = require('node:zlib') as typeof import('node:zlib');
+    const raw = fs.createReadStream(file);
+    const gunzip = zlib.createGunzip();
+    raw.on('error', (err) => gunzip.destroy(err));
+    return { stream: raw.pipe(gunzip), stop: () => { raw.destroy(); gunzip.destroy(); } };
+  }
+  const { spawn } = require('node:child_process') as typeof import('node:child_process');
+  const tool = { bzip2: 'bzip2', xz: 'xz', zstd: 'zstd' }[kind];
+  const child = spawn(tool, ['-dc', file], { stdio: ['ignore', 'pipe', 'ignore'] });
+  child.on('error', () => undefined);
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', () => reject(new UserError(`${where}: ADD of a ${kind} archive needs the "${tool}" program, which is not installed`)));
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  return { stream: child.stdout!, stop: () => { child.stdout!.destroy(); child.kill(); }, exited };
 }
 
 async function unpackArchive(file: string, kind: ArchiveKind, out: string, where: string): Promise<void> {
-  const { spawn } = require('node:child_process') as typeof import('node:child_process');
-  let input: NodeJS.ReadableStream;
-  if (kind === 'tar' || kind === 'gzip') input = fs.createReadStream(file); // extractLayer detects gzip itself
-  else {
-    const tool = { bzip2: 'bzip2', xz: 'xz', zstd: 'zstd' }[kind];
-    const child = spawn(tool, ['-dc', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.on('error', () => undefined);
-    input = child.stdout;
-    await new Promise<void>((resolve, reject) => {
-      child.once('spawn', resolve);
-      child.once('error', () => reject(new UserError(`${where}: ADD of a ${kind} archive needs the "${tool}" program, which is not installed`)));
-    });
-  }
+  // extractLayer undoes gzip and zstd itself (zstd by Node or the program, whose exit it checks)
+  const own = kind === 'tar' || kind === 'gzip' || kind === 'zstd';
+  const program = own ? undefined : await decompressed(file, kind, where);
+  const input = program ? program.stream : fs.createReadStream(file);
   try {
-    await extractLayer(input as never, out);
+    await extractLayer(input as never, out, { zstd: kind === 'zstd' ? hostProgram('zstd') : undefined });
+    // a stream cut short can end at an entry's end and pass for a whole tar: the program knows
+    const code = await program?.exited;
+    if (code !== undefined && code !== 0) throw new Error(`${kind} -d exited with code ${code}: the archive is corrupt or cut short`);
   } catch (e) {
+    program?.stop();
     throw new UserError(`${where}: cannot unpack ${path.basename(file)} (${kind}): ${(e as Error).message}`);
   }
 }

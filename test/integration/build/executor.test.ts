@@ -416,6 +416,37 @@ describe('executor (plain registry)', function () {
     }
   });
 
+  it('ADD unpacks tar, gzip, bzip2, xz and zstd archives by content, and copies compressed files that hold no tar as they are', async () => {
+    const ctx = makeContext({});
+    fs.mkdirSync(path.join(ctx, 'tree/inner'), { recursive: true });
+    fs.writeFileSync(path.join(ctx, 'tree/inner/t.txt'), 'in tar\n');
+    const tarOf = (name: string, ...flags: string[]) => run('tar', ['-c', ...flags, '-f', path.join(ctx, name), '-C', path.join(ctx, 'tree'), '.']);
+    tarOf('plain.archive');
+    tarOf('bz.archive', '-j');
+    tarOf('xz.archive', '-J');
+    tarOf('zst.archive', '--zstd');
+    const data = '{"not": "a tar"}\n';
+    fs.writeFileSync(path.join(ctx, 'data.json'), data);
+    for (const [tool, ext] of [['gzip', 'gz'], ['bzip2', 'bz2'], ['xz', 'xz'], ['zstd', 'zst']]) run(tool, ['-k', '-q', path.join(ctx, 'data.json')]);
+    fs.writeFileSync(path.join(ctx, 'broken.gz'), Buffer.from([0x1f, 0x8b, 8, 0, 1, 2, 3]));
+    fs.writeFileSync(path.join(ctx, 'Dockerfile'), [
+      'FROM scratch',
+      'ADD plain.archive /plain/',
+      'ADD bz.archive /bz/',
+      'ADD xz.archive /xz/',
+      'ADD zst.archive /zst/',
+      'ADD data.json.gz data.json.bz2 data.json.xz data.json.zst broken.gz /kept/',
+    ].join('\n'));
+    const layout = tmpDir('drydock-layout-');
+    const r = await runExecutor(['-c', ctx, '--no-push', '--oci-layout-path', layout]);
+    assert.equal(r.code, 0, r.stderr);
+    const { rootfs } = umociUnpack(layout, 'latest');
+    for (const d of ['plain', 'bz', 'xz', 'zst']) assert.equal(fs.readFileSync(path.join(rootfs, d, 'inner/t.txt'), 'utf8'), 'in tar\n', d);
+    for (const f of ['data.json.gz', 'data.json.bz2', 'data.json.xz', 'data.json.zst', 'broken.gz']) {
+      assert.ok(fs.readFileSync(path.join(rootfs, 'kept', f)).equals(fs.readFileSync(path.join(ctx, f))), `${f} is copied as it is`);
+    }
+  });
+
   it('COPY --from an image, --label, and JSON logs', async () => {
     const ctx = makeContext({ Dockerfile: `FROM scratch\nCOPY --from=${reg.host}/library/busybox:latest /bin/busybox /busybox\n` });
     const layout = tmpDir('drydock-layout-');

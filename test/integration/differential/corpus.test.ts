@@ -55,6 +55,14 @@ const CASES: Case[] = [
       const tarArgs = ['--owner=1000', '--group=2000', '--numeric-owner', '-C', path.join(ctx, 'files'), ...names];
       run('tar', ['-cf', path.join(ctx, 'archive.tar'), ...tarArgs]);
       run('tar', ['-czf', path.join(ctx, 'archive.tar.gz'), ...tarArgs]);
+      run('tar', ['-cjf', path.join(ctx, 'archive.tar.bz2'), ...tarArgs]);
+      run('tar', ['-cJf', path.join(ctx, 'archive.tar.xz'), ...tarArgs]);
+      run('tar', ['--zstd', '-cf', path.join(ctx, 'archive.tar.zst'), ...tarArgs]);
+      // compressed, but no tar inside: copied as they are
+      fs.writeFileSync(path.join(ctx, 'notes'), 'not an archive\n');
+      run('gzip', ['-k', '-n', path.join(ctx, 'notes')]);
+      run('bzip2', ['-k', path.join(ctx, 'notes')]);
+      fs.rmSync(path.join(ctx, 'notes'));
     },
   },
   { name: 'run', dir: 'images/corpus/run', buildArgs: { BUILD_ARG: 'from-cli' } },
