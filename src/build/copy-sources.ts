@@ -99,7 +99,7 @@ export function cleanSourcePath(src: string): string {
 export function matchSources(root: string, source: string, filter: SourceFilter, where: string, rootName: string): string[] {
   const rel = cleanSourcePath(source);
   if (!hasWildcard(rel)) {
-    const abs = path.join(root, rel);
+    const abs = inRoot(root, rel);
     let st: fs.Stats;
     try {
       st = fs.lstatSync(abs);
@@ -116,10 +116,10 @@ export function matchSources(root: string, source: string, filter: SourceFilter,
   for (let i = 0; i < comps.length; i++) {
     const next: string[] = [];
     for (const base of current) {
-      const dir = path.join(root, base);
+      const dir = inRoot(root, base, true);
       if (!hasWildcard(comps[i])) {
         const cand = base ? `${base}/${comps[i]}` : comps[i];
-        if (fs.existsSync(path.join(root, cand))) next.push(cand);
+        if (fs.existsSync(inRoot(root, cand, true))) next.push(cand);
         continue;
       }
       let names: string[];
@@ -132,7 +132,7 @@ export function matchSources(root: string, source: string, filter: SourceFilter,
     }
     current = next;
   }
-  const kept = current.filter((r) => !filter.excluded(r, isDir(path.join(root, r))));
+  const kept = current.filter((r) => !filter.excluded(r, isDir(inRoot(root, r, true))));
   if (kept.length === 0) throw new UserError(`${where}: no source files were specified: "${source}" matches nothing in ${rootName}`);
   return kept;
 }
@@ -156,12 +156,12 @@ export function splitPivot(source: string): { base: string; pattern: string } {
  */
 export function matchParentsSource(root: string, source: string, filter: SourceFilter, where: string, rootName: string): { base: string; rels: string[] } {
   const { base, pattern } = splitPivot(source);
-  const baseAbs = path.join(root, base);
+  const under = (rel: string, followLast = false) => inRoot(root, base && rel ? `${base}/${rel}` : base || rel, followLast);
   if (!hasWildcard(pattern)) {
     const rel = pattern;
-    if (!fs.existsSync(path.join(baseAbs, rel)) && !isSymlink(path.join(baseAbs, rel))) throw new UserError(`${where}: source "${source}" not found in ${rootName}`);
+    if (!fs.existsSync(under(rel, true)) && !isSymlink(under(rel))) throw new UserError(`${where}: source "${source}" not found in ${rootName}`);
     const ctxRel = base && rel ? `${base}/${rel}` : base || rel;
-    if (ctxRel !== '' && filter.excluded(ctxRel, isDir(path.join(baseAbs, rel)))) throw new UserError(`${where}: source "${source}" is excluded by .dockerignore`);
+    if (ctxRel !== '' && filter.excluded(ctxRel, isDir(under(rel, true)))) throw new UserError(`${where}: source "${source}" is excluded by .dockerignore`);
     return { base, rels: [rel] };
   }
   const comps = pattern.split('/');
@@ -169,7 +169,7 @@ export function matchParentsSource(root: string, source: string, filter: SourceF
   const join = (a: string, b: string) => (a ? `${a}/${b}` : b);
   const children = (rel: string): fs.Dirent[] => {
     try {
-      return fs.readdirSync(path.join(baseAbs, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      return fs.readdirSync(under(rel, true), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     } catch {
       return []; // not a directory, or gone
     }
@@ -185,16 +185,26 @@ export function matchParentsSource(root: string, source: string, filter: SourceF
       for (const d of children(rel)) if (d.isDirectory()) expand(join(rel, d.name), i);
     } else if (!hasWildcard(comp)) {
       const cand = join(rel, comp);
-      if (fs.existsSync(path.join(baseAbs, cand)) || isSymlink(path.join(baseAbs, cand))) expand(cand, i + 1);
+      if (fs.existsSync(under(cand, true)) || isSymlink(under(cand))) expand(cand, i + 1);
     } else {
       for (const d of children(rel)) if (matchComponent(comp, d.name)) expand(join(rel, d.name), i + 1);
     }
   };
   expand('', 0);
-  const rels = [...found].filter((rel) => rel !== '' && !filter.excluded(join(base, rel), isDir(path.join(baseAbs, rel))));
+  const rels = [...found].filter((rel) => rel !== '' && !filter.excluded(join(base, rel), isDir(under(rel, true))));
   // a match inside another match is copied with it
   const kept = rels.filter((rel) => !rels.some((other) => other !== rel && rel.startsWith(other + '/')));
   return { base, rels: kept };
+}
+
+/**
+ * The host path of `rel` under a source root (the context, or a stage's or image's files), its
+ * parents' symlinks followed inside that root as a chrooted process would: a link to `/` in a
+ * builder stage must not make `COPY --from` read the host's files. The last component is not
+ * followed (lstat semantics) unless `followLast`.
+ */
+function inRoot(root: string, rel: string, followLast = false): string {
+  return hostPathInRoot(root, rel, { followLast });
 }
 
 function isSymlink(p: string): boolean {
@@ -252,7 +262,7 @@ export async function planCopy(o: CopyPlanOptions): Promise<LayerEntry[]> {
   for (const { rel } of matched) {
     // a source named by the user that is a symlink is followed (inside the root), as Docker does;
     // links inside a copied directory stay links
-    let abs = path.join(o.root, rel);
+    let abs = inRoot(o.root, rel);
     if (fs.lstatSync(abs).isSymbolicLink()) {
       const target = hostPathInRoot(o.root, rel);
       if (fs.existsSync(target)) abs = target;
@@ -302,10 +312,10 @@ async function planParentsCopy(o: CopyPlanOptions): Promise<LayerEntry[]> {
       const parts = rel.split('/');
       for (let k = 1; k < parts.length; k++) {
         const dirRel = parts.slice(0, k).join('/');
-        const st = fs.lstatSync(path.join(o.root, base, dirRel));
+        const st = fs.lstatSync(inRoot(o.root, base ? `${base}/${dirRel}` : dirRel));
         entries.push({ path: at(dirRel), type: 'dir', mode: o.chmod ?? st.mode & 0o7777, uid: o.uid ?? st.uid, gid: o.gid ?? st.gid, mtime: o.mtime ?? st.mtime });
       }
-      const abs = path.join(o.root, base, rel);
+      const abs = inRoot(o.root, base && rel ? `${base}/${rel}` : base || rel);
       const st = fs.lstatSync(abs);
       if (st.isDirectory()) {
         const ctxRel = base ? `${base}/${rel}` : rel;

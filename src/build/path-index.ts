@@ -60,9 +60,26 @@ export class PathIndex {
 
   /** Is `inImage` a directory, following symlinks inside the image (as a chrooted stat would)? */
   isDir(inImage: string): boolean {
+    const r = this.walk(inImage);
+    return r !== null && r.kind === 'dir';
+  }
+
+  /**
+   * `inImage` with every symlink on the way followed inside the image, as a chrooted process would
+   * resolve it; from the first component that does not exist (or is no directory) on, the rest is
+   * kept as written. Links that loop leave the path as written.
+   */
+  resolve(inImage: string): string {
+    const r = this.walk(inImage);
+    return r === null ? '/' + clean(inImage) : '/' + r.path.join('/');
+  }
+
+  /** Follow `inImage` through the index: where it leads and what is there ('missing': not in it). null: links loop. */
+  private walk(inImage: string): { path: string[]; kind: Kind | 'missing' } | null {
     const done: string[] = [];
     const todo = inImage.split('/').filter((c) => c !== '' && c !== '.');
     let hops = 0;
+    let kind: Kind | 'missing' = 'dir'; // the root
     while (todo.length) {
       const name = todo.shift()!;
       if (name === '..') {
@@ -70,17 +87,20 @@ export class PathIndex {
         continue;
       }
       const n = this.nodes.get([...done, name].join('/'));
-      if (!n) return false;
+      if (!n || (n.kind === 'other' && todo.length > 0)) {
+        for (const t of [name, ...todo]) if (t === '..') done.pop(); else done.push(t);
+        return { path: done, kind: n ? 'other' : 'missing' };
+      }
       if (n.kind === 'symlink') {
-        if (++hops > MAX_LINK_HOPS) return false;
+        if (++hops > MAX_LINK_HOPS) return null;
         if (n.link!.startsWith('/')) done.length = 0;
         todo.unshift(...n.link!.split('/').filter((c) => c !== '' && c !== '.'));
         continue;
       }
-      if (n.kind !== 'dir') return false;
+      kind = n.kind;
       done.push(name);
     }
-    return true;
+    return { path: done, kind };
   }
 
   private set(p: string, n: Node): void {

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { expandWord, expandWords, lexWord } from '../dockerfile/expand';
 import type { EscapeChar, Instruction } from '../dockerfile/types';
 import { extractLayer, type ExtractOptions } from '../fs/extract';
+import { hostPathInRoot, resolveInRootSync } from '../fs/in-root';
 import { failedWithExtraction, layerWeight, prestartExtractionWorker, startTapExtraction, WORKER_MIN_ENTRIES } from '../fs/extract-worker';
 import type { LayerEntry } from '../fs/types';
 import { IgnoreList } from '../fs/ignore';
@@ -333,26 +334,44 @@ export class StageBuilder {
    * runs no command answers from the layers' tar headers and never unpacks its base.
    */
   async isDir(p: string): Promise<boolean> {
-    if (!this.root && !this.runsCommands && !this.env.opts.singleSnapshot) {
-      this.pathIndex ??= new PathIndex();
-      for (const layer of this.image.layers.slice(this.indexed)) {
-        const known = this.env.layerPaths?.get(layer.descriptor.digest);
-        if (known) {
-          this.pathIndex.addEntries(known);
-          log.debug(`stage ${this.name ?? this.index}: paths of layer ${layer.descriptor.digest.slice(7, 19)} known from its unpacking`);
-        } else {
-          await this.pathIndex.addLayer(await layer.open());
-        }
-        this.indexed++;
-      }
-      return this.pathIndex.isDir(p);
-    }
-    const root = await this.rootfs();
+    const index = await this.indexInsteadOfRoot();
+    if (index) return index.isDir(p);
     try {
-      return fs.statSync(path.join(root, p)).isDirectory();
+      // links resolved inside the root: an absolute one must not lead to the host's path
+      return fs.statSync(hostPathInRoot(await this.rootfs(), p)).isDirectory();
     } catch {
       return false;
     }
+  }
+
+  /**
+   * `p` (absolute, in the image) with the symlinks on its way followed inside the stage's files,
+   * as a process in the image would resolve it: where COPY writes and WORKDIR makes directories
+   * (`COPY f /lib/x/` on a merged-/usr base lands in /usr/lib/x, as in Docker and buildah).
+   */
+  async followLinks(p: string): Promise<string> {
+    const index = await this.indexInsteadOfRoot();
+    if (index) return index.resolve(p);
+    const root = await this.rootfs();
+    const host = resolveInRootSync(root, p, { followLast: true }).hostPath;
+    return '/' + path.relative(root, host).split(path.sep).join('/');
+  }
+
+  /** For a stage that runs no command: its paths from the layers' tar headers (it never unpacks). */
+  private async indexInsteadOfRoot(): Promise<PathIndex | undefined> {
+    if (this.root || this.runsCommands || this.env.opts.singleSnapshot) return undefined;
+    this.pathIndex ??= new PathIndex();
+    for (const layer of this.image.layers.slice(this.indexed)) {
+      const known = this.env.layerPaths?.get(layer.descriptor.digest);
+      if (known) {
+        this.pathIndex.addEntries(known);
+        log.debug(`stage ${this.name ?? this.index}: paths of layer ${layer.descriptor.digest.slice(7, 19)} known from its unpacking`);
+      } else {
+        await this.pathIndex.addLayer(await layer.open());
+      }
+      this.indexed++;
+    }
+    return this.pathIndex;
   }
 
   /** Absolute in-image path for `p` given the current WORKDIR. */

@@ -13,7 +13,8 @@ import type { LayerEntry } from '../../fs/types';
 import { entriesFromDir } from '../../fs/walk';
 import { readXattrs } from '../../fs/xattrs';
 import { UserError, log, redact } from '../../log';
-import { matchComponent, planCopy, type SourceFilter } from '../copy-sources';
+import { cleanSourcePath, matchComponent, planCopy, type SourceFilter } from '../copy-sources';
+import { hostPathInRoot } from '../../fs/in-root';
 import { hostProgram } from '../isolation/host-tools';
 import type { StageBuilder } from '../stage';
 import { needsNameLookup, resolveChown } from '../users';
@@ -48,11 +49,12 @@ async function ownership(c: Common): Promise<{ uid: number; gid: number; explici
   return { ...resolveChown(root, spec, c.stage.where(c.instr)), explicit: true };
 }
 
-function destination(c: Common): { dest: string; destIsDir: boolean } {
+/** Where COPY/ADD write: the destination under WORKDIR, its symlinks followed inside the image. */
+async function destination(c: Common): Promise<{ dest: string; destIsDir: boolean }> {
   const raw = c.stage.expand(c.instr.dest);
   if (!raw) throw new UserError(`${c.stage.where(c.instr)}: empty destination`);
   const destIsDir = raw.endsWith('/') || raw === '.' || raw.endsWith('/.');
-  const dest = c.stage.resolvePath(raw).replace(/(.)\/+$/, '$1');
+  const dest = await c.stage.followLinks(c.stage.resolvePath(raw).replace(/(.)\/+$/, '$1'));
   return { dest, destIsDir };
 }
 
@@ -94,7 +96,7 @@ async function targetOf(c: Common) {
   const where = c.stage.where(c.instr);
   const { uid, gid, explicit } = await ownership(c);
   const chmod = c.instr.flags.chmod ? parseChmod(c.stage.expand(c.instr.flags.chmod), where) : undefined;
-  return { where, uid, gid, explicit, chmod, ...destination(c), mtime: new Date(c.stage.env.created) };
+  return { where, uid, gid, explicit, chmod, ...(await destination(c)), mtime: new Date(c.stage.env.created) };
 }
 
 export async function copy(stage: StageBuilder, instr: CopyInstruction, roots: SourceRoots): Promise<void> {
@@ -225,7 +227,8 @@ export async function add(stage: StageBuilder, instr: AddInstruction, roots: Sou
   // local archives are unpacked into the destination; everything else is copied like COPY
   const plain: string[] = [];
   for (const s of local) {
-    const abs = path.join(roots.contextDir, s);
+    // the context's symlinks followed inside the context, never out onto the host
+    const abs = hostPathInRoot(roots.contextDir, cleanSourcePath(s));
     const kind = fs.existsSync(abs) && fs.statSync(abs).isFile() && instr.flags.unpack !== false ? await archiveKind(abs, where) : null;
     if (kind) {
       const out = path.join(scratch, `unpack-${entries.length}-${plain.length}`);

@@ -159,9 +159,11 @@ export async function workdir(stage: StageBuilder, i: WorkdirInstruction): Promi
   stage.image = editConfig(stage.image, (c) => {
     c.WorkingDir = p;
   });
-  // Docker creates the directory if the image lacks it; an existing one keeps its owner and mode
-  if (p !== '/' && !(await stage.isDir(p))) {
-    const missing = await missingDirs(stage, p);
+  // Docker creates the directory if the image lacks it (through the image's symlinks: on a
+  // merged-/usr base, WORKDIR /lib/app makes /usr/lib/app); an existing one keeps its owner and mode
+  const real = p === '/' ? p : await stage.followLinks(p);
+  if (real !== '/' && !(await stage.isDir(real))) {
+    const missing = await missingDirs(stage, real);
     await stage.addLayer(
       missing.map((d) => ({ path: d.slice(1), type: 'dir' as const, mode: 0o755, uid: 0, gid: 0, mtime: new Date(stage.env.created) })),
       i,

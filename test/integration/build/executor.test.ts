@@ -447,6 +447,24 @@ describe('executor (plain registry)', function () {
     }
   });
 
+  it('COPY --from a stage follows its symlinks inside the stage, never onto the host (a link to / in the builder)', async () => {
+    const outside = tmpDir('drydock-host-');
+    fs.writeFileSync(path.join(outside, 'secret'), 'host secret');
+    const ctx = makeContext({
+      Dockerfile: [
+        `FROM ${reg.host}/library/busybox:latest AS b`,
+        'RUN ln -s / /hostlink && mkdir -p /inner && echo stage > /inner/own',
+        'FROM scratch',
+        'COPY --from=b /hostlink/inner/own /own',
+        `COPY --from=b /hostlink${outside}/secret /leak`,
+      ].join('\n'),
+    });
+    const r = await runExecutor(['-c', ctx, '--no-push', '--oci-layout-path', tmpDir('drydock-layout-')]);
+    assert.notEqual(r.code, 0, 'the host file must not be copied');
+    assert.match(r.stderr, /STEP 4\/5: COPY --from=b \/hostlink\/inner\/own/, 'the link to / resolves to the stage\'s own root');
+    assert.match(r.stderr, new RegExp(`Dockerfile:5: source "/hostlink${outside}/secret" not found`));
+  });
+
   it('COPY --from an image, --label, and JSON logs', async () => {
     const ctx = makeContext({ Dockerfile: `FROM scratch\nCOPY --from=${reg.host}/library/busybox:latest /bin/busybox /busybox\n` });
     const layout = tmpDir('drydock-layout-');

@@ -82,6 +82,7 @@ const CASES: Case[] = [
   { name: 'hello', dir: 'images/hello' },
   { name: 'copy-symlink-source', dir: 'images/corpus/copy-symlink-source' },
   { name: 'copy-chmod-dir', dir: 'images/corpus/copy-chmod-dir' },
+  { name: 'copy-through-links', dir: 'images/corpus/copy-through-links' },
 ];
 
 /**

@@ -123,6 +123,29 @@ describe('build/copy-sources', () => {
         planCopy({ root: ctx, rootName: 'the build context', sources: [], dest: '/', destIsDir: false, destExistsAsDir: false, uid: 0, gid: 0, where: 'Dockerfile:3', ...o });
       const summary = (es: LayerEntry[]) => es.map((e) => `${e.type} ${e.path} ${e.mode.toString(8)} ${e.uid}:${e.gid}${e.linkname ? ' -> ' + e.linkname : ''}`);
 
+      it('a symlinked parent leads inside the root, never to the host: an absolute link to / and a relative one climbing out', async () => {
+        // a file on the host, outside the root, at a path the root does not have
+        const outside = tmpDir('drydock-outside-');
+        fs.writeFileSync(path.join(outside, 'secret'), 'host secret');
+        fs.symlinkSync('/', path.join(ctx, 'host'));
+        fs.symlinkSync('../../../../../../..', path.join(ctx, 'up'));
+        fs.mkdirSync(path.join(ctx, outside.slice(1)), { recursive: true });
+        try {
+          for (const via of ['host', 'up']) {
+            const rel = `${via}${outside}/secret`;
+            await userError(plan({ sources: [rel], dest: '/x' }), `source "${rel}" not found in the build context`);
+            await userError(plan({ sources: [`${via}${outside}/*`], dest: '/x/' }), 'matches nothing');
+            await userError(plan({ sources: [`${via}${outside}/secret`], dest: '/x/', parents: true }), 'not found');
+          }
+          // the same path inside the root is what they name
+          fs.writeFileSync(path.join(ctx, outside.slice(1), 'secret'), 'in the root');
+          const es = await plan({ sources: [`host${outside}/secret`, `up${outside}/*`], dest: '/x/', destIsDir: true });
+          assert.deepEqual(es.map((e) => e.source), [path.join(ctx, outside.slice(1), 'secret')]);
+        } finally {
+          fs.rmSync(outside, { recursive: true, force: true });
+        }
+      });
+
       it('file to file: the destination is the new name; mode and content source from the file', async () => {
         const es = await plan({ sources: ['run.sh'], dest: '/usr/bin/tool', uid: 5, gid: 6 });
         assert.deepEqual(summary(es), ['file usr/bin/tool 755 5:6']);

@@ -47,6 +47,23 @@ describe('build/path-index', () => {
     assert.equal(idx.isDir('/bin'), false, 'and links to it dangle');
   });
 
+  it('resolves a path through the image\'s symlinks, keeping what does not exist as written', async () => {
+    const idx = new PathIndex();
+    await idx.addLayer(await layer([
+      { name: 'usr/lib/x86_64-linux-gnu/', type: 'directory' }, { name: 'lib', type: 'symlink', linkname: 'usr/lib' },
+      { name: 'abs', type: 'symlink', linkname: '/usr/lib/' }, { name: 'etc/passwd' }, { name: 'loop', type: 'symlink', linkname: 'loop' },
+      { name: 'flink', type: 'symlink', linkname: 'etc/passwd' },
+    ]));
+    assert.equal(idx.resolve('/lib/x86_64-linux-gnu/libx.so'), '/usr/lib/x86_64-linux-gnu/libx.so', 'merged-/usr: /lib is usr/lib');
+    assert.equal(idx.resolve('/abs/new/dir'), '/usr/lib/new/dir', 'an absolute link restarts at the image root');
+    assert.equal(idx.resolve('/lib'), '/usr/lib', 'the last component too');
+    assert.equal(idx.resolve('/flink'), '/etc/passwd', 'a link to a file');
+    assert.equal(idx.resolve('/etc/passwd/x'), '/etc/passwd/x', 'under a file: as written');
+    assert.equal(idx.resolve('/lib/../etc/x'), '/usr/etc/x', '.. after a link climbs from where the link led');
+    assert.equal(idx.resolve('/loop/x'), '/loop/x', 'links that loop: as written');
+    assert.equal(idx.resolve('/'), '/');
+  });
+
   it('takes our own layers\' entries without reading a blob', () => {
     const idx = new PathIndex();
     idx.addEntries([
