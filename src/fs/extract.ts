@@ -92,6 +92,8 @@ type Lookup = { kind: 'dir'; parts: string[] } | { kind: 'missing' } | { kind: '
 
 /** Wait for the first bytes of a stream without consuming them. */
 async function peek(input: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
+  // an input that ended or closed before we came would never say so again: fail, never wait
+  if (input.readableEnded || input.destroyed) throw new Error('the layer stream had already ended or closed before it was read');
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let len = 0;

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { checkoutGit, parseGitSource, type GitSource } from '../../context/git-source';
 import { httpGet } from '../../context/http-get';
@@ -341,7 +342,10 @@ async function decompressed(file: string, kind: Exclude<ArchiveKind, 'tar'>, whe
     child.once('error', () => reject(new UserError(`${where}: ADD of a ${kind} archive needs the "${tool}" program, which is not installed`)));
   });
   const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  return { stream: child.stdout!, stop: () => { child.stdout!.destroy(); child.kill(); }, exited };
+  // taken at once: Node drops what a child wrote to a pipe nobody reads yet when the child ends
+  // (a fast xz ended before extraction came to read it, and the build stopped there)
+  const out = child.stdout!.pipe(new PassThrough({ highWaterMark: 1 << 20 }));
+  return { stream: out, stop: () => { child.stdout!.destroy(); out.destroy(); child.kill(); }, exited };
 }
 
 async function unpackArchive(file: string, kind: ArchiveKind, out: string, where: string): Promise<void> {

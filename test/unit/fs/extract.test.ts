@@ -51,6 +51,7 @@ for (const [label, mode] of [['', { fileWriters: 0 }], [' (file writer threads)'
   afterEach(() => { fs.rmSync(base, { recursive: true, force: true }); });
 
   const apply = (tarBytes: Buffer, opts: ExtractOptions = {}) => extractLayer(Readable.from([tarBytes]), root, { ...mode, ...opts });
+  const apply0 = (input: Readable) => extractLayer(input, root, mode);
   const applyEntries = (entries: TarSpec, opts: ExtractOptions = {}) => makeTar(entries).then((b) => apply(b, opts));
   const assertOutsideUntouched = () => {
     assert.deepEqual(fs.readdirSync(outside), ['secret']);
@@ -464,6 +465,13 @@ for (const [label, mode] of [['', { fileWriters: 0 }], [' (file writer threads)'
   it('reports zstd and corrupt input clearly', async () => {
     await assert.rejects(apply(Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0])), /zstd/);
     await assert.rejects(apply(Buffer.concat([Buffer.from([0x1f, 0x8b]), Buffer.alloc(100, 7)])), (err: Error) => err instanceof UserError && /cannot extract layer/.test(err.message));
+  });
+
+  it('refuses an input that ended before it was read, instead of waiting for ever', async () => {
+    const ended = Readable.from([Buffer.from('lost')]);
+    ended.resume();
+    await new Promise((r) => ended.once('end', r));
+    await assert.rejects(apply0(ended), /had already ended or closed before it was read/);
   });
 
   it('accepts an empty stream', async () => {
