@@ -76,16 +76,23 @@ export function resolveGroup(root: string | null, group: string, where: string):
  * COPY/ADD --chown semantics: "user", "user:group", numeric or named. Without a group the gid is
  * the uid's number (Docker's documented rule), also for names.
  */
-export function resolveChown(root: string | null, spec: string, where: string): { uid: number; gid: number } {
+/**
+ * The owner that `--chown=SPEC` (and WORKDIR under USER) gives, as BuildKit resolves it: a user
+ * name takes its uid and primary group from the image's /etc/passwd, a bare uid is also the gid,
+ * and a group after ':' (name or number) replaces the gid. `what` names the setting in errors.
+ */
+export function resolveChown(root: string | null, spec: string, where: string, what = `--chown=${spec}`): { uid: number; gid: number } {
   const [user, group] = spec.split(':', 2);
   let uid: number;
-  if (isNumeric(user)) uid = Number(user);
+  let gid: number;
+  if (isNumeric(user)) uid = gid = Number(user);
   else {
     const e = (root ? readPasswd(root) : []).find((p) => p.name === user);
-    if (!e) throw new UserError(`${where}: --chown=${spec}: unable to find user ${user} in the image's /etc/passwd`);
+    if (!e) throw new UserError(`${where}: ${what}: unable to find user ${user} in the image's /etc/passwd`);
     uid = e.uid;
+    gid = e.gid;
   }
-  const gid = group !== undefined && group !== '' ? resolveGroup(root, group, `${where}: --chown=${spec}`) : uid;
+  if (group !== undefined && group !== '') gid = resolveGroup(root, group, `${where}: ${what}`);
   return { uid, gid };
 }
 

@@ -7,6 +7,7 @@ import type {
 import { editConfig } from '../../image/image';
 import { UserError } from '../../log';
 import type { StageBuilder } from '../stage';
+import { needsNameLookup, resolveChown } from '../users';
 import { setEnv } from '../variables';
 
 export const DEFAULT_SHELL = ['/bin/sh', '-c'];
@@ -164,8 +165,11 @@ export async function workdir(stage: StageBuilder, i: WorkdirInstruction): Promi
   const real = p === '/' ? p : await stage.followLinks(p);
   if (real !== '/' && !(await stage.isDir(real))) {
     const missing = await missingDirs(stage, real);
+    // owned by the USER in effect, as BuildKit and buildah make them (Docker's legacy builder: root)
+    const user = stage.image.config.config?.User ?? '';
+    const { uid, gid } = user ? resolveChown(needsNameLookup(user) ? await stage.rootfs() : null, user, stage.where(i), `USER ${user}`) : { uid: 0, gid: 0 };
     await stage.addLayer(
-      missing.map((d) => ({ path: d.slice(1), type: 'dir' as const, mode: 0o755, uid: 0, gid: 0, mtime: new Date(stage.env.created) })),
+      missing.map((d) => ({ path: d.slice(1), type: 'dir' as const, mode: 0o755, uid, gid, mtime: new Date(stage.env.created) })),
       i,
     );
   } else {

@@ -94,10 +94,10 @@ describe('build/users', () => {
     it('numbers need no files', () => {
       assert.deepEqual(resolveChown(null, '10:20', 'w'), { uid: 10, gid: 20 });
     });
-    it('without a group the gid is the uid number, also for names (Docker docs)', () => {
+    it('without a group: a bare uid is also the gid; a name takes its primary group (BuildKit, buildah)', () => {
       assert.deepEqual(resolveChown(null, '10', 'w'), { uid: 10, gid: 10 });
-      assert.deepEqual(resolveChown(root, 'app', 'w'), { uid: 1000, gid: 1000 });
-      assert.deepEqual(resolveChown(root, 'app:', 'w'), { uid: 1000, gid: 1000 });
+      assert.deepEqual(resolveChown(root, 'app', 'w'), { uid: 1000, gid: 1001 });
+      assert.deepEqual(resolveChown(root, 'app:', 'w'), { uid: 1000, gid: 1001 });
     });
     it('names from the image files, mixed with numbers', () => {
       assert.deepEqual(resolveChown(root, 'app:docker', 'w'), { uid: 1000, gid: 2000 });
@@ -107,6 +107,7 @@ describe('build/users', () => {
     it('unknown names are errors naming the spec', () => {
       userError(() => resolveChown(root, 'ghost:docker', 'Dockerfile:4'), 'Dockerfile:4', '--chown=ghost:docker', 'ghost');
       userError(() => resolveChown(root, 'app:ghosts', 'Dockerfile:4'), 'Dockerfile:4', '--chown=app:ghosts', 'ghosts');
+      userError(() => resolveChown(root, 'ghost', 'Dockerfile:6', 'USER ghost'), 'Dockerfile:6: USER ghost', 'ghost');
     });
   });
 
