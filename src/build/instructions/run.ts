@@ -264,7 +264,8 @@ export async function runInstruction(stage: StageBuilder, instr: RunInstruction,
   const { snap, perStep } = await stage.snapshotter();
   const isolation = await stage.env.isolation();
   const root = await stage.rootfs();
-  const userSpec = stage.image.config.config?.User || 'root';
+  // no USER: uid 0, which needs no /etc/passwd (a FROM scratch image may have none), as runc does
+  const userSpec = stage.image.config.config?.User || '0';
   const user = resolveUser(root, userSpec, where);
   const { argv: baseArgv, script } = runArgv(stage, instr);
   const mounts = await prepareMounts(stage, instr, roots, where);

@@ -85,6 +85,23 @@ describe('executor: RUN', function () {
     assert.equal(fs.existsSync(path.join(rootfs, 'etc/resolv.conf')), false, 'the step\'s resolv.conf is not left in a layer');
   });
 
+  it('runs as uid 0 without USER in an image that has no /etc/passwd (FROM scratch), leaving no /etc, /dev, /proc or /sys behind', async () => {
+    const ctx = makeContext({
+      Dockerfile: [
+        `FROM ${reg.host}/library/busybox:latest AS bb`,
+        'FROM scratch',
+        'COPY --from=bb /bin/busybox /bin/sh',
+        'RUN ["/bin/sh", "-c", "echo $(/bin/sh -c \'id -u\' 2>/dev/null || echo 0) > /ran-as && echo hi > /x"]',
+      ].join('\n'),
+    });
+    const layout = tmpDir('drydock-layout-');
+    const r = await runExecutor(['-c', ctx, '--no-push', '--oci-layout-path', layout]);
+    assert.equal(r.code, 0, r.stderr);
+    const { rootfs } = umociUnpack(layout, 'latest');
+    assert.equal(fs.readFileSync(path.join(rootfs, 'x'), 'utf8'), 'hi\n');
+    assert.deepEqual(fs.readdirSync(rootfs).sort(), ['bin', 'ran-as', 'x'], 'the step\'s mount points and files are not in the image');
+  });
+
   it('secret, cache and bind mounts reach the step only; the secret appears nowhere', async () => {
     const secretValue = 's3cr3t-value-4242';
     const secretFile = path.join(tmpDir(), 'token');
