@@ -1,9 +1,12 @@
 // Start a step's process tree and wait for it: stdin is /dev/null (as in `docker build`),
 // output goes to the caller's streams, which stay open for the next step.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Duplex } from 'node:stream';
+import { hostProgram } from './host-tools';
 import type { RunResult, RunSpec } from './types';
 
 const ENV_NAME = /^[^=\-\0][^=\0]*$/;
@@ -75,17 +78,74 @@ export function killRunningSteps(): number {
   return n;
 }
 
+// A step's stdout and stderr must be pipes, as under Docker: Node's own are socket pairs, and
+// a program that opens /dev/stdout or /dev/stderr (/proc/self/fd/N) gets ENXIO from a socket
+// (nginx -t in the nginx image, whose logs are links to them, failed so). Node cannot make a
+// pipe, but it can open a FIFO: one mkfifo per build makes a pair, reused step after step (a
+// step running alongside another takes a pair of its own), each step's write ends are handed
+// to it as fd 1 and 2 and their read ends are read here. Without mkfifo, the sockets it is.
+interface FifoPair { out: string; err: string }
+const freeFifos = new Map<string, FifoPair[]>();
+let fifoCount = 0;
+
+function takeFifos(scratch: string): FifoPair | undefined {
+  const pair = freeFifos.get(scratch)?.pop();
+  if (pair) return pair;
+  const n = ++fifoCount;
+  const made = { out: path.join(scratch, `step-out-${process.pid}-${n}`), err: path.join(scratch, `step-err-${process.pid}-${n}`) };
+  const r = spawnSync(hostProgram('mkfifo') ?? 'mkfifo', ['-m', '600', made.out, made.err], { stdio: 'ignore' });
+  return r.status === 0 ? made : undefined;
+}
+
+function giveBackFifos(scratch: string, pair: FifoPair): void {
+  const list = freeFifos.get(scratch) ?? [];
+  list.push(pair);
+  freeFifos.set(scratch, list);
+}
+
+/** The FIFO's read end (non-blocking, for us) and write end (blocking, for the step). */
+function openFifo(p: string): { read: number; write: number } {
+  const c = fs.constants;
+  const read = fs.openSync(p, c.O_RDONLY | c.O_NONBLOCK);
+  try {
+    return { read, write: fs.openSync(p, c.O_WRONLY) }; // a reader is there: no wait
+  } catch (e) {
+    fs.closeSync(read);
+    throw e;
+  }
+}
+
 /**
- * Run argv; with a spec its output is forwarded, without one stderr is kept for the error text.
+ * Run argv; with a spec its output is forwarded (through FIFOs, see takeFifos), without one
+ * stderr is kept for the error text.
  * `gate`: the process gets fd 3, a socket on which it says "in" once ready; gate(pid) is called
  * then, and "go" answers it (nothing if gate throws: the process gives up, and so does this).
  */
 export function runProcess(
-  argv: string[], spec: Pick<RunSpec, 'stdout' | 'stderr'> | null, env: NodeJS.ProcessEnv, cwd = '/', gate?: (pid: number) => void,
+  argv: string[], spec: Pick<RunSpec, 'stdout' | 'stderr' | 'scratch'> | null, env: NodeJS.ProcessEnv, cwd = '/', gate?: (pid: number) => void,
 ): Promise<RunResult & { stderrText: string }> {
+  const scratch = spec ? spec.scratch ?? os.tmpdir() : undefined;
+  const fifos = scratch ? takeFifos(scratch) : undefined;
+  let ends: { out: { read: number; write: number }; err: { read: number; write: number } } | undefined;
+  if (fifos) {
+    const out = openFifo(fifos.out);
+    try {
+      ends = { out, err: openFifo(fifos.err) };
+    } catch (e) {
+      fs.closeSync(out.read);
+      fs.closeSync(out.write);
+      throw e;
+    }
+  }
   return new Promise((resolve, reject) => {
     // its own process group, so that killRunningSteps() reaches all of it
-    const child = spawn(argv[0], argv.slice(1), { env, cwd, stdio: ['ignore', 'pipe', 'pipe', ...(gate ? ['pipe' as const] : [])], detached: true });
+    const stdio = ends ? (['ignore', ends.out.write, ends.err.write] as const) : (['ignore', 'pipe', 'pipe'] as const);
+    const child = spawn(argv[0], argv.slice(1), { env, cwd, stdio: [...stdio, ...(gate ? ['pipe' as const] : [])], detached: true });
+    if (ends) {
+      // the step has its copies: the read ends see the end once its last writer closes
+      fs.closeSync(ends.out.write);
+      fs.closeSync(ends.err.write);
+    }
     const pgid = child.pid;
     if (pgid !== undefined) {
       running.add(pgid);
@@ -112,7 +172,31 @@ export function runProcess(
     }
     if (spec && whileStepRuns.length > 0) setImmediate(() => { for (const fn of whileStepRuns.splice(0)) fn(); });
     let stderrText = '';
-    if (spec) {
+    // the step is over when it has exited and its output has ended (as Node's 'close' waits for its pipes)
+    let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let outputsOpen = ends ? 2 : 0;
+    const settle = (): void => {
+      if (!exited || outputsOpen > 0) return;
+      if (fifos) giveBackFifos(scratch!, fifos);
+      if (pgid !== undefined && running.delete(pgid)) tellWatchers('ended', pgid);
+      if (gateError) {
+        reject(gateError);
+        return;
+      }
+      if (exited.signal) {
+        const n = os.constants.signals[exited.signal as keyof typeof os.constants.signals] ?? 0;
+        resolve({ exitCode: 128 + n, signal: exited.signal, stderrText });
+      } else {
+        resolve({ exitCode: exited.code ?? 1, stderrText });
+      }
+    };
+    if (ends && spec) {
+      for (const [fd, to] of [[ends.out.read, spec.stdout], [ends.err.read, spec.stderr]] as const) {
+        const from = new net.Socket({ fd, readable: true, writable: false });
+        from.pipe(to, { end: false });
+        from.once('close', () => { outputsOpen--; settle(); });
+      }
+    } else if (spec) {
       child.stdout!.pipe(spec.stdout, { end: false });
       child.stderr!.pipe(spec.stderr, { end: false });
     } else {
@@ -123,17 +207,8 @@ export function runProcess(
     }
     child.on('error', (e) => reject(new Error(`cannot start ${argv[0]}: ${e.message}`)));
     child.on('close', (code, signal) => {
-      if (pgid !== undefined && running.delete(pgid)) tellWatchers('ended', pgid);
-      if (gateError) {
-        reject(gateError);
-        return;
-      }
-      if (signal) {
-        const n = os.constants.signals[signal as keyof typeof os.constants.signals] ?? 0;
-        resolve({ exitCode: 128 + n, signal, stderrText });
-      } else {
-        resolve({ exitCode: code ?? 1, stderrText });
-      }
+      exited = { code, signal };
+      settle();
     });
   });
 }

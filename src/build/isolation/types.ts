@@ -35,6 +35,11 @@ export interface RunSpec {
   agentSockets?: Array<{ target: string; upstream: string; mode: number; uid: number; gid: number }>;
   stdout: Writable;
   stderr: Writable;
+  /**
+   * a host directory of the build's own, out of every snapshot, where the step's output pipes
+   * are made (see spawn-step.ts); without it, the system's temporary directory
+   */
+  scratch?: string;
   /** default "drydock" */
   hostname?: string;
   /**

@@ -86,6 +86,22 @@ for (const shape of shapes) {
       assert.notEqual(missing.exitCode, 0);
     });
 
+    it('gives the step pipes for stdout and stderr: /dev/stdout and /dev/stderr open, each on its stream', async () => {
+      // Node's own are sockets, which /proc/self/fd/N cannot open (ENXIO): nginx -t failed so
+      if (shape.ns !== 'none') {
+        // (a step without /proc has no /dev/stdout at all: its links lead through /proc/self/fd)
+        const r = await runIn(iso, root, 'echo to-out > /dev/stdout && echo to-err > /dev/stderr && echo plain && echo plain-err >&2');
+        assert.equal(r.exitCode, 0, r.stderr);
+        assert.equal(r.stdout, 'to-out\nplain\n');
+        assert.equal(r.stderr, 'to-err\nplain-err\n');
+      }
+      const fds = await runIn(iso, root, 'echo out; echo err >&2');
+      assert.deepEqual([fds.stdout, fds.stderr], ['out\n', 'err\n']);
+      const lots = await runIn(iso, root, 'i=0; while [ $i -lt 3000 ]; do echo line-$i; i=$((i+1)); done; exit 3');
+      assert.equal(lots.exitCode, 3, 'the step\'s exit code passes through');
+      assert.equal(lots.stdout.split('\n').length, 3001, 'all of a long output arrives before the step is reported done');
+    });
+
     it('gives the step usable /dev nodes and leaves none in the root', async () => {
       const r = await runIn(iso, root, 'echo x > /dev/null && head -c 4 /dev/zero | wc -c && head -c 8 /dev/urandom | wc -c && ls /dev', { uid: 65534, gid: 65534 });
       assert.equal(r.exitCode, 0, r.stderr);
