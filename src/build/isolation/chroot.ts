@@ -35,7 +35,7 @@ import { boundingArgs, type CapabilitySet } from './capabilities';
 import { HostTools } from './host-tools';
 import { resolveInRoot } from './root-path';
 import { CopyMounts } from './copy-mounts';
-import { runProcess, validateSpec } from './spawn-step';
+import { giveBackFifos, runProcess, takeFifos, validateSpec } from './spawn-step';
 import { StepFiles, StepItem } from './step-files';
 import type { Isolation, RunResult, RunSpec } from './types';
 import { GATE_LINES, writeIdentityMaps } from './user-namespace';
@@ -113,7 +113,15 @@ export class ChrootIsolation implements Isolation {
     const workdir = (await resolveInRoot(root, spec.workdir, { create: true })).hostPath;
     const argvTail = this.launcherArgv(root, workdir, spec);
 
+    // Without namespaces the step has no /proc, so /dev/stdout (a link into /proc/self/fd) cannot
+    // work: its output FIFOs are linked in as /dev/stdout and /dev/stderr instead, for the step only
+    // (else a step writing to /dev/stdout made a regular file, which a layer kept).
+    const fifos = !ns && spec.scratch ? takeFifos(spec.scratch) : undefined;
     const items = await this.stepItems(spec);
+    if (fifos) {
+      items.push({ kind: 'link', path: '/dev/stdout', target: fifos.out, onlyIfMissing: true });
+      items.push({ kind: 'link', path: '/dev/stderr', target: fifos.err, onlyIfMissing: true });
+    }
     const files = new StepFiles(root, (p, mode, maj, min) => this.mknod(p, mode, maj, min));
     // without mount rights (an ordinary container, Fargate) mounts are copies for the step
     const copies = ns ? undefined : new CopyMounts(root);
@@ -122,10 +130,11 @@ export class ChrootIsolation implements Isolation {
       copies?.place(spec.binds ?? []);
       for (const p of [...files.everPlaced, ...(copies?.targets ?? [])]) this.transient.add(p);
       const argv = ns ? await this.namespaceArgv(root, spec, argvTail) : argvTail;
-      return await runProcess(argv, spec, { PATH: hostToolPath() }, '/', this.opts.userNamespace ? writeIdentityMaps : undefined);
+      return await runProcess(argv, spec, { PATH: hostToolPath() }, '/', this.opts.userNamespace ? writeIdentityMaps : undefined, fifos);
     } finally {
       copies?.restore();
       await files.restore();
+      if (fifos) giveBackFifos(spec.scratch!, fifos);
     }
   }
 

@@ -84,11 +84,12 @@ export function killRunningSteps(): number {
 // pipe, but it can open a FIFO: one mkfifo per build makes a pair, reused step after step (a
 // step running alongside another takes a pair of its own), each step's write ends are handed
 // to it as fd 1 and 2 and their read ends are read here. Without mkfifo, the sockets it is.
-interface FifoPair { out: string; err: string }
+export interface FifoPair { out: string; err: string }
 const freeFifos = new Map<string, FifoPair[]>();
 let fifoCount = 0;
 
-function takeFifos(scratch: string): FifoPair | undefined {
+/** A FIFO pair for a step's output in `scratch` (kept for the next step once given back); undefined without mkfifo. */
+export function takeFifos(scratch: string): FifoPair | undefined {
   const pair = freeFifos.get(scratch)?.pop();
   if (pair) return pair;
   const n = ++fifoCount;
@@ -97,7 +98,7 @@ function takeFifos(scratch: string): FifoPair | undefined {
   return r.status === 0 ? made : undefined;
 }
 
-function giveBackFifos(scratch: string, pair: FifoPair): void {
+export function giveBackFifos(scratch: string, pair: FifoPair): void {
   const list = freeFifos.get(scratch) ?? [];
   list.push(pair);
   freeFifos.set(scratch, list);
@@ -123,9 +124,12 @@ function openFifo(p: string): { read: number; write: number } {
  */
 export function runProcess(
   argv: string[], spec: Pick<RunSpec, 'stdout' | 'stderr' | 'scratch'> | null, env: NodeJS.ProcessEnv, cwd = '/', gate?: (pid: number) => void,
+  given?: FifoPair,
 ): Promise<RunResult & { stderrText: string }> {
   const scratch = spec ? spec.scratch ?? os.tmpdir() : undefined;
-  const fifos = scratch ? takeFifos(scratch) : undefined;
+  // the caller's pair (it gives it back), or one of ours
+  const fifos = given ?? (scratch ? takeFifos(scratch) : undefined);
+  const ours = !given;
   let ends: { out: { read: number; write: number }; err: { read: number; write: number } } | undefined;
   if (fifos) {
     const out = openFifo(fifos.out);
@@ -177,7 +181,7 @@ export function runProcess(
     let outputsOpen = ends ? 2 : 0;
     const settle = (): void => {
       if (!exited || outputsOpen > 0) return;
-      if (fifos) giveBackFifos(scratch!, fifos);
+      if (fifos && ours) giveBackFifos(scratch!, fifos);
       if (pgid !== undefined && running.delete(pgid)) tellWatchers('ended', pgid);
       if (gateError) {
         reject(gateError);

@@ -14,6 +14,8 @@ export type StepItem =
   | { kind: 'file'; path: string; content: string | Buffer; mode: number; onlyIfMissing?: boolean }
   | { kind: 'char'; path: string; major: number; minor: number; mode: number; onlyIfMissing: true }
   | { kind: 'dir'; path: string; onlyIfMissing: true }
+  /** a hard link to a host file on the root's filesystem (the step's output FIFOs as /dev/stdout, /dev/stderr) */
+  | { kind: 'link'; path: string; target: string; onlyIfMissing: true }
   /** a socket relaying to `upstream` on the host (RUN --mount=type=ssh) */
   | { kind: 'socket'; path: string; upstream: string; mode: number; uid: number; gid: number; onlyIfMissing?: false };
 
@@ -89,6 +91,9 @@ export class StepFiles {
         await fsp.chmod(hostPath, item.mode);
       } else if (item.kind === 'char') {
         await this.mknod(hostPath, item.mode, item.major, item.minor);
+      } else if (item.kind === 'link') {
+        // on another filesystem (EXDEV) the step goes without it
+        await fsp.link(item.target, hostPath).catch(() => undefined);
       } else {
         await fsp.mkdir(hostPath, { mode: 0o755 });
       }
