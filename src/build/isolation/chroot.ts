@@ -130,7 +130,9 @@ export class ChrootIsolation implements Isolation {
       copies?.place(spec.binds ?? []);
       for (const p of [...files.everPlaced, ...(copies?.targets ?? [])]) this.transient.add(p);
       const argv = ns ? await this.namespaceArgv(root, spec, argvTail) : argvTail;
-      return await runProcess(argv, spec, { PATH: hostToolPath() }, '/', this.opts.userNamespace ? writeIdentityMaps : undefined, fifos);
+      // without a PID namespace, a process the step left that escaped its group still has our root
+      const stragglers = ns ? undefined : () => killProcessesRootedAt(root);
+      return await runProcess(argv, spec, { PATH: hostToolPath() }, '/', this.opts.userNamespace ? writeIdentityMaps : undefined, fifos, stragglers);
     } finally {
       copies?.restore();
       await files.restore();
@@ -387,3 +389,22 @@ async function readOr(file: string, fallback: string): Promise<string> {
   }
 }
 
+/**
+ * SIGKILL every process whose root directory is `root` (a step's leftovers, found by their
+ * chroot). Processes of other users stay unseen without CAP_SYS_PTRACE; their group was killed.
+ */
+function killProcessesRootedAt(root: string): void {
+  let pids: string[];
+  try {
+    pids = fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n));
+  } catch {
+    return;
+  }
+  for (const pid of pids) {
+    try {
+      if (fs.readlinkSync(`/proc/${pid}/root`) === root) process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      /* gone, or not ours to see */
+    }
+  }
+}

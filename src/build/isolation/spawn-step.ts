@@ -84,7 +84,14 @@ export function killRunningSteps(): number {
 // pipe, but it can open a FIFO: one mkfifo per build makes a pair, reused step after step (a
 // step running alongside another takes a pair of its own), each step's write ends are handed
 // to it as fd 1 and 2 and their read ends are read here. Without mkfifo, the sockets it is.
-export interface FifoPair { out: string; err: string }
+export interface FifoPair {
+  out: string;
+  err: string;
+  /** a process no kill reached may still write to it: never used again */
+  spoiled?: boolean;
+}
+/** How long output is still read after a step ended, from a process no kill reached. */
+const STRAGGLER_GRACE_MS = 2000;
 const freeFifos = new Map<string, FifoPair[]>();
 let fifoCount = 0;
 
@@ -99,6 +106,10 @@ export function takeFifos(scratch: string): FifoPair | undefined {
 }
 
 export function giveBackFifos(scratch: string, pair: FifoPair): void {
+  if (pair.spoiled) {
+    for (const f of [pair.out, pair.err]) fs.rmSync(f, { force: true });
+    return;
+  }
   const list = freeFifos.get(scratch) ?? [];
   list.push(pair);
   freeFifos.set(scratch, list);
@@ -121,10 +132,12 @@ function openFifo(p: string): { read: number; write: number } {
  * stderr is kept for the error text.
  * `gate`: the process gets fd 3, a socket on which it says "in" once ready; gate(pid) is called
  * then, and "go" answers it (nothing if gate throws: the process gives up, and so does this).
+ * A step ends with its main process, as a container does with its init: what it left running
+ * (`cmd &`, a daemon) is killed, its process group first, then whatever `afterExit` finds.
  */
 export function runProcess(
   argv: string[], spec: Pick<RunSpec, 'stdout' | 'stderr' | 'scratch'> | null, env: NodeJS.ProcessEnv, cwd = '/', gate?: (pid: number) => void,
-  given?: FifoPair,
+  given?: FifoPair, afterExit?: () => void,
 ): Promise<RunResult & { stderrText: string }> {
   const scratch = spec ? spec.scratch ?? os.tmpdir() : undefined;
   // the caller's pair (it gives it back), or one of ours
@@ -194,9 +207,11 @@ export function runProcess(
         resolve({ exitCode: exited.code ?? 1, stderrText });
       }
     };
+    const readers: net.Socket[] = [];
     if (ends && spec) {
       for (const [fd, to] of [[ends.out.read, spec.stdout], [ends.err.read, spec.stderr]] as const) {
         const from = new net.Socket({ fd, readable: true, writable: false });
+        readers.push(from);
         from.pipe(to, { end: false });
         from.once('close', () => { outputsOpen--; settle(); });
       }
@@ -212,6 +227,22 @@ export function runProcess(
     child.on('error', (e) => reject(new Error(`cannot start ${argv[0]}: ${e.message}`)));
     child.on('close', (code, signal) => {
       exited = { code, signal };
+      if (spec && pgid !== undefined) {
+        try {
+          process.kill(-pgid, 'SIGKILL');
+        } catch {
+          /* none left */
+        }
+        afterExit?.();
+        // a process that left the group and kept the output open: stop reading it after a while
+        if (outputsOpen > 0) {
+          setTimeout(() => {
+            if (outputsOpen === 0) return;
+            if (fifos) fifos.spoiled = true;
+            for (const r of readers) r.destroy();
+          }, STRAGGLER_GRACE_MS).unref();
+        }
+      }
       settle();
     });
   });

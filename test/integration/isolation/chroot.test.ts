@@ -103,6 +103,26 @@ for (const shape of shapes) {
       assert.equal(lots.stdout.split('\n').length, 3001, 'all of a long output arrives before the step is reported done');
     });
 
+    it('ends with its main process, killing what it left running (as a container does with its init)', async () => {
+      const t0 = Date.now();
+      // one in the background of the step's own group, one that left it (setsid), both holding its output
+      const r = await runIn(iso, root, 'sleep 40 & setsid sleep 41 & echo left-two');
+      assert.equal(r.exitCode, 0, r.stderr);
+      assert.equal(r.stdout, 'left-two\n');
+      assert.ok(Date.now() - t0 < 20000, `the step took ${Date.now() - t0} ms: it waited for what it left`);
+      await new Promise((res) => setTimeout(res, 200));
+      const left = fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n)).filter((pid) => {
+        try {
+          return fs.readlinkSync(`/proc/${pid}/root`) === root && !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+        } catch {
+          return false;
+        }
+      });
+      assert.deepEqual(left, [], 'no process of the step is left running in its root');
+      const next = await runIn(iso, root, 'echo next');
+      assert.equal(next.stdout, 'next\n', 'the next step\'s output is its own');
+    });
+
     it('gives the step usable /dev nodes and leaves none in the root', async () => {
       const r = await runIn(iso, root, 'echo x > /dev/null && head -c 4 /dev/zero | wc -c && head -c 8 /dev/urandom | wc -c && ls /dev', { uid: 65534, gid: 65534 });
       assert.equal(r.exitCode, 0, r.stderr);
