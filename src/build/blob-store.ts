@@ -51,12 +51,13 @@ export class BlobStore {
     if (!p) {
       p = (async () => {
         const tmp = `${file}.partial`;
+        const out = fs.createWriteStream(tmp);
         try {
-          await pipeline(await this.fetchOnce(digest, fetch), fs.createWriteStream(tmp));
+          await pipeline(await this.fetchOnce(digest, fetch), out);
           await fs.promises.rename(tmp, file);
           return file;
         } catch (e) {
-          await fs.promises.rm(tmp, { force: true });
+          await removePartial(out, tmp);
           throw e;
         } finally {
           this.inflight.delete(digest);
@@ -83,6 +84,7 @@ export class BlobStore {
     const src = await this.fetchOnce(digest, fetch);
     const reader = new PassThrough({ highWaterMark: 1 << 20 });
     const tmp = `${file}.partial`;
+    const out = fs.createWriteStream(tmp);
     const done = (async () => {
       try {
         // the file write paces the download; the reader gets every chunk as it passes
@@ -95,12 +97,12 @@ export class BlobStore {
             reader.end();
             cb();
           },
-        }), fs.createWriteStream(tmp));
+        }), out);
         await fs.promises.rename(tmp, file);
         return file;
       } catch (e) {
         reader.destroy(e as Error);
-        await fs.promises.rm(tmp, { force: true });
+        await removePartial(out, tmp);
         throw e;
       } finally {
         this.inflight.delete(digest);
@@ -122,4 +124,13 @@ export class BlobStore {
   open(digest: string): Readable {
     return fs.createReadStream(this.pathOf(digest));
   }
+}
+
+/**
+ * Remove a partial download once its file stream is closed: a stream destroyed while its file
+ * was still being opened creates the file afterwards (a failed fetch left a .partial behind).
+ */
+async function removePartial(out: fs.WriteStream, tmp: string): Promise<void> {
+  if (!out.closed) await new Promise<void>((resolve) => { out.once('close', () => resolve()); out.destroy(); });
+  await fs.promises.rm(tmp, { force: true });
 }
