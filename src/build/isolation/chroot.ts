@@ -125,6 +125,13 @@ export class ChrootIsolation implements Isolation {
     const files = new StepFiles(root, (p, mode, maj, min) => this.mknod(p, mode, maj, min));
     // without mount rights (an ordinary container, Fargate) mounts are copies for the step
     const copies = ns ? undefined : new CopyMounts(root);
+    // Without namespaces /dev, /proc and /sys are the image's own directories, not a tmpfs, procfs
+    // and sysfs: what a step adds there is dropped after it, as Docker's mounts drop it, and the
+    // directories get their times back (a step's `touch /dev/x` reached a layer).
+    const mountPoints = ns ? [] : SYSTEM_MOUNT_POINTS.map((d) => {
+      const dir = path.join(root, d);
+      return { dir, before: realDirNames(dir), st: fs.existsSync(dir) ? fs.lstatSync(dir) : null, existed: fs.existsSync(dir) || isSymlink(dir) };
+    });
     try {
       await files.place(items);
       copies?.place(spec.binds ?? []);
@@ -135,6 +142,17 @@ export class ChrootIsolation implements Isolation {
       return await runProcess(argv, spec, { PATH: hostToolPath() }, '/', this.opts.userNamespace ? writeIdentityMaps : undefined, fifos, stragglers);
     } finally {
       copies?.restore();
+      // before the step files go back, so that they find their parents as they left them
+      for (const { dir, before, st, existed } of mountPoints) {
+        // a directory made for the step (the image had none) goes with what the step put in it
+        if (!existed) {
+          if (realDirNames(dir)) fs.rmSync(dir, { recursive: true, force: true });
+          continue;
+        }
+        if (!before || !st) continue;
+        for (const name of realDirNames(dir) ?? []) if (!before.has(name)) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+        fs.utimesSync(dir, st.atime, st.mtime); // as it was: no snapshot sees a change
+      }
       await files.restore();
       if (fifos) giveBackFifos(spec.scratch!, fifos);
     }
@@ -406,5 +424,18 @@ function killProcessesRootedAt(root: string): void {
     } catch {
       /* gone, or not ours to see */
     }
+  }
+}
+
+/** The directories a container runtime mounts over (a tmpfs, procfs, sysfs). */
+const SYSTEM_MOUNT_POINTS = ['dev', 'proc', 'sys'];
+
+/** The names in `dir` when it is a real directory (not a link), else null. */
+function realDirNames(dir: string): Set<string> | null {
+  try {
+    if (!fs.lstatSync(dir).isDirectory()) return null;
+    return new Set(fs.readdirSync(dir));
+  } catch {
+    return null;
   }
 }

@@ -102,6 +102,30 @@ describe('executor: RUN', function () {
     assert.deepEqual(fs.readdirSync(rootfs).sort(), ['bin', 'ran-as', 'x'], 'the step\'s mount points and files are not in the image');
   });
 
+  it('as in a container under Docker\'s seccomp profile (no mounts, no user namespace): /dev/stdout works, nothing a step writes into /dev, /proc or /sys reaches a layer, and they are not whited out', async () => {
+    const ctx = makeContext({
+      Dockerfile: [
+        `FROM ${reg.host}/library/busybox:latest`,
+        'RUN echo to-stdout > /dev/stdout && touch /dev/foo /proc/bar /sys/baz && mkdir /dev/dd && echo kept > /kept',
+        'RUN (sleep 30 &) ; echo left-one-running',
+      ].join('\n'),
+    });
+    const layout = tmpDir('drydock-layout-');
+    const t0 = Date.now();
+    const r = await runExecutor(['-c', ctx, '--no-push', '--oci-layout-path', layout], {
+      under: ['setpriv', '--bounding-set=-sys_admin', '--inh-caps=-sys_admin', '--'], env: { DRYDOCK_NO_USERNS: '1' },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /mount namespace: no/, 'the plain shape');
+    assert.match(r.stdout + r.stderr, /to-stdout/);
+    assert.ok(Date.now() - t0 < 25000, 'the build did not wait for what a step left running');
+    const index = JSON.parse(fs.readFileSync(path.join(layout, 'index.json'), 'utf8'));
+    const manifest = JSON.parse(fs.readFileSync(path.join(layout, 'blobs/sha256', index.manifests[0].digest.slice(7)), 'utf8'));
+    const names = manifest.layers.slice(1).flatMap((l: { digest: string }) => run('tar', ['-tf', path.join(layout, 'blobs/sha256', l.digest.slice(7))]).split('\n').filter(Boolean));
+    assert.deepEqual(names.filter((n: string) => /^(\.\/)?(dev|proc|sys)\b|\.wh\.(dev|proc|sys)$/.test(n)), [], `RUN layers: ${names.join(' ')}`);
+    assert.ok(names.some((n: string) => /(^|\/)kept$/.test(n)));
+  });
+
   it('secret, cache and bind mounts reach the step only; the secret appears nowhere', async () => {
     const secretValue = 's3cr3t-value-4242';
     const secretFile = path.join(tmpDir(), 'token');

@@ -123,6 +123,12 @@ for (const shape of shapes) {
       assert.equal(next.stdout, 'next\n', 'the next step\'s output is its own');
     });
 
+    it('drops what a step writes into /dev, /proc and /sys, as the runtime\'s mounts there would', async () => {
+      const r = await runIn(iso, root, 'touch /dev/foo /proc/bar /sys/baz 2>/dev/null; mkdir -p /dev/dd/e 2>/dev/null; echo done');
+      assert.equal(r.stdout, 'done\n', r.stderr);
+      for (const p of ['dev/foo', 'dev/dd', 'proc/bar', 'sys/baz']) assert.equal(fs.existsSync(path.join(root, p)), false, `/${p} is not left in the root`);
+    });
+
     it('gives the step usable /dev nodes and leaves none in the root', async () => {
       const r = await runIn(iso, root, 'echo x > /dev/null && head -c 4 /dev/zero | wc -c && head -c 8 /dev/urandom | wc -c && ls /dev', { uid: 65534, gid: 65534 });
       assert.equal(r.exitCode, 0, r.stderr);
