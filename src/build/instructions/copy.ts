@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { checkoutGit, parseGitSource, type GitSource } from '../../context/git-source';
 import { httpGet } from '../../context/http-get';
 import type { AddInstruction, CopyInstruction, Heredoc } from '../../dockerfile/types';
-import { compressionOfHead, extractLayer } from '../../fs/extract';
+import { compressionOfHead, decompressIfNeeded, extractLayer } from '../../fs/extract';
 import { isTarHeader } from '../../fs/tar-reader';
 import type { LayerEntry } from '../../fs/types';
 import { entriesFromDir } from '../../fs/walk';
@@ -324,17 +324,18 @@ async function decompressedHead(file: string, kind: Exclude<ArchiveKind, 'tar'>,
   return Buffer.concat(chunks).subarray(0, 512);
 }
 
-/** A file's decompressed content: gzip by zlib, the others by their programs. */
+/** A file's decompressed content: gzip and zstd as layers are (decompressIfNeeded), bzip2 and xz by their programs. */
 async function decompressed(file: string, kind: Exclude<ArchiveKind, 'tar'>, where: string): Promise<{ stream: NodeJS.ReadableStream; stop: () => void; exited?: Promise<number | null> }> {
-  if (kind === 'gzip') {
-    const zlib = require('node:zlib') as typeof import('node:zlib');
+  if (kind === 'gzip' || kind === 'zstd') {
     const raw = fs.createReadStream(file);
-    const gunzip = zlib.createGunzip();
-    raw.on('error', (err) => gunzip.destroy(err));
-    return { stream: raw.pipe(gunzip), stop: () => { raw.destroy(); gunzip.destroy(); } };
+    const stream = await decompressIfNeeded(raw, hostProgram('zstd')).catch((e: unknown) => {
+      raw.destroy();
+      throw e instanceof UserError ? new UserError(`${where}: ADD of ${path.basename(file)}: ${e.message}`) : e;
+    });
+    return { stream, stop: () => { raw.destroy(); stream.destroy(); } };
   }
   const { spawn } = require('node:child_process') as typeof import('node:child_process');
-  const tool = { bzip2: 'bzip2', xz: 'xz', zstd: 'zstd' }[kind];
+  const tool = { bzip2: 'bzip2', xz: 'xz' }[kind];
   const child = spawn(tool, ['-dc', file], { stdio: ['ignore', 'pipe', 'ignore'] });
   child.on('error', () => undefined);
   await new Promise<void>((resolve, reject) => {

@@ -126,12 +126,8 @@ export class ChrootIsolation implements Isolation {
     // without mount rights (an ordinary container, Fargate) mounts are copies for the step
     const copies = ns ? undefined : new CopyMounts(root);
     // Without namespaces /dev, /proc and /sys are the image's own directories, not a tmpfs, procfs
-    // and sysfs: what a step adds there is dropped after it, as Docker's mounts drop it, and the
-    // directories get their times back (a step's `touch /dev/x` reached a layer).
-    const mountPoints = ns ? [] : SYSTEM_MOUNT_POINTS.map((d) => {
-      const dir = path.join(root, d);
-      return { dir, before: realDirNames(dir), st: fs.existsSync(dir) ? fs.lstatSync(dir) : null, existed: fs.existsSync(dir) || isSymlink(dir) };
-    });
+    // and sysfs: what a step adds there is dropped after it (see dropStepAdditions).
+    const mountPoints = ns ? [] : SYSTEM_MOUNT_POINTS.map((d) => mountPointAsItWas(path.join(root, d)));
     try {
       await files.place(items);
       copies?.place(spec.binds ?? []);
@@ -139,20 +135,11 @@ export class ChrootIsolation implements Isolation {
       const argv = ns ? await this.namespaceArgv(root, spec, argvTail) : argvTail;
       // without a PID namespace, a process the step left that escaped its group still has our root
       const stragglers = ns ? undefined : () => killProcessesRootedAt(root);
-      return await runProcess(argv, spec, { PATH: hostToolPath() }, '/', this.opts.userNamespace ? writeIdentityMaps : undefined, fifos, stragglers);
+      return await runProcess(argv, spec, { PATH: hostToolPath() }, { gate: this.opts.userNamespace ? writeIdentityMaps : undefined, fifos, afterExit: stragglers });
     } finally {
       copies?.restore();
       // before the step files go back, so that they find their parents as they left them
-      for (const { dir, before, st, existed } of mountPoints) {
-        // a directory made for the step (the image had none) goes with what the step put in it
-        if (!existed) {
-          if (realDirNames(dir)) fs.rmSync(dir, { recursive: true, force: true });
-          continue;
-        }
-        if (!before || !st) continue;
-        for (const name of realDirNames(dir) ?? []) if (!before.has(name)) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
-        fs.utimesSync(dir, st.atime, st.mtime); // as it was: no snapshot sees a change
-      }
+      for (const m of mountPoints) dropStepAdditions(m);
       await files.restore();
       if (fifos) giveBackFifos(spec.scratch!, fifos);
     }
@@ -430,12 +417,36 @@ function killProcessesRootedAt(root: string): void {
 /** The directories a container runtime mounts over (a tmpfs, procfs, sysfs). */
 const SYSTEM_MOUNT_POINTS = ['dev', 'proc', 'sys'];
 
-/** The names in `dir` when it is a real directory (not a link), else null. */
-function realDirNames(dir: string): Set<string> | null {
+/** A mount point as the image has it: nothing there (st null), or what lstat says and, for a directory, its names. */
+interface MountPointBefore { dir: string; st: fs.Stats | null; names: Set<string> | null }
+
+function mountPointAsItWas(dir: string): MountPointBefore {
+  let st: fs.Stats | null = null;
   try {
-    if (!fs.lstatSync(dir).isDirectory()) return null;
-    return new Set(fs.readdirSync(dir));
+    st = fs.lstatSync(dir);
   } catch {
-    return null;
+    /* the image has none */
   }
+  return { dir, st, names: st?.isDirectory() ? new Set(fs.readdirSync(dir)) : null };
+}
+
+/**
+ * Drop what a step added to a mount point that was the image's own directory, and give it its
+ * times back, as the runtime's tmpfs, procfs or sysfs there would leave it (a step's `touch
+ * /dev/x` reached a layer). A directory made for the step goes with all that is in it.
+ */
+function dropStepAdditions({ dir, st, names }: MountPointBefore): void {
+  if (!st) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    return;
+  }
+  if (!names) return; // a link or a file: not ours to tidy
+  let now: string[];
+  try {
+    now = fs.readdirSync(dir);
+  } catch {
+    return; // the step replaced it: its change, for the snapshot to see
+  }
+  for (const name of now) if (!names.has(name)) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+  fs.utimesSync(dir, st.atime, st.mtime); // as it was: no snapshot sees a change
 }

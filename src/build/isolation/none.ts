@@ -67,6 +67,6 @@ export class NoneIsolation implements Isolation {
     if ((spec.binds?.length ?? 0) > 0 || (spec.tmpfs?.length ?? 0) > 0 || (spec.agentSockets?.length ?? 0) > 0) {
       throw new UserError('RUN --mount (bind, cache, secret, tmpfs) is not supported with --isolation=none: use --isolation=chroot');
     }
-    return runProcess(argv, spec, { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' }, spec.workdir);
+    return runProcess(argv, spec, { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' }, { cwd: spec.workdir });
   }
 }

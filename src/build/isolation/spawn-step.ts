@@ -94,15 +94,19 @@ export interface FifoPair {
 const STRAGGLER_GRACE_MS = 2000;
 const freeFifos = new Map<string, FifoPair[]>();
 let fifoCount = 0;
+/** mkfifo failed once: the steps keep the sockets, without trying again every step */
+let noFifos = false;
 
 /** A FIFO pair for a step's output in `scratch` (kept for the next step once given back); undefined without mkfifo. */
 export function takeFifos(scratch: string): FifoPair | undefined {
   const pair = freeFifos.get(scratch)?.pop();
-  if (pair) return pair;
+  if (pair || noFifos) return pair;
   const n = ++fifoCount;
   const made = { out: path.join(scratch, `step-out-${process.pid}-${n}`), err: path.join(scratch, `step-err-${process.pid}-${n}`) };
   const r = spawnSync(hostProgram('mkfifo') ?? 'mkfifo', ['-m', '600', made.out, made.err], { stdio: 'ignore' });
-  return r.status === 0 ? made : undefined;
+  if (r.status === 0) return made;
+  noFifos = true;
+  return undefined;
 }
 
 export function giveBackFifos(scratch: string, pair: FifoPair): void {
@@ -127,20 +131,31 @@ function openFifo(p: string): { read: number; write: number } {
   }
 }
 
+export interface RunProcessOptions {
+  /** default / */
+  cwd?: string;
+  /**
+   * the process gets fd 3, a socket on which it says "in" once ready; gate(pid) is called then,
+   * and "go" answers it (nothing if gate throws: the process gives up, and so does this)
+   */
+  gate?: (pid: number) => void;
+  /** the FIFO pair for the step's output (the caller gives it back); default: one of ours */
+  fifos?: FifoPair;
+  /** after the step's main process ended and its group was killed: find what else it left */
+  afterExit?: () => void;
+}
+
 /**
  * Run argv; with a spec its output is forwarded (through FIFOs, see takeFifos), without one
- * stderr is kept for the error text.
- * `gate`: the process gets fd 3, a socket on which it says "in" once ready; gate(pid) is called
- * then, and "go" answers it (nothing if gate throws: the process gives up, and so does this).
- * A step ends with its main process, as a container does with its init: what it left running
- * (`cmd &`, a daemon) is killed, its process group first, then whatever `afterExit` finds.
+ * stderr is kept for the error text. A step ends with its main process, as a container does
+ * with its init: what it left running (`cmd &`, a daemon) is killed, its process group first,
+ * then whatever `afterExit` finds.
  */
 export function runProcess(
-  argv: string[], spec: Pick<RunSpec, 'stdout' | 'stderr' | 'scratch'> | null, env: NodeJS.ProcessEnv, cwd = '/', gate?: (pid: number) => void,
-  given?: FifoPair, afterExit?: () => void,
+  argv: string[], spec: Pick<RunSpec, 'stdout' | 'stderr' | 'scratch'> | null, env: NodeJS.ProcessEnv,
+  { cwd = '/', gate, fifos: given, afterExit }: RunProcessOptions = {},
 ): Promise<RunResult & { stderrText: string }> {
   const scratch = spec ? spec.scratch ?? os.tmpdir() : undefined;
-  // the caller's pair (it gives it back), or one of ours
   const fifos = given ?? (scratch ? takeFifos(scratch) : undefined);
   const ours = !given;
   let ends: { out: { read: number; write: number }; err: { read: number; write: number } } | undefined;

@@ -327,12 +327,12 @@ for (const shape of shapes) {
           const shell = findHostTools().sh!;
           const ran = path.join(tmpDir(), 'ran');
           await assert.rejects(
-            runProcess([shell, '-c', [...GATE_LINES, `touch ${ran}`].join('\n')], null, { PATH: '/usr/bin:/bin' }, '/', () => { throw new Error('no map for you'); }),
+            runProcess([shell, '-c', [...GATE_LINES, `touch ${ran}`].join('\n')], null, { PATH: '/usr/bin:/bin' }, { gate: () => { throw new Error('no map for you'); } }),
             /no map for you/,
           );
           assert.equal(fs.existsSync(ran), false, 'the step did not run');
           // let through, the step does not inherit the socket
-          const ok = await runProcess([shell, '-c', [...GATE_LINES, '{ true >&3; } 2>/dev/null && exit 9; exit 0'].join('\n')], null, { PATH: '/usr/bin:/bin' }, '/', () => undefined);
+          const ok = await runProcess([shell, '-c', [...GATE_LINES, '{ true >&3; } 2>/dev/null && exit 9; exit 0'].join('\n')], null, { PATH: '/usr/bin:/bin' }, { gate: () => undefined });
           assert.equal(ok.exitCode, 0, `fd 3 closed before the step: ${ok.stderrText}`);
         });
       }
