@@ -73,10 +73,6 @@ export function resolveGroup(root: string | null, group: string, where: string):
 }
 
 /**
- * COPY/ADD --chown semantics: "user", "user:group", numeric or named. Without a group the gid is
- * the uid's number (Docker's documented rule), also for names.
- */
-/**
  * The owner that `--chown=SPEC` (and WORKDIR under USER) gives, as BuildKit resolves it: a user
  * name takes its uid and primary group from the image's /etc/passwd, a bare uid is also the gid,
  * and a group after ':' (name or number) replaces the gid. `what` names the setting in errors.

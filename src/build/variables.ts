@@ -77,8 +77,14 @@ export function envLookup(env: readonly string[] | undefined): Map<string, strin
   return m;
 }
 
+/**
+ * ENV key=value: a key already set keeps its place (as Docker and BuildKit do: the config, and so
+ * the image digest, match theirs); a new key goes last.
+ */
 export function setEnv(env: readonly string[] | undefined, key: string, value: string): string[] {
-  const out = (env ?? []).filter((e) => e.split('=', 1)[0] !== key);
-  out.push(`${key}=${value}`);
+  const out = [...(env ?? [])];
+  const at = out.findIndex((e) => e.split('=', 1)[0] === key);
+  if (at < 0) out.push(`${key}=${value}`);
+  else out[at] = `${key}=${value}`;
   return out;
 }

@@ -167,7 +167,7 @@ export async function workdir(stage: StageBuilder, i: WorkdirInstruction): Promi
     const missing = await missingDirs(stage, real);
     // owned by the USER in effect, as BuildKit and buildah make them (Docker's legacy builder: root)
     const user = stage.image.config.config?.User ?? '';
-    const { uid, gid } = user ? resolveChown(needsNameLookup(user) ? await stage.rootfs() : null, user, stage.where(i), `USER ${user}`) : { uid: 0, gid: 0 };
+    const { uid, gid } = user ? resolveChown(needsNameLookup(user) ? await stage.rootfs() : null, user, stage.where(i), `WORKDIR ${p} under USER ${user}`) : { uid: 0, gid: 0 };
     await stage.addLayer(
       missing.map((d) => ({ path: d.slice(1), type: 'dir' as const, mode: 0o755, uid, gid, mtime: new Date(stage.env.created) })),
       i,

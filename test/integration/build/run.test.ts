@@ -283,6 +283,13 @@ describe('executor: RUN', function () {
     assert.match(host.stderr, /RUN false failed: exit code 1\n/, 'no note where steps lack nothing');
   });
 
+  it('a WORKDIR that makes its directory under a USER the image lacks says which WORKDIR and USER', async () => {
+    const ctx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:latest\nUSER nobody:nogroup\nWORKDIR /srv\n` });
+    const r = await runExecutor(['-c', ctx, '--no-push']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Dockerfile:3: WORKDIR \/srv under USER nobody:nogroup: unable to find group nogroup: no matching entries in the image's \/etc\/group/);
+  });
+
   it('a required secret that was not given fails clearly', async () => {
     const ctx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:latest\nRUN --mount=type=secret,id=npmrc,required=true cat /run/secrets/npmrc\n` });
     const r = await runExecutor(['-c', ctx, '--no-push']);

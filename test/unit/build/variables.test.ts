@@ -129,9 +129,10 @@ describe('build/variables', () => {
     assert.equal(envLookup(undefined).size, 0);
   });
 
-  it('setEnv replaces in place of the old entry at the end and leaves the input alone', () => {
+  it('setEnv replaces a key where it stands (Docker, BuildKit and buildah keep its place), appends a new one, and leaves the input alone', () => {
     const before = ['PATH=/bin', 'A=1', 'AB=2'];
-    assert.deepEqual(setEnv(before, 'A', '3'), ['PATH=/bin', 'AB=2', 'A=3']);
+    assert.deepEqual(setEnv(before, 'A', '3'), ['PATH=/bin', 'A=3', 'AB=2']);
+    assert.deepEqual(setEnv(before, 'B', '4'), ['PATH=/bin', 'A=1', 'AB=2', 'B=4']);
     assert.deepEqual(before, ['PATH=/bin', 'A=1', 'AB=2']);
     assert.deepEqual(setEnv(undefined, 'X', ''), ['X=']);
   });
