@@ -109,8 +109,10 @@ export class ChrootIsolation implements Isolation {
     if (!ns && (spec.tmpfs?.length ?? 0) > 0) {
       throw new UserError(`RUN --mount=type=tmpfs at ${spec.tmpfs![0]} needs a mount namespace, which needs CAP_SYS_ADMIN: not available to this process (other mounts are copied in without it)`);
     }
-    // WORKDIR is created for real: it belongs to the layer, as with Docker.
-    const workdir = (await resolveInRoot(root, spec.workdir, { create: true })).hostPath;
+    // A missing WORKDIR is created for real: it belongs to the layer, as with Docker. Owned by the
+    // step's user, as BuildKit's and buildah's executors make it (runc alone would leave it root's).
+    const { hostPath: workdir, created } = await resolveInRoot(root, spec.workdir, { create: true });
+    if (spec.uid !== 0 || spec.gid !== 0) for (const d of created) await fsp.lchown(path.join(root, d), spec.uid, spec.gid);
     const argvTail = this.launcherArgv(root, workdir, spec);
 
     // Without namespaces the step has no /proc, so /dev/stdout (a link into /proc/self/fd) cannot

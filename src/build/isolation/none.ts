@@ -3,6 +3,7 @@
 // the builder hands to the snapshotter and the extractor, and from refusing to run outside a
 // container unless forced.
 import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
 import { UserError } from '../../log';
 import { boundingArgs, type CapabilitySet } from './capabilities';
 import { detectContainer, ProbeFs, realFs } from './container-detect';
@@ -46,7 +47,14 @@ export class NoneIsolation implements Isolation {
   async run(spec: RunSpec): Promise<RunResult> {
     validateSpec(spec);
     const t = this.opts.tools;
-    await fsp.mkdir(spec.workdir, { recursive: true, mode: 0o755 });
+    // a missing WORKDIR belongs to the step's user, as in the chroot isolation
+    const firstMade = await fsp.mkdir(spec.workdir, { recursive: true, mode: 0o755 });
+    if (firstMade !== undefined && (spec.uid !== 0 || spec.gid !== 0)) {
+      for (let d = spec.workdir; ; d = path.dirname(d)) {
+        await fsp.lchown(d, spec.uid, spec.gid);
+        if (d === firstMade || d === path.dirname(d)) break;
+      }
+    }
     let argv: string[] = [t.env ?? '/usr/bin/env', '-i', ...spec.env, ...spec.argv];
     const groups = spec.groups ?? [];
     const asRoot = spec.uid === 0 && spec.gid === 0 && groups.length === 0;

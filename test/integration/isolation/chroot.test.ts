@@ -68,11 +68,21 @@ for (const shape of shapes) {
       assert.equal(n.stdout, '65534\n');
     });
 
-    it('creates a missing workdir (following the image\'s own symlinks) and starts there', async () => {
+    it('creates a missing workdir (following the image\'s own symlinks), owned by the step\'s user as BuildKit does, and starts there', async () => {
+      fs.mkdirSync(path.join(root, 'opt'), { recursive: true });
       fs.symlinkSync('/opt/real', path.join(root, 'linked'));
-      const r = await runIn(iso, root, 'pwd', { workdir: '/linked/deep/dir', uid: 65534, gid: 65534 });
+      const r = await runIn(iso, root, 'pwd; touch mine', { workdir: '/linked/deep/dir', uid: 65534, gid: 65533 });
+      assert.equal(r.exitCode, 0, r.stderr);
       assert.equal(r.stdout, '/opt/real/deep/dir\n');
       assert.ok(fs.statSync(path.join(root, 'opt/real/deep/dir')).isDirectory());
+      for (const made of ['opt/real', 'opt/real/deep', 'opt/real/deep/dir', 'opt/real/deep/dir/mine']) {
+        const st = fs.lstatSync(path.join(root, made));
+        assert.deepEqual([st.uid, st.gid], [65534, 65533], made);
+      }
+      assert.equal(fs.statSync(path.join(root, 'opt')).uid, 0, 'a directory that was there keeps its owner');
+      const asRoot = await runIn(iso, root, 'pwd', { workdir: '/made/by/root' });
+      assert.equal(asRoot.exitCode, 0, asRoot.stderr);
+      assert.equal(fs.statSync(path.join(root, 'made/by')).uid, 0);
     });
 
     it('reports exit codes and signals', async () => {

@@ -23,6 +23,7 @@ async function main(): Promise<void> {
     out.result = res;
     out.stdout = text;
     out.made = fs.readFileSync(path.join(rootfs, 'tmp/made.txt'), 'utf8');
+    out.workdirOwner = fs.statSync(path.join(rootfs, 'work/wd')).uid;
     out.devLeft = mode === 'chroot' ? fs.readdirSync(rootfs).includes('dev') : undefined;
     out.resolvLeft = mode === 'chroot' ? fs.existsSync(path.join(rootfs, 'etc/resolv.conf')) : undefined;
     out.container = detectContainer();

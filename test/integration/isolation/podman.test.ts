@@ -45,6 +45,7 @@ describe('isolation inside a container with default capabilities (podman run, ru
     assert.deepEqual(out.result, { exitCode: 0, stderrText: '' });
     assert.equal(out.stdout, '65534\n65534\n/work/wd\ndevnull-ok\nresolv-ok\nno-proc\n');
     assert.equal(out.made, 'made\n');
+    assert.equal(out.workdirOwner, 65534, 'the workdir the step needed belongs to its user');
     assert.equal(out.devLeft, false, '/dev made for the step is removed afterwards');
     assert.equal(out.resolvLeft, false, 'resolv.conf supplied for the step is removed afterwards');
   });
@@ -58,6 +59,7 @@ describe('isolation inside a container with default capabilities (podman run, ru
       assert.deepEqual(out.result, { exitCode: 0, stderrText: '' });
       assert.equal(out.stdout, '65534\n65534\n/work/wd\ndevnull-ok\nresolv-ok\n/bin/busybox\n', 'a step finds its program through /proc, as java does');
       assert.equal(out.made, 'made\n');
+    assert.equal(out.workdirOwner, 65534, 'the workdir the step needed belongs to its user');
       assert.equal(out.devLeft, false, 'the /dev mount point made for the step is removed afterwards');
       assert.equal(out.resolvLeft, false);
     }
@@ -74,6 +76,7 @@ describe('isolation inside a container with default capabilities (podman run, ru
     assert.match(out.describe, /^none \(root is \/; container: \/run\/\.containerenv/);
     assert.equal(out.stdout, '65534\n/work/wd\n');
     assert.equal(out.made, 'made\n');
+    assert.equal(out.workdirOwner, 65534, 'the workdir the step needed belongs to its user');
     for (const p of ['/usr', '/app/dist', '/etc/resolv.conf', '/proc', '/dev', '/sys']) assert.ok(out.ignore.includes(p), `${p} in ${out.ignore}`);
   });
 });
