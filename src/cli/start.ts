@@ -3,8 +3,13 @@
 import type { CommandMain } from './run-main';
 
 const commands: Record<string, () => CommandMain> = {
-  // `executor push PATH ...` is the push command (the kaniko fork's subcommand); anything else a build
-  executor: () => (args) => (args[0] === 'push' ? (require('./push') as typeof import('./push')).main(args.slice(1)) : (require('./build') as typeof import('./build')).main(args)),
+  // `executor push PATH ...` is the push command (the kaniko fork's subcommand), `executor version`
+  // kaniko's own; anything else a build
+  executor: () => (args) => {
+    if (args.length === 1 && (args[0] === 'version' || args[0] === '--version')) return (require('./main') as typeof import('./main')).main(['version']);
+    if (args[0] === 'push') return (require('./push') as typeof import('./push')).main(args.slice(1));
+    return (require('./build') as typeof import('./build')).main(args);
+  },
   drydock: () => require('./main').main,
   'jenkins-agent': () => require('./agent').main,
   'docker-credential-drydock': () => require('./credential-helper').main,

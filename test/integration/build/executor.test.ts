@@ -33,6 +33,17 @@ describe('executor (plain registry)', function () {
     }
   };
 
+  it('`executor version` (kaniko\'s subcommand) and --version print the version; other arguments stay a build\'s', async () => {
+    for (const args of [['version'], ['--version']]) {
+      const r = await runExecutor(args);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^drydock \d+\.\d+\.\d+\n$/);
+    }
+    const build = await runExecutor(['version', '--no-push']);
+    assert.notEqual(build.code, 0);
+    assert.match(build.stderr, /too many arguments/);
+  });
+
   it('removes its work dir after a build, failed or not', async () => {
     const tmp = tmpDir('drydock-tmpdir-');
     const env = { TMPDIR: tmp };
