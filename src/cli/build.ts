@@ -235,7 +235,7 @@ function compression(v: string): BuildOptions['compression'] {
 export async function main(args: string[]): Promise<number> {
   const opts = parseBuildArgs(args);
   if (!opts) return 0;
-  log.debug(`node ${process.version}, ${(require('./start') as typeof import('./start')).startOrigin()}`);
+  log.debug(`node ${process.version}, ${(require('./start') as typeof import('./start')).startOrigin()}, ${Math.round(process.uptime() * 1000)} ms after node started`);
   const { build } = require('../build/build') as typeof import('../build/build');
   (require('../build/interrupt') as typeof import('../build/interrupt')).stopOnSignals();
   await build(opts);

@@ -33,7 +33,7 @@ function fromBlob(pkg: string, startJs: string, args: string[]) {
 const NO_NODE_OPTIONS = { NODE_OPTIONS: '' };
 const envWithout = { ...process.env, ...NO_NODE_OPTIONS };
 
-const origin = (stderr: string) => /DEBUG node v[\d.]+, (.*)/.exec(stderr)?.[1];
+const origin = (stderr: string) => /DEBUG node v[\d.]+, (.*), \d+ ms after node started/.exec(stderr)?.[1];
 
 describe('startup snapshot', function () {
   this.timeout(120000);
