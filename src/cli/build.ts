@@ -80,7 +80,7 @@ export function buildCommand(): Command {
   const d = defaultBuildOptions();
   const cmd = newCommand('build', 'Build an image from a Dockerfile and push it (flag-compatible with kaniko\'s /kaniko/executor).')
     // inputs
-    .option('-c, --context <path>', 'build context: directory, dir://DIR, tar://FILE, FILE.tar[.gz], s3://BUCKET/KEY, https://URL', d.context)
+    .option('-c, --context <path>', 'build context: directory, dir://DIR, tar://FILE, tar://stdin, FILE.tar[.gz], s3://BUCKET/KEY, https://URL', d.context)
     .option('--git <options>', 'for a git:// context: branch=NAME,single-branch=BOOL,recurse-submodules=BOOL,insecure-skip-tls=BOOL,depth=N (kaniko\'s)')
     .option('--context-sub-path <path>', 'sub-directory of the context to build from')
     .option('-f, --dockerfile <path>', 'Dockerfile, relative to the context or absolute', d.dockerfile)

@@ -23,12 +23,15 @@ export interface ContextDeps {
   /** kaniko's --git options: branch=,single-branch=,recurse-submodules=,insecure-skip-tls=,depth= */
   gitOptions?: string;
   env?: NodeJS.ProcessEnv;
+  /** what `tar://stdin` reads (process.stdin) */
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
 }
 
 /**
  * `spec` forms (kaniko's): a directory, `dir://DIR`, `tar://FILE` (tar or tar.gz), a path ending in
  * .tar/.tar.gz/.tgz, `s3://bucket/path` (a .tar.gz object, or a prefix holding context.tar.gz),
- * `https://…` (a tar or tar.gz). `subPath` selects a sub-directory (--context-sub-path).
+ * `https://…` (a tar or tar.gz), `tar://stdin` (a tar or tar.gz piped in, as kaniko reads it).
+ * `subPath` selects a sub-directory (--context-sub-path).
  */
 export async function openContext(spec: string, workDir: string, subPath: string | undefined, deps: ContextDeps = {}): Promise<BuildContext> {
   let dir: string;
@@ -40,6 +43,18 @@ export async function openContext(spec: string, workDir: string, subPath: string
     dir = await unpackInto(body, path.join(workDir, 'context'), url);
   } else if (spec.startsWith('git://') || (/^https?:\/\//.test(spec) && parseGitSource(spec))) {
     dir = await gitContext(spec, path.join(workDir, 'context'), deps);
+  } else if (spec === 'tar://stdin') {
+    const stdin = deps.stdin ?? process.stdin;
+    if (stdin.isTTY) throw new UserError('build context tar://stdin: standard input is a terminal: pipe a tar or tar.gz archive of the context into the executor');
+    let bytes = 0;
+    const counted = Readable.from((async function* () {
+      for await (const chunk of stdin) {
+        bytes += (chunk as Buffer).length;
+        yield chunk;
+      }
+    })());
+    dir = await unpackInto(counted, path.join(workDir, 'context'), 'tar://stdin');
+    if (bytes === 0) throw new UserError('build context tar://stdin: standard input was empty: pipe a tar or tar.gz archive of the context into the executor');
   } else if (/^https?:\/\//.test(spec)) {
     log.info(`fetching build context ${spec}`);
     const res = await httpGet(spec, 'build context');

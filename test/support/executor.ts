@@ -7,19 +7,20 @@ import { REPO_ROOT, run, tmpDir } from './testbed';
 export interface ExecResult { code: number; stdout: string; stderr: string }
 
 /** `under`: a command to run it through (e.g. setpriv dropping a capability), given the executor and args. */
-export function runExecutor(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; bin?: string; under?: string[] } = {}): Promise<ExecResult> {
+export function runExecutor(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; bin?: string; under?: string[]; input?: Buffer } = {}): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     const exe = path.join(REPO_ROOT, 'bin', opts.bin ?? 'executor');
     const [cmd, ...argv] = opts.under ? [...opts.under, exe, ...args] : [exe, ...args];
     const child = spawn(cmd, argv, {
       env: { ...process.env, ...opts.env },
       cwd: opts.cwd ?? REPO_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [opts.input ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
+    if (opts.input) child.stdin!.end(opts.input);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });

@@ -490,6 +490,15 @@ describe('executor (plain registry)', function () {
     assert.ok(fs.statSync(path.join(rootfs, 'busybox')).size > 100000);
   });
 
+  it('builds from a context piped in as tar://stdin (kaniko\'s form)', async () => {
+    const ctx = makeContext({ Dockerfile: 'FROM scratch\nCOPY piped.txt /piped.txt\n', 'piped.txt': 'through stdin\n' });
+    const tgz = Buffer.from(run('sh', ['-c', `tar -C ${ctx} -cf - . | gzip | base64 -w0`]), 'base64');
+    const layout = path.join(tmpDir(), 'oci');
+    const r = await runExecutor(['--context', 'tar://stdin', '--no-push', '--oci-layout-path', layout], { input: tgz });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(fs.readFileSync(path.join(umociUnpack(layout, 'latest').rootfs, 'piped.txt'), 'utf8'), 'through stdin\n');
+  });
+
   it('honours .dockerignore with ! exceptions', async () => {
     const ctx = makeContext({
       Dockerfile: 'FROM scratch\nCOPY . /ctx/\n',

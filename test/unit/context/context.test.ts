@@ -95,6 +95,18 @@ describe('context/context', () => {
       });
     }
 
+    it('reads tar://stdin (kaniko\'s piped context), gzip\'d or plain; refuses a terminal and an empty input', async () => {
+      for (const gz of [true, false]) {
+        const w = path.join(tmp, `stdin-work-${gz}`);
+        const c = await openContext('tar://stdin', w, undefined, { stdin: Readable.from([await tarBuffer(GOOD, gz)]) });
+        assert.equal(c.dir, path.join(w, 'context'));
+        checkGood(c.dir);
+      }
+      const tty = Object.assign(Readable.from([]), { isTTY: true });
+      await userError(openContext('tar://stdin', path.join(tmp, 'stdin-tty'), undefined, { stdin: tty }), 'standard input is a terminal');
+      await userError(openContext('tar://stdin', path.join(tmp, 'stdin-empty'), undefined, { stdin: Readable.from([]) }), 'tar://stdin: standard input was empty');
+    });
+
     it('reads an archive made by GNU tar (with a leading ./ directory)', async () => {
       const src = path.join(tmp, 'src');
       fs.mkdirSync(path.join(src, 'app/sub'), { recursive: true });
