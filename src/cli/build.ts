@@ -87,6 +87,8 @@ export function buildCommand(): Command {
     .option('--build-arg <NAME=VALUE>', 'build argument (repeatable); NAME alone takes the value from the environment', collect, [])
     .option('--target <stage>', 'build this stage (and the stages it needs), not the last one')
     .option('--custom-platform <os/arch[/variant]>', 'platform to build for and to select from multi-platform bases')
+    // kaniko's executor still takes its first spelling (deprecated there)
+    .addOption(new Option('--customPlatform <os/arch[/variant]>').hideHelp())
     .option('--skip-unused-stages [bool]', 'build only stages that the target depends on', parseBool('skip-unused-stages'))
     .option('--label <KEY=VALUE>', 'label to set on the image (repeatable)', collect, [])
     .option('--reproducible [bool]', 'strip timestamps so that the same input yields the same digest', parseBool('reproducible'))
@@ -132,6 +134,10 @@ export function buildCommand(): Command {
     .option('--cache-run-layers [bool]', 'cache RUN layers', parseBool('cache-run-layers'))
     .option('--no-push-cache [bool]', 'do not push cache layers')
     .option('--compressed-caching [bool]', 'accepted for kaniko compatibility', parseBool('compressed-caching'))
+    // kaniko needs these because it builds in its own / (it unpacks only what a cache miss needs, and
+    // deletes / between stages); stage roots here are private, so there is nothing to materialize or restore
+    .option('--materialize [bool]', 'accepted for kaniko compatibility (nothing to do: stage roots are private)', parseBool('materialize'))
+    .option('--preserve-context [bool]', 'accepted for kaniko compatibility (stages never delete the context)', parseBool('preserve-context'))
     // process
     .option('--kaniko-dir <dir>', 'working directory for stage roots and layers (default: a temporary directory)')
     .option('--cleanup [bool]', 'remove the working directory after the build', parseBool('cleanup'));

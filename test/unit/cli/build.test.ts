@@ -145,7 +145,12 @@ describe('cli/build parseBuildArgs', () => {
     });
 
     it('kaniko-compatibility booleans are accepted', () => {
-      parse([...D, '--use-new-run', '--compressed-caching=false', '--use-new-run=true']);
+      parse([...D, '--use-new-run', '--compressed-caching=false', '--use-new-run=true', '--materialize', '--preserve-context=true']);
+    });
+
+    it('takes kaniko\'s older --customPlatform spelling', () => {
+      assert.equal(parse([...D, '--customPlatform=linux/arm64']).customPlatform, 'linux/arm64');
+      assert.equal(parse([...D, '--customPlatform', 'linux/arm/v7']).customPlatform, 'linux/arm/v7');
     });
 
     it('rejects a non-boolean value, naming the flag', () => {
