@@ -38,7 +38,7 @@ export function describeNetworkError(err: unknown, url: string): NetworkProblem 
   if (code && TLS_CODES.has(code)) {
     return {
       retryable: false,
-      message: `TLS certificate of ${host} is not trusted (${code}): add its CA with NODE_EXTRA_CA_CERTS ` +
+      message: `TLS certificate of ${host} is not trusted (${code}): add its CA to this host's store (update-ca-certificates, or a file in SSL_CERT_DIR) ` +
         '(and to the JVM for remoting), or pass -disableHttpsCertValidation to skip verification',
     };
   }

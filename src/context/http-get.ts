@@ -3,11 +3,12 @@
 import type { Dispatcher } from 'undici';
 import { UserError } from '../log';
 import { undici } from '../net/undici';
+import { trustingConnector } from '../net/trust';
 
 let dispatcher: Dispatcher | undefined;
 function redirecting(): Dispatcher {
   const { Agent, interceptors } = undici();
-  dispatcher ??= new Agent().compose(interceptors.redirect({ maxRedirections: 10 }));
+  dispatcher ??= new Agent({ connect: trustingConnector() }).compose(interceptors.redirect({ maxRedirections: 10 }));
   return dispatcher;
 }
 

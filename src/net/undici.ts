@@ -7,6 +7,7 @@
 // undici 7 has no "exports" map, so its lib/ paths are reachable; test/unit/net/undici.test.ts
 // checks that they still give what the index gives.
 import type * as Undici from 'undici';
+import { trustingConnector } from './trust';
 
 export interface SlimUndici {
   Agent: typeof Undici.Agent;
@@ -57,7 +58,7 @@ type RequestOptions = Partial<Undici.Dispatcher.RequestOptions> & { dispatcher?:
 function requestUrl(url: string | URL, opts: RequestOptions = {}): Promise<Undici.Dispatcher.ResponseData> {
   const u = typeof url === 'string' ? new URL(url) : url;
   const { dispatcher, ...rest } = opts;
-  const d = dispatcher ?? (fallback ??= new (undici().Agent)());
+  const d = dispatcher ?? (fallback ??= new (undici().Agent)({ connect: trustingConnector() }));
   return d.request({
     ...rest,
     origin: u.origin,

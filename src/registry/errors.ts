@@ -121,6 +121,7 @@ export function networkError(err: unknown, registry: string, repository?: string
   if (isTlsError(err)) {
     return new RegistryError(
       `TLS error talking to registry ${registry}: ${messageOf(err)}; if it uses a private CA pass --registry-certificate ${registry}=<ca.pem>` +
+        ` or add the CA to this host's store (update-ca-certificates, or a file in SSL_CERT_DIR)` +
         ` (or, insecurely, --skip-tls-verify-registry ${registry})`,
       base,
     );

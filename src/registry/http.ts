@@ -5,6 +5,7 @@
 import type { Readable } from 'node:stream';
 import type { Agent, Dispatcher } from 'undici';
 import { undici } from './undici';
+import { trustingConnector } from '../net/trust';
 import type { Keychain } from '../credentials/keychain';
 import { isAnonymous } from '../credentials/keychain';
 import { redactHeaders, type Logger } from '../log';
@@ -177,7 +178,7 @@ export class RegistryHttp {
         if (next.origin !== url.origin) {
           // Blob storage (S3, a CDN) has its own credentials in the URL; ours must not leak there.
           delete headers.authorization;
-          if (next.origin !== host.origin) dispatcher = this.redirectAgent ??= new (undici().Agent)();
+          if (next.origin !== host.origin) dispatcher = this.redirectAgent ??= new (undici().Agent)({ connect: trustingConnector() });
         }
         url = next;
         continue;

@@ -8,9 +8,9 @@
 // only when HTTPS itself fails; the outcome is remembered per host. Every other host is HTTPS only.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type * as tls from 'node:tls';
 import type { Dispatcher } from 'undici';
 import { undici } from './undici';
+import { trustingConnector, type ConnectOptions } from '../net/trust';
 import { UserError } from '../log';
 import { normalizeRegistryHost, parseReference, Reference, DOCKER_HUB } from '../image/reference';
 
@@ -141,11 +141,11 @@ export class Transport {
     const key = JSON.stringify([skip, ca ?? null, client ?? null]);
     let d = this.dispatchers.get(key);
     if (d) return d;
-    const connect: tls.ConnectionOptions & { timeout?: number } = { rejectUnauthorized: !skip };
+    const connect: ConnectOptions = { rejectUnauthorized: !skip };
     if (this.options.connectTimeoutMs) connect.timeout = this.options.connectTimeoutMs;
-    // A private CA is added to the system roots, not instead of them (a mirror may redirect to a CDN).
-    // node:tls loads only here: a V8 startup snapshot (src/cli/startup-snapshot.ts) cannot hold it
-    if (ca) connect.ca = [...(require('node:tls') as typeof tls).rootCertificates, ...readCaFiles(h, ca)];
+    // A private CA is trusted besides the roots (Node's and the host's store), not instead of
+    // them (a mirror may redirect to a CDN)
+    if (ca) connect.extraCa = readCaFiles(h, ca);
     if (client) {
       const [certPath, keyPath] = client.split(',').map((s) => s.trim());
       if (!certPath || !keyPath) throw new UserError(`--registry-client-cert ${h}=${client}: expected host=/path/cert.pem,/path/key.pem`);
@@ -157,7 +157,7 @@ export class Transport {
       }
     }
     d = new (undici().Agent)({
-      connect,
+      connect: trustingConnector(connect),
       headersTimeout: this.options.headersTimeoutMs,
       bodyTimeout: this.options.bodyTimeoutMs,
     });

@@ -82,6 +82,24 @@ describe('executor: build and push against a real registry', function () {
     });
   }
 
+  it('tls: a registry whose CA is only in the host\'s store (SSL_CERT_FILE / SSL_CERT_DIR, as kaniko\'s image has it) is trusted without --registry-certificate', async () => {
+    const reg = await startRegistry('tls');
+    await pushBaseImages(reg);
+    const ctx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:latest\nLABEL trusted=by-the-host-store\n` });
+    const certDir = tmpDir('drydock-ssl-certs-');
+    fs.copyFileSync(reg.caFile!, path.join(certDir, 'company-ca.crt'));
+    const missing = path.join(certDir, 'no-bundle.pem');
+    const untrusted = await runExecutor(['-c', ctx, '-d', `${reg.host}/drydock/host-store:0`], { env: { SSL_CERT_FILE: missing } });
+    assert.notEqual(untrusted.code, 0);
+    assert.match(untrusted.stderr, /certificate/i);
+    for (const [tag, env] of [['file', { SSL_CERT_FILE: reg.caFile! }], ['dir', { SSL_CERT_FILE: missing, SSL_CERT_DIR: certDir }]] as const) {
+      const dest = `${reg.host}/drydock/host-store:${tag}`;
+      const r = await runExecutor(['-c', ctx, '-d', dest], { env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(JSON.parse(run('skopeo', ['inspect', ...skopeoOpts(reg), `docker://${dest}`])).Labels.trusted, 'by-the-host-store');
+    }
+  });
+
   it('htpasswd: a wrong password fails before building, names the registry, never prints the password, pushes nothing', async () => {
     const reg = await startRegistry('htpasswd');
     const cfgDir = tmpDir('drydock-dockercfg-');
