@@ -107,6 +107,7 @@ describe('agent image (Dockerfile.agent built by our executor, run with podman)'
     assert.deepEqual(Object.keys(cfg.Volumes ?? {}).sort(), ['/home/jenkins/.jenkins', '/home/jenkins/agent']);
     const envs = Object.fromEntries((cfg.Env as string[]).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
     assert.equal(envs.DOCKER_CONFIG, '/kaniko/.docker');
+    assert.equal(envs.SSL_CERT_DIR, '/kaniko/ssl/certs', 'where kaniko\'s image takes extra CA files');
     assert.equal(envs.AGENT_WORKDIR, '/home/jenkins/agent');
     assert.equal(envs.JAVA_HOME, '/opt/java/openjdk');
     assert.match(envs.PATH, /^\/opt\/java\/openjdk\/bin:.*:\/usr\/local\/bin:.*:\/kaniko:\/busybox$/);
