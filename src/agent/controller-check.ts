@@ -9,6 +9,7 @@
 // WebSocket mode: GET {url}/login                   → reachable, X-Jenkins present
 import type { Dispatcher } from 'undici';
 import { UserError, type Logger } from '../log';
+import { newAgent } from '../net/agents';
 import { undici } from '../net/undici';
 import { defaultSleep, delayAfter, type BackoffOptions } from './backoff';
 import { describeNetworkError } from './http-errors';
@@ -48,7 +49,7 @@ export function controllerBase(url: string): URL {
 }
 
 export function dispatcherFor(skipCertificateCheck: boolean): Dispatcher | undefined {
-  return skipCertificateCheck ? new (undici().Agent)({ connect: { rejectUnauthorized: false } }) : undefined;
+  return skipCertificateCheck ? newAgent({ rejectUnauthorized: false }) : undefined;
 }
 
 export async function checkController(conn: ConnectionSettings, opts: CheckOptions): Promise<ControllerFacts> {

@@ -3,12 +3,12 @@
 import type { Dispatcher } from 'undici';
 import { UserError } from '../log';
 import { undici } from '../net/undici';
-import { trustingConnector } from '../net/trust';
+import { newAgent } from '../net/agents';
 
 let dispatcher: Dispatcher | undefined;
 function redirecting(): Dispatcher {
-  const { Agent, interceptors } = undici();
-  dispatcher ??= new Agent({ connect: trustingConnector() }).compose(interceptors.redirect({ maxRedirections: 10 }));
+  const { interceptors } = undici();
+  dispatcher ??= newAgent().compose(interceptors.redirect({ maxRedirections: 10 }));
   return dispatcher;
 }
 

@@ -7,7 +7,6 @@
 // undici 7 has no "exports" map, so its lib/ paths are reachable; test/unit/net/undici.test.ts
 // checks that they still give what the index gives.
 import type * as Undici from 'undici';
-import { trustingConnector } from './trust';
 
 export interface SlimUndici {
   Agent: typeof Undici.Agent;
@@ -58,7 +57,7 @@ type RequestOptions = Partial<Undici.Dispatcher.RequestOptions> & { dispatcher?:
 function requestUrl(url: string | URL, opts: RequestOptions = {}): Promise<Undici.Dispatcher.ResponseData> {
   const u = typeof url === 'string' ? new URL(url) : url;
   const { dispatcher, ...rest } = opts;
-  const d = dispatcher ?? (fallback ??= new (undici().Agent)({ connect: trustingConnector() }));
+  const d = dispatcher ?? (fallback ??= (require('./agents') as typeof import('./agents')).newAgent());
   return d.request({
     ...rest,
     origin: u.origin,

@@ -1,6 +1,8 @@
 // Registry failures turned into errors a person can act on: which registry, which repository,
 // what the server said (its error code), and which flag fixes a TLS or reachability problem.
 import { UserError, redact } from '../log';
+import { proxyNote } from '../net/proxy';
+import { registryApiHost } from '../image/reference';
 
 export interface RegistryErrorInfo {
   registry: string;
@@ -109,6 +111,17 @@ export function networkError(err: unknown, registry: string, repository?: string
   const codes = codesOf(err);
   const base = { registry, repository, cause: err };
   const has = (c: string) => codes.includes(c);
+  const proxy = proxyNote(registryApiHost(registry));
+  if (proxy) {
+    // through a proxy, a refused or unresolved connection is the proxy's; the registry's own
+    // failures come back as the proxy's answer to CONNECT
+    const answer = /Proxy response \((\d+)\)/.exec(messageOf(err))?.[1];
+    if (answer === '407') return new RegistryError(`${proxy} refused its credentials (407 Proxy Authentication Required): check the user and password in the variable`, base);
+    if (answer) return new RegistryError(`${proxy} could not open a connection to registry ${registry} (it answered HTTP ${answer})`, { ...base, retryable: answer === '502' || answer === '503' || answer === '504' });
+    if (has('ECONNREFUSED') || has('ENOTFOUND') || has('EHOSTUNREACH') || has('ENETUNREACH')) {
+      return new RegistryError(`cannot reach registry ${registry}: cannot connect to the ${proxy} (${codes.find((c) => /^E[A-Z]+$/.test(c))})`, base);
+    }
+  }
   if (has('ECONNREFUSED')) return new RegistryError(`cannot reach registry ${registry}: connection refused`, base);
   if (has('ENOTFOUND')) return new RegistryError(`cannot reach registry ${registry}: host not found (DNS lookup failed)`, base);
   if (has('EHOSTUNREACH') || has('ENETUNREACH')) return new RegistryError(`cannot reach registry ${registry}: no route to host`, base);

@@ -3,9 +3,9 @@
 // redirects (dropping credentials when the origin changes), and map failures to RegistryErrors.
 // `request` adds the retry policy around it; bodies come from openers so every attempt can resend.
 import type { Readable } from 'node:stream';
-import type { Agent, Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { undici } from './undici';
-import { trustingConnector } from '../net/trust';
+import { newAgent } from '../net/agents';
 import type { Keychain } from '../credentials/keychain';
 import { isAnonymous } from '../credentials/keychain';
 import { redactHeaders, type Logger } from '../log';
@@ -85,7 +85,7 @@ export async function readAll(body: Readable, limit: number, what: string, regis
 export class RegistryHttp {
   private readonly hosts = new Map<string, Promise<HostState>>();
   readonly auth: Authenticator;
-  private redirectAgent?: Agent;
+  private redirectAgent?: Dispatcher;
 
   constructor(readonly transport: Transport, keychain: Keychain, readonly log: Logger, private readonly policies: Record<Direction, RetryPolicy>) {
     this.auth = new Authenticator(keychain, {
@@ -178,7 +178,7 @@ export class RegistryHttp {
         if (next.origin !== url.origin) {
           // Blob storage (S3, a CDN) has its own credentials in the URL; ours must not leak there.
           delete headers.authorization;
-          if (next.origin !== host.origin) dispatcher = this.redirectAgent ??= new (undici().Agent)({ connect: trustingConnector() });
+          if (next.origin !== host.origin) dispatcher = this.redirectAgent ??= newAgent();
         }
         url = next;
         continue;

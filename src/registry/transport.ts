@@ -9,8 +9,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Dispatcher } from 'undici';
-import { undici } from './undici';
-import { trustingConnector, type ConnectOptions } from '../net/trust';
+import { newAgent } from '../net/agents';
+import type { ConnectOptions } from '../net/trust';
 import { UserError } from '../log';
 import { normalizeRegistryHost, parseReference, Reference, DOCKER_HUB } from '../image/reference';
 
@@ -156,11 +156,7 @@ export class Transport {
         throw new UserError(`--registry-client-cert ${h}: cannot read ${(e as Error).message}`);
       }
     }
-    d = new (undici().Agent)({
-      connect: trustingConnector(connect),
-      headersTimeout: this.options.headersTimeoutMs,
-      bodyTimeout: this.options.bodyTimeoutMs,
-    });
+    d = newAgent(connect, { headersTimeout: this.options.headersTimeoutMs, bodyTimeout: this.options.bodyTimeoutMs });
     this.dispatchers.set(key, d);
     return d;
   }

@@ -4,6 +4,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { makeContext, runExecutor, umociUnpack } from '../../support/executor';
+import { startHttpProxy } from '../../support/http-proxy';
 import { pushBaseImages, run, skopeoOpts, startRegistry, tmpDir, type Registry, type RegistryMode } from '../../support/testbed';
 
 function dockerConfigFor(reg: Registry): string {
@@ -97,6 +98,32 @@ describe('executor: build and push against a real registry', function () {
       const r = await runExecutor(['-c', ctx, '-d', dest], { env });
       assert.equal(r.code, 0, r.stderr);
       assert.equal(JSON.parse(run('skopeo', ['inspect', ...skopeoOpts(reg), `docker://${dest}`])).Labels.trusted, 'by-the-host-store');
+    }
+  });
+
+  it('plain, behind an HTTP proxy (HTTP_PROXY with credentials, as Go reads it): pulls and pushes through it, never printing its password', async () => {
+    const reg = await startRegistry('plain');
+    await pushBaseImages(reg);
+    const proxyPass = 'pr0xy-Passw0rd';
+    const proxy = await startHttpProxy({ hosts: { 'registry.drydock.test': '127.0.0.1' }, user: 'builder', pass: proxyPass });
+    try {
+      // a name only the proxy can resolve: a build that finishes went through it
+      const host = `registry.drydock.test:${reg.port}`;
+      const ctx = makeContext({ Dockerfile: `FROM ${host}/library/busybox:latest\nRUN echo through the proxy > /proxied\n` });
+      const env = { HTTP_PROXY: proxy.url.replace('http://', `http://builder:${proxyPass}@`), HTTPS_PROXY: proxy.url.replace('http://', `http://builder:${proxyPass}@`), NO_PROXY: '' };
+      const r = await runExecutor(['-c', ctx, '-d', `${host}/drydock/proxied:1`, '--insecure-registry', host, '--verbosity=debug'], { env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(proxy.tunnels.some((t) => t === host), 'requests went through the proxy');
+      assert.ok(!r.stderr.includes(proxyPass) && !r.stdout.includes(proxyPass), 'the proxy password is not printed');
+      assert.equal(JSON.parse(run('skopeo', ['inspect', ...skopeoOpts(reg), `docker://${reg.host}/drydock/proxied:1`])).Layers.length, 2);
+      const refused = await runExecutor(['-c', ctx, '--no-push', '--insecure-registry', host], { env: { ...env, HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url } });
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /proxy http:\/\/127\.0\.0\.1:\d+ \(HTTPS_PROXY\) refused its credentials \(407 Proxy Authentication Required\)/);
+      const noProxy = await runExecutor(['-c', ctx, '--no-push', '--insecure-registry', host], { env: { ...env, HTTP_PROXY: 'http://127.0.0.1:1', HTTPS_PROXY: 'http://127.0.0.1:1' } });
+      assert.notEqual(noProxy.code, 0);
+      assert.match(noProxy.stderr, /cannot reach registry registry\.drydock\.test:\d+: cannot connect to the proxy http:\/\/127\.0\.0\.1:1 \(HTTPS_PROXY\) \(ECONNREFUSED\)/);
+    } finally {
+      await proxy.close();
     }
   });
 
