@@ -250,6 +250,11 @@ export class RegistryHttp {
       const action = o.direction === 'push' ? 'push to' : 'pull from';
       return new RegistryError(`access denied: not allowed to ${action} ${repo}${detail || ' (403)'}`, info);
     }
+    if (res.status === 429 && /pull rate limit|increase-rate-limit/i.test(server?.message ?? '')) {
+      // Docker Hub's pull limit lasts hours: retrying in seconds only delays the failure
+      return new RegistryError(`registry ${o.registry} refused ${o.what}${detail}: Docker Hub's pull limit; pull with credentials `
+        + `for docker.io (an auths entry in DOCKER_CONFIG's config.json) or through a mirror (--registry-mirror)`, info);
+    }
     if (res.status === 408 || res.status === 429 || res.status >= 500) {
       return new RegistryError(`registry ${o.registry} answered ${res.status} for ${o.what}${detail}`, {
         ...info, retryable: true, retryAfterMs: parseRetryAfter(res.headers['retry-after']),

@@ -153,6 +153,27 @@ describe('registry client errors', function () {
     }
   });
 
+  it('does not retry Docker Hub\'s pull rate limit (429 for hours), and says what lifts it', async () => {
+    const reg = await seededRegistry('plain');
+    // Docker Hub's answer, as documented at docs.docker.com/docker-hub/usage/pulls
+    const body = '{"errors":[{"code":"TOOMANYREQUESTS","message":"You have reached your pull rate limit. You may increase the limit by authenticating and upgrading: https://www.docker.com/increase-rate-limit"}]}';
+    const proxy = await startFaultyProxy(reg.port, { failFirst: 5, failWhen: (_m, url) => url.includes('/manifests/'), failWith: { status: 429, body } });
+    const client = new RegistryClient({ retries: { pull: 3 }, retryBaseDelayMs: 10 });
+    try {
+      await assert.rejects(client.getManifest(parseReference(`${proxy.host}/library/busybox:latest`)), /pull rate limit.*Docker Hub's pull limit; pull with credentials for docker\.io .* or through a mirror \(--registry-mirror\)/);
+      assert.equal(proxy.seen.filter((s) => s.includes('/manifests/')).length, 1, 'asked once');
+      const other = await startFaultyProxy(reg.port, { failFirst: 1, failWhen: (_m, url) => url.includes('/manifests/'), failWith: { status: 429, body: '{"errors":[{"code":"TOOMANYREQUESTS","message":"Rate exceeded"}]}' } });
+      try {
+        assert.ok((await client.getManifest(parseReference(`${other.host}/library/busybox:latest`))).digest.startsWith('sha256:'), 'another 429 (throttling) is retried');
+      } finally {
+        await other.close();
+      }
+    } finally {
+      await client.close();
+      await proxy.close();
+    }
+  });
+
   it('retries a failed upload from the start, reopening the blob stream', async () => {
     const reg = await seededRegistry('plain');
     const proxy = await startFaultyProxy(reg.port, { failFirst: 1, failWhen: (method) => method === 'PATCH' });

@@ -9,6 +9,8 @@ export interface FaultyProxyOptions {
   failFirst?: number;
   /** Only requests for which this is true count towards failFirst (default: all). */
   failWhen?: (method: string, url: string) => boolean;
+  /** The failures' status and JSON body (default 503, UNAVAILABLE). */
+  failWith?: { status: number; body: string };
   /** Flip a byte in every blob body (GET /v2/…/blobs/sha256:…). */
   corruptBlobs?: boolean;
 }
@@ -28,8 +30,8 @@ export async function startFaultyProxy(upstreamPort: number, opts: FaultyProxyOp
     if (failures > 0 && (!opts.failWhen || opts.failWhen(req.method ?? '', req.url ?? ''))) {
       failures--;
       req.resume();
-      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '0' });
-      res.end('{"errors":[{"code":"UNAVAILABLE","message":"service unavailable (test proxy)"}]}');
+      res.writeHead(opts.failWith?.status ?? 503, { 'content-type': 'application/json', 'retry-after': '0' });
+      res.end(opts.failWith?.body ?? '{"errors":[{"code":"UNAVAILABLE","message":"service unavailable (test proxy)"}]}');
       return;
     }
     const up = http.request({ host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers }, (ures) => {
