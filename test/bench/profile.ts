@@ -3,7 +3,7 @@
 // build log's step times and the functions with the most self time (plus wall time per phase).
 //
 //   node dist/test/bench/profile.js SCENARIO [extra executor flags...]
-// env: BENCH_SCRATCH (/tmp/bench-scratch)  PROFILE_TOP (25)
+// env: BENCH_SCRATCH (/tmp/bench-scratch)  PROFILE_TOP (25)  BENCH_OURS_AS=container (CAP_SYS_ADMIN dropped)
 //      PROFILE_STRACE=1: instead, a timeline of the processes the build starts and the mounts it
 //      makes (strace -f), in ms from the executor's start
 import { spawnSync } from 'node:child_process';
@@ -100,7 +100,10 @@ async function main(): Promise<void> {
       '--oci-layout-path', path.join(work, 'oci'), '--verbosity', 'debug', '--log-timestamp', ...(s.oursFlags?.(work) ?? []), ...extra];
     if (process.env.PROFILE_STRACE) return straceTimeline(work, args.filter((a, i) => !/^--cpu-prof/.test(a) && !/^--cpu-prof/.test(args[i - 1] ?? '')), scratch);
     const t0 = Date.now();
-    const r = spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, TMPDIR: path.join(scratch, 'tmp') }, maxBuffer: 256 * 1024 * 1024 });
+    // BENCH_OURS_AS=container: as in an ordinary container (CAP_SYS_ADMIN dropped), as compare.ts runs it
+    const asContainer = process.env.BENCH_OURS_AS === 'container' ? ['setpriv', '--bounding-set=-sys_admin', '--inh-caps=-sys_admin', '--'] : [];
+    const [cmd, ...argv] = [...asContainer, process.execPath, ...args];
+    const r = spawnSync(cmd, argv, { encoding: 'utf8', env: { ...process.env, TMPDIR: path.join(scratch, 'tmp') }, maxBuffer: 256 * 1024 * 1024 });
     const wall = (Date.now() - t0) / 1000;
     fs.writeFileSync(path.join(work, 'build.log'), r.stdout + r.stderr);
     if (r.status !== 0) throw new Error(`build failed:\n${(r.stdout + r.stderr).slice(-3000)}`);
