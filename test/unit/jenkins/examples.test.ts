@@ -51,6 +51,30 @@ describe('Jenkins examples: JCasC, ECS task definition, IAM policy, Jenkinsfiles
     assert.equal(task.taskRoleArn, templates[0].taskrole, 'task definition and JCasC name the same task role');
   });
 
+  it('the sidecar task definition: the agent unprivileged, builds in a root builder container it reaches through a shared socket', () => {
+    const t = JSON.parse(read('aws/task-definition-sidecar.json'));
+    assert.deepEqual(t.requiresCompatibilities, ['FARGATE']);
+    assert.equal(t.taskRoleArn, task.taskRoleArn);
+    const byName = Object.fromEntries(t.containerDefinitions.map((c: any) => [c.name, c]));
+    const agent = byName['jenkins-agent'];
+    const builder = byName.builder;
+    assert.equal(agent.user, '1000');
+    assert.equal(builder.user, '0');
+    const socket = agent.environment.find((e: any) => e.name === 'DRYDOCK_REMOTE').value;
+    const arg = (flag: string) => builder.command[builder.command.indexOf(flag) + 1];
+    assert.deepEqual(builder.command.slice(0, 1), ['serve']);
+    assert.equal(arg('--socket'), socket);
+    assert.equal(arg('--socket-owner'), '1000:1000', 'the agent\'s user may connect');
+    assert.deepEqual(builder.healthCheck.command, ['CMD', '/opt/drydock/bin/drydock', 'remote', '--health', '--socket', socket]);
+    assert.deepEqual(agent.dependsOn, [{ containerName: 'builder', condition: 'HEALTHY' }]);
+    // the workspace at the same path in both (paths in the build's args mean the same there), the socket's directory shared
+    const mounts = (c: any) => Object.fromEntries(c.mountPoints.map((m: any) => [m.sourceVolume, m.containerPath]));
+    assert.deepEqual(mounts(agent), mounts(builder));
+    assert.equal(mounts(agent).workspace, '/home/jenkins/agent');
+    assert.equal(mounts(agent)['builder-socket'], socket.slice(0, socket.lastIndexOf('/')));
+    assert.deepEqual(t.volumes.map((v: any) => v.name).sort(), Object.keys(mounts(agent)).sort());
+  });
+
   it('the task role policy allows ECR push, S3 read of the credentials object and SSM read', () => {
     assert.equal(policy.Version, '2012-10-17');
     const allowed = new Set<string>();

@@ -1,0 +1,188 @@
+// `drydock serve`: the builder sidecar. Each build request (protocol.ts) runs the executor as a
+// child process of its own, in the requester's working directory (the shared workspace volume),
+// so builds keep apart as local ones do: their own signals, memory and work dir. Several may run
+// at once (parallel Jenkins stages); a client that goes away stops its build.
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { WebSocket } from 'ws';
+import { UserError, type Logger } from '../log';
+import { BUILD_PATH, HEALTH_PATH, outputPaths, parseBuildRequest, STDERR, STDOUT, type BuildEnd } from './protocol';
+
+export interface ServeOptions {
+  /** where the unix socket is made */
+  socket: string;
+  /** its permission bits: who in the task may ask for builds (they run as root, in chroot) */
+  mode: number;
+  /** its owner, so that the agent container's user may connect with a mode such as 0660 */
+  owner?: { uid: number; gid: number };
+  /** how to start the executor: argv before the request's args */
+  executor: string[];
+  /** environment every build gets besides the server's own (DOCKER_CONFIG of composed credentials) */
+  env?: NodeJS.ProcessEnv;
+  log: Logger;
+  /** how long a client may take to send its request, ms */
+  requestTimeoutMs?: number;
+  /** how long a stopped build gets to clean up before SIGKILL, ms */
+  stopGraceMs?: number;
+}
+
+export interface Sidecar {
+  /** stop accepting, stop the running builds, remove the socket */
+  close(): Promise<void>;
+}
+
+/**
+ * The files a build wrote for its client (digest files, tarball, OCI layout) become the client's:
+ * the builder runs as root, and the agent must be able to read them and clean its workspace.
+ * Only where the client could have made them itself: in a directory it owns (the workspace, its
+ * @tmp sibling), never through a symlink.
+ */
+function giveOutputs(cwd: string, paths: string[], owner: { uid: number; gid: number }, log: Logger): void {
+  const chownTree = (p: string): void => {
+    const st = fs.lstatSync(p, { throwIfNoEntry: false });
+    if (!st) return;
+    fs.lchownSync(p, owner.uid, owner.gid);
+    if (st.isDirectory()) for (const n of fs.readdirSync(p)) chownTree(path.join(p, n));
+  };
+  for (const p of paths) {
+    const abs = path.resolve(cwd, p);
+    if (fs.statSync(path.dirname(abs), { throwIfNoEntry: false })?.uid !== owner.uid) {
+      log.debug(`${p} is not in a directory of uid ${owner.uid}: left to root`);
+      continue;
+    }
+    try {
+      chownTree(abs);
+    } catch (e) {
+      log.warn(`could not give ${p} to uid ${owner.uid}: ${(e as Error).message}`);
+    }
+  }
+}
+
+/** Refuse a live server's socket; remove a stale one (a server that died left it). */
+async function clearSocket(socket: string): Promise<void> {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(socket);
+  } catch {
+    return;
+  }
+  if (!st.isSocket()) throw new UserError(`--socket ${socket}: a file that is not a socket is there; remove it or choose another path`);
+  const live = await new Promise<boolean>((resolve) => {
+    const c = net.connect(socket, () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.on('error', () => resolve(false));
+  });
+  if (live) throw new UserError(`--socket ${socket}: another server already listens there`);
+  fs.unlinkSync(socket);
+}
+
+export async function serve(o: ServeOptions): Promise<Sidecar> {
+  await clearSocket(o.socket);
+  fs.mkdirSync(path.dirname(o.socket), { recursive: true });
+  const { WebSocketServer } = require('ws') as typeof import('ws');
+  const server = http.createServer((req, res) => {
+    if (req.method === 'GET' && req.url === HEALTH_PATH) {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('ok\n');
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end(`drydock builder sidecar: open a WebSocket at ${BUILD_PATH}\n`);
+  });
+  const wss = new WebSocketServer({ server, path: BUILD_PATH, maxPayload: 1 << 20 });
+  const running = new Set<ChildProcess>();
+  let seq = 0;
+  wss.on('connection', (ws) => handle(ws, ++seq));
+
+  function handle(ws: WebSocket, id: number): void {
+    const log = o.log.child({ build: id });
+    const end = (e: BuildEnd) => {
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(e), () => ws.close(1000));
+    };
+    const waiting = setTimeout(() => end({ exit: 2, error: 'no build request arrived' }), o.requestTimeoutMs ?? 30_000);
+    ws.once('message', (data, isBinary) => {
+      clearTimeout(waiting);
+      let req;
+      try {
+        if (isBinary) throw new Error('the build request must be a text frame');
+        req = parseBuildRequest(data.toString());
+        if (!fs.statSync(req.cwd, { throwIfNoEntry: false })?.isDirectory()) {
+          throw new Error(`working directory ${req.cwd} does not exist in the builder container: mount the agent's workspace volume at the same path in both containers`);
+        }
+      } catch (e) {
+        log.warn(`refused a build request: ${(e as Error).message}`);
+        end({ exit: 2, error: (e as Error).message });
+        return;
+      }
+      // the builder's own environment (credentials, proxies, CAs), with what the args read by name;
+      // never DRYDOCK_REMOTE, or the executor would send the build back here
+      const env: NodeJS.ProcessEnv = { ...process.env, ...o.env, ...req.env };
+      delete env.DRYDOCK_REMOTE;
+      const t0 = Date.now();
+      const child = spawn(o.executor[0], [...o.executor.slice(1), ...req.args], { cwd: req.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      running.add(child);
+      log.info(`build ${id} started in ${req.cwd} (pid ${child.pid})`);
+      const forward = (stream: NodeJS.ReadableStream & { pause(): void; resume(): void }, tag: number) => {
+        stream.on('data', (chunk: Buffer) => {
+          if (ws.readyState !== ws.OPEN) return;
+          ws.send(Buffer.concat([Buffer.of(tag), chunk]), { binary: true });
+          // a slow client paces the build's output rather than our memory
+          if (ws.bufferedAmount > 1 << 20) {
+            stream.pause();
+            const poll = setInterval(() => {
+              if (ws.bufferedAmount <= 1 << 18 || ws.readyState !== ws.OPEN) {
+                clearInterval(poll);
+                stream.resume();
+              }
+            }, 10);
+          }
+        });
+      };
+      forward(child.stdout!, STDOUT);
+      forward(child.stderr!, STDERR);
+      let killer: NodeJS.Timeout | undefined;
+      ws.on('close', () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        log.warn(`build ${id}: the client went away; stopping the build`);
+        child.kill('SIGTERM');
+        killer = setTimeout(() => child.kill('SIGKILL'), o.stopGraceMs ?? 20_000);
+      });
+      child.on('error', (e) => log.error(`build ${id}: cannot start the executor: ${e.message}`));
+      child.on('close', (code, signal) => {
+        running.delete(child);
+        clearTimeout(killer);
+        if (req.owner) giveOutputs(req.cwd, outputPaths(req.args), req.owner, log);
+        const exit = code ?? 128 + (signal ? os.constants.signals[signal] : 0);
+        log.info(`build ${id} ended with exit code ${exit} after ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+        end({ exit });
+      });
+    });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.socket, () => resolve());
+  });
+  fs.chmodSync(o.socket, o.mode);
+  if (o.owner) fs.chownSync(o.socket, o.owner.uid, o.owner.gid);
+  o.log.info(`builder sidecar listening on ${o.socket} (mode ${o.mode.toString(8).padStart(4, '0')})`);
+
+  return {
+    close: async () => {
+      for (const ws of wss.clients) ws.terminate();
+      await Promise.all([...running].map((c) => new Promise<void>((resolve) => {
+        c.once('close', () => resolve());
+        c.kill('SIGTERM');
+      })));
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      fs.rmSync(o.socket, { force: true });
+    },
+  };
+}

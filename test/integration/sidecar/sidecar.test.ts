@@ -1,0 +1,157 @@
+// The builder sidecar for real: `drydock serve` on a unix socket, and `executor` with
+// DRYDOCK_REMOTE in another process (another container of the task, in production), building
+// against the loopback registry. The result is read back by umoci.
+import { strict as assert } from 'node:assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { makeContext, runExecutor, umociUnpack } from '../../support/executor';
+import { pushBaseImages, REPO_ROOT, startRegistry, tmpDir, type Registry } from '../../support/testbed';
+
+const DRYDOCK = path.join(REPO_ROOT, 'bin/drydock');
+
+describe('builder sidecar (drydock serve, executor with DRYDOCK_REMOTE)', function () {
+  this.timeout(120000);
+  let reg: Registry;
+  let dir: string;
+  let socket: string;
+  let server: ChildProcess;
+  let serverLog = '';
+  const processesWith = (cmdline: string) => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try { return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8') === cmdline; } catch { return false; }
+  });
+  const settle = async (ok: () => boolean) => { for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 50)); };
+
+  before(async () => {
+    reg = await startRegistry('plain');
+    await pushBaseImages(reg);
+    dir = tmpDir('drydock-sidecar-');
+    socket = path.join(dir, 'run', 'builder.sock');
+    // a client of another uid must reach the socket (a volume shared by two containers)
+    for (const d of [path.dirname(dir), dir]) fs.chmodSync(d, 0o711);
+    // DRYDOCK_REMOTE in the server's own environment must not send its builds back to itself
+    server = spawn(DRYDOCK, ['serve', '--socket', socket, '--socket-mode', '0666'], { env: { ...process.env, DRYDOCK_REMOTE: socket }, stdio: ['ignore', 'pipe', 'pipe'] });
+    server.stderr!.on('data', (d) => { serverLog += d; });
+    server.stdout!.on('data', (d) => { serverLog += d; });
+    await settle(() => /listening on/.test(serverLog));
+    assert.match(serverLog, /builder sidecar listening on .*builder\.sock \(mode 0666\)/);
+  });
+  after(async () => {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('close', r));
+    assert.equal(fs.existsSync(socket), false, 'the socket is removed when the sidecar stops');
+  });
+
+  const remote = (args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) => runExecutor(args, { cwd, env: { DRYDOCK_REMOTE: socket, ...env } });
+
+  it('answers its health check, and its socket has the mode asked for', async () => {
+    assert.equal(fs.statSync(socket).mode & 0o777, 0o666);
+    assert.equal((await runExecutor(['remote', '--health', '--socket', socket], { bin: 'drydock' })).code, 0);
+    assert.equal((await runExecutor(['remote', '--health', '--socket', path.join(dir, 'nothing.sock')], { bin: 'drydock' })).code, 1);
+  });
+
+  it('runs a build there: relative paths from the client\'s directory, build args from its environment, the output and exit code back here', async () => {
+    const ctx = makeContext({
+      Dockerfile: `FROM ${reg.host}/library/busybox:latest\nARG FROM_ENV\nCOPY app.txt /app.txt\nRUN echo "ran with $FROM_ENV" > /ran.txt && echo to-stdout && echo to-stderr >&2\n`,
+      'app.txt': 'shipped\n',
+    });
+    const r = await remote(['--context', path.basename(ctx), '--build-arg', 'FROM_ENV', '--no-push', '--oci-layout-path', 'out'], path.dirname(ctx), { FROM_ENV: 'the client' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout + r.stderr, /to-stdout/);
+    assert.match(r.stderr, /to-stderr/);
+    assert.match(r.stderr, /built linux\/amd64 image sha256:/);
+    const { rootfs } = umociUnpack(path.join(path.dirname(ctx), 'out'), 'latest');
+    assert.equal(fs.readFileSync(path.join(rootfs, 'ran.txt'), 'utf8'), 'ran with the client\n');
+    assert.equal(fs.readFileSync(path.join(rootfs, 'app.txt'), 'utf8'), 'shipped\n');
+  });
+
+  it('gives what the build wrote for a non-root client (layout, digest file) to that client, only in directories it owns', async () => {
+    const ws = tmpDir('drydock-sidecar-ws-');
+    fs.chmodSync(ws, 0o755);
+    const mine = path.join(ws, 'job');
+    fs.mkdirSync(mine);
+    fs.cpSync(path.join(REPO_ROOT, 'images/hello'), path.join(mine, 'ctx'), { recursive: true });
+    fs.chownSync(mine, 1234, 1234);
+    const r = await runExecutor(['--context', 'ctx', '--no-push', '--oci-layout-path', 'out', '--digest-file', 'digest', '--image-name-with-digest-file', path.join(ws, 'not-mine')], {
+      cwd: mine, env: { DRYDOCK_REMOTE: socket }, under: ['setpriv', '--reuid=1234', '--regid=1234', '--clear-groups', '--'],
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const owners = (p: string): string[] => {
+      const st = fs.lstatSync(p);
+      return [`${st.uid}:${st.gid}`, ...(st.isDirectory() ? fs.readdirSync(p).flatMap((n) => owners(path.join(p, n))) : [])];
+    };
+    assert.deepEqual([...new Set(owners(path.join(mine, 'out')))], ['1234:1234'], 'the whole layout');
+    assert.deepEqual(owners(path.join(mine, 'digest')), ['1234:1234']);
+    assert.equal(fs.statSync(path.join(ws, 'not-mine')).uid, 0, 'in a directory the client does not own, a file stays root\'s');
+  });
+
+  it('passes a failed build\'s error and exit code through', async () => {
+    const ctx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:latest\nRUN exit 3\n` });
+    const r = await remote(['--context', ctx, '--no-push'], dir);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /Dockerfile:2: RUN exit 3 failed: exit code 3/);
+  });
+
+  it('stops the build in the builder when the client is stopped (a Jenkins abort)', async () => {
+    const ctx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:latest\nRUN echo started && sleep 47\n` });
+    const client = spawn(path.join(REPO_ROOT, 'bin/executor'), ['--context', ctx, '--no-push'], { cwd: dir, env: { ...process.env, DRYDOCK_REMOTE: socket }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    client.stdout!.on('data', (d) => { out += d; });
+    client.stderr!.on('data', (d) => { out += d; });
+    const steps = () => processesWith('sleep\u000047\u0000');
+    await settle(() => steps().length === 1);
+    assert.equal(steps().length, 1, `the step runs in the builder: ${out}`);
+    client.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => client.once('close', r));
+    assert.equal(code, 143, out);
+    assert.match(out, /SIGTERM: stopping the build in the builder sidecar/);
+    await settle(() => steps().length === 0);
+    assert.deepEqual(steps(), [], 'the step was killed');
+    await settle(() => /the client went away; stopping the build/.test(serverLog));
+    assert.match(serverLog, /the client went away; stopping the build/);
+  });
+
+  it('refuses what it cannot run, saying why; a client finds no sidecar, saying where it looked', async () => {
+    // a raw client: a directory the builder lacks (the workspace volume not shared), and
+    // environment the args do not read (the builder's own credentials must not be overridden)
+    const { WebSocket } = require('ws') as typeof import('ws');
+    const ask = (request: unknown) => new Promise<{ exit: number; error?: string }>((resolve, reject) => {
+      const ws = new WebSocket(`ws+unix://${socket}:/v1/build`);
+      ws.on('open', () => ws.send(JSON.stringify(request)));
+      ws.on('message', (data: Buffer, isBinary: boolean) => { if (!isBinary) resolve(JSON.parse(data.toString())); });
+      ws.on('error', reject);
+    });
+    const noDir = await ask({ args: ['--no-push'], cwd: path.join(dir, 'only-in-the-agent'), env: {} });
+    assert.equal(noDir.exit, 2);
+    assert.match(noDir.error!, /working directory .*only-in-the-agent does not exist in the builder container: mount the agent's workspace volume at the same path in both containers/);
+    const sneaky = await ask({ args: ['--no-push'], cwd: dir, env: { DOCKER_CONFIG: '/tmp/evil' } });
+    assert.equal(sneaky.exit, 2);
+    assert.match(sneaky.error!, /carries environment its args do not read: DOCKER_CONFIG/);
+    assert.match((await ask({ args: 'no' })).error!, /needs "args": an array of strings/);
+    const none = await runExecutor(['--no-push'], { env: { DRYDOCK_REMOTE: path.join(dir, 'nothing.sock') } });
+    assert.notEqual(none.code, 0);
+    assert.match(none.stderr, /cannot reach the builder sidecar at .*nothing\.sock \(no socket there\): is the builder container running `drydock serve --socket/);
+  });
+
+  it('refuses a second server on a live socket, and replaces a stale one', async () => {
+    const second = await runExecutor(['serve', '--socket', socket], { bin: 'drydock' });
+    assert.equal(second.code, 1);
+    assert.match(second.stderr, /another server already listens there/);
+    // a server killed outright leaves its socket file behind
+    const stale = path.join(dir, 'stale.sock');
+    const dead = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(stale)}, () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    await new Promise((r) => dead.stdout!.once('data', r));
+    dead.kill('SIGKILL');
+    await new Promise((r) => dead.once('close', r));
+    assert.ok(fs.lstatSync(stale).isSocket());
+    const again = spawn(DRYDOCK, ['serve', '--socket', stale, '--socket-owner', '1234:5678'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    again.stderr!.on('data', (d) => { log += d; });
+    await settle(() => /listening on/.test(log));
+    assert.match(log, /listening on .*stale\.sock \(mode 0660\)/);
+    const st = fs.statSync(stale);
+    assert.deepEqual([st.uid, st.gid, st.mode & 0o777], [1234, 5678, 0o660], 'the agent container\'s user may connect, nobody else');
+    again.kill('SIGTERM');
+    assert.equal(await new Promise((r) => again.once('close', r)), 0);
+  });
+});
