@@ -106,6 +106,7 @@ export async function serve(o: ServeOptions): Promise<Sidecar> {
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(e), () => ws.close(1000));
     };
     const waiting = setTimeout(() => end({ exit: 2, error: 'no build request arrived' }), o.requestTimeoutMs ?? 30_000);
+    ws.once('close', () => clearTimeout(waiting));
     ws.once('message', (data, isBinary) => {
       clearTimeout(waiting);
       let req;
