@@ -46,16 +46,19 @@ export interface BuildResult {
 
 export async function build(opts: BuildOptions): Promise<BuildResult> {
   const started = Date.now();
-  const workDir = opts.workDir ? path.resolve(opts.workDir) : fs.mkdtempSync(path.join(os.tmpdir(), 'drydock-build-'));
-  fs.mkdirSync(workDir, { recursive: true });
-  const guard = opts.cleanup || opts.workDir ? undefined : new WorkDirGuard(workDir);
-  const forget = guard ? onInterrupt(() => guard.discardNow()) : undefined;
+  // The work dir is always a fresh one of our own, removed afterwards (so --cleanup has nothing
+  // more to do): in --kaniko-dir / KANIKO_DIR when given, which may hold other things (kaniko's
+  // /kaniko holds the executor and .docker), else in TMPDIR
+  const parent = opts.workDir ? path.resolve(opts.workDir) : os.tmpdir();
+  fs.mkdirSync(parent, { recursive: true });
+  const workDir = fs.mkdtempSync(path.join(parent, 'drydock-build-'));
+  const guard = new WorkDirGuard(workDir);
+  const forget = onInterrupt(() => guard.discardNow());
   try {
     return await buildIn(opts, workDir, started);
   } finally {
-    forget?.();
-    if (opts.cleanup) await fs.promises.rm(workDir, { recursive: true, force: true }).catch(() => undefined);
-    else await guard?.discard();
+    forget();
+    await guard.discard();
   }
 }
 

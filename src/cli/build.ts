@@ -139,13 +139,17 @@ export function buildCommand(): Command {
     .option('--materialize [bool]', 'accepted for kaniko compatibility (nothing to do: stage roots are private)', parseBool('materialize'))
     .option('--preserve-context [bool]', 'accepted for kaniko compatibility (stages never delete the context)', parseBool('preserve-context'))
     // process
-    .option('--kaniko-dir <dir>', 'working directory for stage roots and layers (default: a temporary directory)')
-    .option('--cleanup [bool]', 'remove the working directory after the build', parseBool('cleanup'));
+    .option('--kaniko-dir <dir>', 'where the build\'s working directory (stage roots, layers) is made, and removed afterwards (default: TMPDIR)')
+    .option('--cleanup [bool]', 'accepted for kaniko compatibility (the working directory is always removed)', parseBool('cleanup'));
   return addLogFlags(cmd).addHelpText('after', `
 Environment:
   DOCKER_CONFIG                 directory of the config.json with registry credentials
   SOURCE_DATE_EPOCH             with --reproducible, the time written instead of epoch 0
-  TMPDIR                        where the work dir goes unless --kaniko-dir says
+  KANIKO_DIR                    the work dir, as --kaniko-dir (kaniko reads it too)
+  TMPDIR                        where the work dir goes unless --kaniko-dir or KANIKO_DIR says
+  HTTPS_PROXY, HTTP_PROXY, NO_PROXY   proxies, by Go's rules (as kaniko)
+  SSL_CERT_FILE, SSL_CERT_DIR   CA certificates trusted besides Node's (and the host's bundle)
+  DRYDOCK_REMOTE                a builder sidecar's socket: the build runs there (drydock serve)
   SSH_AUTH_SOCK                 the agent --ssh default relays to
   GIT_TOKEN, GIT_USERNAME, GIT_PASSWORD, GIT_PULL_METHOD   git build contexts (kaniko's)
   DRYDOCK_NO_USERNS=1           never run RUN steps in a user namespace
@@ -206,7 +210,7 @@ export function parseBuildArgs(args: string[], env: NodeJS.ProcessEnv = process.
     cacheCopyLayers: !!o.cacheCopyLayers,
     cacheRunLayers: o.cacheRunLayers === undefined ? d.cacheRunLayers : !!o.cacheRunLayers,
     noPushCache: o.pushCache === false || (typeof o.pushCache === 'string' && parseBool('no-push-cache')(o.pushCache)),
-    workDir: o.kanikoDir,
+    workDir: o.kanikoDir ?? (env.KANIKO_DIR || undefined),
     cleanup: !!o.cleanup,
   };
   if (!opts.noPush && opts.destinations.length === 0) {

@@ -59,6 +59,27 @@ describe('executor (plain registry)', function () {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
+  it('--kaniko-dir and KANIKO_DIR say where its work dir goes: a fresh one in there, removed after, whatever else is there (kaniko\'s /kaniko), --cleanup or not', async () => {
+    const kanikoDir = tmpDir('drydock-kaniko-dir-');
+    fs.mkdirSync(path.join(kanikoDir, '.docker'));
+    fs.writeFileSync(path.join(kanikoDir, '.docker', 'config.json'), '{"auths":{}}');
+    fs.symlinkSync('/opt/drydock/bin/executor', path.join(kanikoDir, 'executor'));
+    const inside = () => fs.readdirSync(kanikoDir).sort();
+    const ctx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:latest\nRUN echo hi > /x\n` });
+    let seen = false;
+    const watch = setInterval(() => { seen ||= inside().some((n) => n.startsWith('drydock-build-')); }, 5);
+    try {
+      assert.equal((await runExecutor(['-c', ctx, '--no-push', '--kaniko-dir', kanikoDir, '--cleanup'])).code, 0);
+      assert.equal((await runExecutor(['-c', ctx, '--no-push'], { env: { KANIKO_DIR: kanikoDir } })).code, 0);
+    } finally {
+      clearInterval(watch);
+    }
+    assert.ok(seen, 'the work dir was made in there');
+    await settle(() => inside().length === 2);
+    assert.deepEqual(inside(), ['.docker', 'executor']);
+    assert.equal(fs.readFileSync(path.join(kanikoDir, '.docker', 'config.json'), 'utf8'), '{"auths":{}}');
+  });
+
   // Killed outright mid-RUN, the executor cannot clean up: the guard shell it started while the
   // step runs sees its input end, kills the step's process group, detaches the overlay the step
   // was writing into and removes the work dir. Both shapes of the chroot isolation: with a mount

@@ -144,6 +144,12 @@ describe('cli/build parseBuildArgs', () => {
       assert.equal(log.timestamps, false);
     });
 
+    it('KANIKO_DIR sets the work dir as --kaniko-dir does; the flag wins', () => {
+      assert.equal(parseBuildArgs(D, { KANIKO_DIR: '/scratch' })!.workDir, '/scratch');
+      assert.equal(parseBuildArgs([...D, '--kaniko-dir', '/flag'], { KANIKO_DIR: '/scratch' })!.workDir, '/flag');
+      assert.equal(parseBuildArgs(D, {})!.workDir, undefined);
+    });
+
     it('kaniko-compatibility booleans are accepted', () => {
       parse([...D, '--use-new-run', '--compressed-caching=false', '--use-new-run=true', '--materialize', '--preserve-context=true']);
     });
