@@ -14,6 +14,7 @@ const commands: Record<string, CommandEntry> = {
   warm: { summary: 'pre-fetch base images into the cache dir (like kaniko\'s warmer)', load: async () => require('./warm') },
   creds: { summary: 'compose, inspect and use registry credentials (config.json, helpers, ECR, S3, SSM)', load: async () => require('./creds') },
   agent: { summary: 'Jenkins inbound-agent entrypoint (installed as `jenkins-agent`)', load: async () => require('./agent') },
+  info: { summary: 'show what this container lets a build do (RUN isolation, snapshots, credentials, proxies, CAs)', load: async () => require('./info') },
   serve: { summary: 'run the builder sidecar: builds asked for over a unix socket by another container of the task', load: async () => require('./serve') },
   remote: { summary: 'run a build in the builder sidecar (also `executor` with DRYDOCK_REMOTE=SOCKET), or check its health', load: async () => require('./remote') },
   'credential-helper': { summary: 'docker credential helper protocol (installed as `docker-credential-drydock`)', load: async () => require('./credential-helper') },

@@ -35,6 +35,14 @@ function readOrEmpty(file: string): string {
   }
 }
 
+function linkTarget(file: string): string | undefined {
+  try {
+    return fs.readlinkSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * PEM certificates of the host's store that Node's built-in roots lack: SSL_CERT_FILE or the first
  * bundle found, and every file of SSL_CERT_DIR (colon separated). Go also reads /etc/ssl/certs
@@ -43,16 +51,17 @@ function readOrEmpty(file: string): string {
  */
 export function hostOnlyCertificates(env: NodeJS.ProcessEnv = process.env): string[] {
   const texts: string[] = [];
-  if (env.SSL_CERT_FILE) texts.push(readOrEmpty(env.SSL_CERT_FILE));
-  else {
-    for (const f of BUNDLE_FILES) {
-      const t = readOrEmpty(f);
-      if (t) {
-        texts.push(t);
-        break;
-      }
+  const read = new Set<string>();
+  const take = (file: string): boolean => {
+    const t = readOrEmpty(file);
+    if (t) {
+      texts.push(t);
+      read.add(path.resolve(file));
     }
-  }
+    return t !== '';
+  };
+  if (env.SSL_CERT_FILE) take(env.SSL_CERT_FILE);
+  else BUNDLE_FILES.some(take);
   for (const dir of (env.SSL_CERT_DIR ?? '').split(':').filter(Boolean)) {
     let names: string[];
     try {
@@ -60,7 +69,13 @@ export function hostOnlyCertificates(env: NodeJS.ProcessEnv = process.env): stri
     } catch {
       continue;
     }
-    for (const n of names) texts.push(readOrEmpty(path.join(dir, n)));
+    for (const n of names) {
+      const file = path.join(dir, n);
+      // as Go does: a link to another entry of the same directory (c_rehash's hash names) is that entry again
+      const target = linkTarget(file);
+      if (target !== undefined && path.dirname(path.resolve(dir, target)) === path.resolve(dir)) continue;
+      if (!read.has(path.resolve(file))) take(file);
+    }
   }
   const known = new Set(tlsModule().rootCertificates.map(normalized));
   const out: string[] = [];
