@@ -5,7 +5,7 @@
 import * as http from 'node:http';
 import * as os from 'node:os';
 import { UserError } from '../log';
-import { BUILD_PATH, forwardedEnvNames, HEALTH_PATH, STDERR, STDOUT, type BuildEnd, type BuildRequest } from './protocol';
+import { BUILD_PATH, FORWARDED_ENV, HEALTH_PATH, resolveBuildArgs, STDERR, STDOUT, type BuildEnd, type BuildRequest } from './protocol';
 
 export interface ClientIo {
   stdout: NodeJS.WritableStream;
@@ -20,11 +20,11 @@ function unreachable(socket: string, e: Error & { code?: string }): UserError {
 /** Run a build in the sidecar; resolves with its exit code. */
 export function runRemoteBuild(socket: string, args: string[], io: ClientIo = { stdout: process.stdout, stderr: process.stderr }, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const { WebSocket } = require('ws') as typeof import('ws');
-  const request: BuildRequest = { args, cwd: process.cwd(), env: {} };
+  const request: BuildRequest = { args: resolveBuildArgs(args, env), cwd: process.cwd(), env: {} };
   const uid = process.getuid?.();
   const gid = process.getgid?.();
   if (uid !== undefined && gid !== undefined && uid !== 0) request.owner = { uid, gid };
-  for (const name of forwardedEnvNames(args)) if (env[name] !== undefined) request.env[name] = env[name] as string;
+  for (const name of FORWARDED_ENV) if (env[name] !== undefined) request.env[name] = env[name] as string;
   return new Promise<number>((resolve, reject) => {
     const ws = new WebSocket(`ws+unix://${socket}:${BUILD_PATH}`, { perMessageDeflate: false });
     let ended: BuildEnd | undefined;

@@ -3,7 +3,8 @@
 // same with socat and a shell). The agent container then needs no root: only the builder runs as
 // root, in chroot isolation, with the task's workspace volume mounted at the same path in both.
 //
-//   client → server   one text frame: BuildRequest (JSON)
+//   client → server   one text frame: BuildRequest (JSON); its `--build-arg NAME`s already carry
+//                     the client's values, so nothing of the builder's environment reaches a build
 //   server → client   binary frames: one byte (1 stdout, 2 stderr), then the executor's bytes
 //                     a last text frame: BuildEnd (JSON); the server then closes
 //   client closes     before BuildEnd: the build is stopped (SIGTERM: the executor kills its
@@ -21,7 +22,7 @@ export interface BuildRequest {
   args: string[];
   /** the client's working directory: relative paths in args resolve there (a shared volume) */
   cwd: string;
-  /** environment the build reads by name: `--build-arg NAME` without a value, SOURCE_DATE_EPOCH */
+  /** the only environment that crosses: SOURCE_DATE_EPOCH (FORWARDED_ENV) */
   env: Record<string, string>;
   /**
    * the client's user: the files the build writes for it (outputPaths) are given to it, so that
@@ -52,15 +53,33 @@ export interface BuildEnd {
   error?: string;
 }
 
-/** The environment variables a build request may carry: the ones its args read by name. */
-export function forwardedEnvNames(args: string[]): string[] {
-  const names = new Set<string>(['SOURCE_DATE_EPOCH']);
+/** The environment a build reads besides its args (for --reproducible). */
+export const FORWARDED_ENV = ['SOURCE_DATE_EPOCH'];
+
+/** `--build-arg NAME` or `--build-arg=NAME`: the NAME of an arg whose value comes from the environment. */
+function bareBuildArg(args: string[], i: number): { name: string; width: number } | undefined {
+  const a = args[i];
+  const [value, width] = a === '--build-arg' ? [args[i + 1], 2] : a.startsWith('--build-arg=') ? [a.slice('--build-arg='.length), 1] : [undefined, 0];
+  return value !== undefined && !value.includes('=') ? { name: value, width } : undefined;
+}
+
+/**
+ * The args with every `--build-arg NAME` given its value from the client's environment
+ * (`--build-arg NAME=VALUE`), or dropped when NAME is unset there (Docker's rule: then the arg
+ * has no value). So the builder's environment never answers for the client's.
+ */
+export function resolveBuildArgs(args: string[], env: NodeJS.ProcessEnv): string[] {
+  const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    const value = a === '--build-arg' ? args[i + 1] : a.startsWith('--build-arg=') ? a.slice('--build-arg='.length) : undefined;
-    if (value !== undefined && !value.includes('=') && /^[A-Za-z_][A-Za-z0-9_]*$/.test(value)) names.add(value);
+    const bare = bareBuildArg(args, i);
+    if (!bare) {
+      out.push(args[i]);
+      continue;
+    }
+    if (env[bare.name] !== undefined) out.push('--build-arg', `${bare.name}=${env[bare.name]}`);
+    i += bare.width - 1;
   }
-  return [...names];
+  return out;
 }
 
 /** Check a request from the wire; the message says what was wrong with it. */
@@ -80,9 +99,12 @@ export function parseBuildRequest(text: string): BuildRequest {
   if (typeof env !== 'object' || Array.isArray(env) || !Object.values(env).every((x) => typeof x === 'string')) {
     throw new Error('the build request\'s "env" must map names to strings');
   }
-  const allowed = new Set(forwardedEnvNames(r.args));
-  const extra = Object.keys(env).filter((k) => !allowed.has(k));
-  if (extra.length > 0) throw new Error(`the build request carries environment its args do not read: ${extra.join(', ')}`);
+  const extra = Object.keys(env).filter((k) => !FORWARDED_ENV.includes(k));
+  if (extra.length > 0) throw new Error(`the build request carries environment a build does not read: ${extra.join(', ')}`);
+  for (let i = 0; i < r.args.length; i++) {
+    const bare = bareBuildArg(r.args, i);
+    if (bare) throw new Error(`--build-arg ${bare.name} has no value: it would read the builder's environment (the client gives values from its own)`);
+  }
   const owner = r.owner;
   if (owner !== undefined && !(owner && Number.isInteger(owner.uid) && Number.isInteger(owner.gid) && owner.uid >= 0 && owner.gid >= 0)) {
     throw new Error('the build request\'s "owner" must be {"uid": N, "gid": N}');

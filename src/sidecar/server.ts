@@ -121,8 +121,8 @@ export async function serve(o: ServeOptions): Promise<Sidecar> {
         end({ exit: 2, error: (e as Error).message });
         return;
       }
-      // the builder's own environment (credentials, proxies, CAs), with what the args read by name;
-      // never DRYDOCK_REMOTE, or the executor would send the build back here
+      // the builder's own environment (credentials, proxies, CAs) and SOURCE_DATE_EPOCH; never
+      // DRYDOCK_REMOTE, or the executor would send the build back here
       const env: NodeJS.ProcessEnv = { ...process.env, ...o.env, ...req.env };
       delete env.DRYDOCK_REMOTE;
       const t0 = Date.now();

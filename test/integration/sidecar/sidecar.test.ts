@@ -30,7 +30,7 @@ describe('builder sidecar (drydock serve, executor with DRYDOCK_REMOTE)', functi
     // a client of another uid must reach the socket (a volume shared by two containers)
     for (const d of [path.dirname(dir), dir]) fs.chmodSync(d, 0o711);
     // DRYDOCK_REMOTE in the server's own environment must not send its builds back to itself
-    server = spawn(DRYDOCK, ['serve', '--socket', socket, '--socket-mode', '0666'], { env: { ...process.env, DRYDOCK_REMOTE: socket }, stdio: ['ignore', 'pipe', 'pipe'] });
+    server = spawn(DRYDOCK, ['serve', '--socket', socket, '--socket-mode', '0666'], { env: { ...process.env, DRYDOCK_REMOTE: socket, BUILDER_ONLY: 'the builder\'s' }, stdio: ['ignore', 'pipe', 'pipe'] });
     server.stderr!.on('data', (d) => { serverLog += d; });
     server.stdout!.on('data', (d) => { serverLog += d; });
     await settle(() => /listening on/.test(serverLog));
@@ -52,16 +52,17 @@ describe('builder sidecar (drydock serve, executor with DRYDOCK_REMOTE)', functi
 
   it('runs a build there: relative paths from the client\'s directory, build args from its environment, the output and exit code back here', async () => {
     const ctx = makeContext({
-      Dockerfile: `FROM ${reg.host}/library/busybox:latest\nARG FROM_ENV\nCOPY app.txt /app.txt\nRUN echo "ran with $FROM_ENV" > /ran.txt && echo to-stdout && echo to-stderr >&2\n`,
+      Dockerfile: `FROM ${reg.host}/library/busybox:latest\nARG FROM_ENV\nARG BUILDER_ONLY=unset\nCOPY app.txt /app.txt\nRUN echo "ran with $FROM_ENV, $BUILDER_ONLY" > /ran.txt && echo to-stdout && echo to-stderr >&2\n`,
       'app.txt': 'shipped\n',
     });
-    const r = await remote(['--context', path.basename(ctx), '--build-arg', 'FROM_ENV', '--no-push', '--oci-layout-path', 'out'], path.dirname(ctx), { FROM_ENV: 'the client' });
+    // BUILDER_ONLY is set in the builder's environment only: a build arg without a value is the client's (unset), never the builder's
+    const r = await remote(['--context', path.basename(ctx), '--build-arg', 'FROM_ENV', '--build-arg=BUILDER_ONLY', '--no-push', '--oci-layout-path', 'out'], path.dirname(ctx), { FROM_ENV: 'the client' });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout + r.stderr, /to-stdout/);
     assert.match(r.stderr, /to-stderr/);
     assert.match(r.stderr, /built linux\/amd64 image sha256:/);
     const { rootfs } = umociUnpack(path.join(path.dirname(ctx), 'out'), 'latest');
-    assert.equal(fs.readFileSync(path.join(rootfs, 'ran.txt'), 'utf8'), 'ran with the client\n');
+    assert.equal(fs.readFileSync(path.join(rootfs, 'ran.txt'), 'utf8'), 'ran with the client, unset\n');
     assert.equal(fs.readFileSync(path.join(rootfs, 'app.txt'), 'utf8'), 'shipped\n');
   });
 
@@ -126,7 +127,9 @@ describe('builder sidecar (drydock serve, executor with DRYDOCK_REMOTE)', functi
     assert.match(noDir.error!, /working directory .*only-in-the-agent does not exist in the builder container: mount the agent's workspace volume at the same path in both containers/);
     const sneaky = await ask({ args: ['--no-push'], cwd: dir, env: { DOCKER_CONFIG: '/tmp/evil' } });
     assert.equal(sneaky.exit, 2);
-    assert.match(sneaky.error!, /carries environment its args do not read: DOCKER_CONFIG/);
+    assert.match(sneaky.error!, /carries environment a build does not read: DOCKER_CONFIG/);
+    const bare = await ask({ args: ['--build-arg', 'GIT_TOKEN', '--no-push'], cwd: dir, env: {} });
+    assert.match(bare.error!, /--build-arg GIT_TOKEN has no value: it would read the builder's environment/);
     assert.match((await ask({ args: 'no' })).error!, /needs "args": an array of strings/);
     const none = await runExecutor(['--no-push'], { env: { DRYDOCK_REMOTE: path.join(dir, 'nothing.sock') } });
     assert.notEqual(none.code, 0);
