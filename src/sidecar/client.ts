@@ -2,8 +2,10 @@
 // DRYDOCK_REMOTE=SOCKET (or `drydock remote --socket SOCKET -- ARGS`) sends ARGS to the builder
 // and prints what the build prints there, ending with its exit code. Ctrl-C, SIGTERM or a Jenkins
 // abort closes the connection, which stops the build in the builder.
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { UserError } from '../log';
 import { BUILD_PATH, FORWARDED_ENV, HEALTH_PATH, resolveBuildArgs, STDERR, STDOUT, type BuildEnd, type BuildRequest } from './protocol';
 
@@ -25,6 +27,12 @@ export function runRemoteBuild(socket: string, args: string[], io: ClientIo = { 
   const gid = process.getgid?.();
   if (uid !== undefined && gid !== undefined && uid !== 0) request.owner = { uid, gid };
   for (const name of FORWARDED_ENV) if (env[name] !== undefined) request.env[name] = env[name] as string;
+  // credentials composed here (withDrydockCredentials, drydock creds) stay here: say so, once
+  const here = path.join(env.DOCKER_CONFIG || path.join(os.homedir(), '.docker'), 'config.json');
+  if (fs.existsSync(here)) {
+    io.stderr.write(`note: ${here} is not read: builds in the sidecar use the builder's registry credentials `
+      + '(DRYDOCK_ECR, DRYDOCK_REGISTRY_SECRETS, DRYDOCK_CONFIG_SOURCES on the builder container)\n');
+  }
   return new Promise<number>((resolve, reject) => {
     const ws = new WebSocket(`ws+unix://${socket}:${BUILD_PATH}`, { perMessageDeflate: false });
     let ended: BuildEnd | undefined;

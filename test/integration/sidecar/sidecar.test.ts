@@ -56,11 +56,12 @@ describe('builder sidecar (drydock serve, executor with DRYDOCK_REMOTE)', functi
       'app.txt': 'shipped\n',
     });
     // BUILDER_ONLY is set in the builder's environment only: a build arg without a value is the client's (unset), never the builder's
-    const r = await remote(['--context', path.basename(ctx), '--build-arg', 'FROM_ENV', '--build-arg=BUILDER_ONLY', '--no-push', '--oci-layout-path', 'out'], path.dirname(ctx), { FROM_ENV: 'the client' });
+    const r = await remote(['--context', path.basename(ctx), '--build-arg', 'FROM_ENV', '--build-arg=BUILDER_ONLY', '--no-push', '--oci-layout-path', 'out'], path.dirname(ctx), { FROM_ENV: 'the client', DOCKER_CONFIG: tmpDir('drydock-no-docker-config-') });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout + r.stderr, /to-stdout/);
     assert.match(r.stderr, /to-stderr/);
     assert.match(r.stderr, /built linux\/amd64 image sha256:/);
+    assert.doesNotMatch(r.stderr, /is not read: builds in the sidecar use the builder's registry credentials/, 'no config.json here, no note');
     const { rootfs } = umociUnpack(path.join(path.dirname(ctx), 'out'), 'latest');
     assert.equal(fs.readFileSync(path.join(rootfs, 'ran.txt'), 'utf8'), 'ran with the client, unset\n');
     assert.equal(fs.readFileSync(path.join(rootfs, 'app.txt'), 'utf8'), 'shipped\n');
@@ -86,9 +87,12 @@ describe('builder sidecar (drydock serve, executor with DRYDOCK_REMOTE)', functi
     assert.equal(fs.statSync(path.join(ws, 'not-mine')).uid, 0, 'in a directory the client does not own, a file stays root\'s');
   });
 
-  it('passes a failed build\'s error and exit code through', async () => {
+  it('passes a failed build\'s error and exit code through; notes that credentials composed in the agent do not reach the builder', async () => {
     const ctx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:latest\nRUN exit 3\n` });
-    const r = await remote(['--context', ctx, '--no-push'], dir);
+    const agentConfig = tmpDir('drydock-agent-docker-');
+    fs.writeFileSync(path.join(agentConfig, 'config.json'), '{"auths":{}}');
+    const r = await remote(['--context', ctx, '--no-push'], dir, { DOCKER_CONFIG: agentConfig });
+    assert.match(r.stderr, /note: .*config\.json is not read: builds in the sidecar use the builder's registry credentials/);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /Dockerfile:2: RUN exit 3 failed: exit code 3/);
   });
