@@ -30,6 +30,8 @@ Before remoting starts (drydock additions):
                              missing or older than the controller's minimum (auto)
   DRYDOCK_AGENT_JAR_CACHE    where a downloaded agent.jar is kept ($HOME/.cache/drydock)
   DRYDOCK_INIT=none|PATH     init used when running as PID 1 (default: catatonit or tini on PATH)
+  DRYDOCK_REMOTE=SOCKET      builds run in a builder sidecar (drydock serve) listening there;
+                             the shim says whether it answers before remoting starts
   DRYDOCK_LOG_FORMAT=text|json, DRYDOCK_VERBOSITY=info|debug|...
 
 Exit status: remoting's (or COMMAND's); 128+N when it was ended by signal N; 2 for bad

@@ -16,6 +16,8 @@ export interface AgentDeps extends PlanOptions {
   isPid1?: boolean;
   /** for tests: sleep between retries */
   sleep?: (ms: number) => Promise<void>;
+  /** runs before remoting starts (not for a command): the builder sidecar's check */
+  beforeRemoting?: (log: Logger) => Promise<void>;
 }
 
 export async function runAgent(args: string[], env: Env, deps: AgentDeps = {}): Promise<number> {
@@ -30,6 +32,7 @@ export async function runAgent(args: string[], env: Env, deps: AgentDeps = {}): 
   for (const w of plan.warnings) log.warn(w);
 
   const childEnv: Env = { ...env, ...(await prepareCredentials(env, log, deps.compose)) };
+  await deps.beforeRemoting?.(log);
 
   const backoff: BackoffOptions = { ...backoffFromEnv(env), sleep: deps.sleep };
   let facts: ControllerFacts | undefined;

@@ -1,6 +1,6 @@
 // `drydock agent` / `jenkins-agent`: the image's entrypoint. Arguments belong to remoting (or are
 // a command to run), so the shim's own settings come from the environment; only --help is ours.
-import { UserError, describeError, log, parseFormat, parseLevel } from '../log';
+import { UserError, describeError, log, parseFormat, parseLevel, type Logger } from '../log';
 import { agentHelp } from '../agent/help';
 import { runAgent } from '../agent/run-agent';
 
@@ -16,5 +16,12 @@ export async function main(args: string[]): Promise<number> {
   } catch (e) {
     throw new UserError(`DRYDOCK_LOG_FORMAT / DRYDOCK_VERBOSITY: ${describeError(e)}`, { exitCode: 2 });
   }
-  return runAgent(args, env);
+  const remote = env.DRYDOCK_REMOTE;
+  // builds will run in the builder sidecar: say whether it answers, before Jenkins sends any
+  const beforeRemoting = remote ? async (agentLog: Logger) => {
+    const { sidecarHealthy } = require('../sidecar/client') as typeof import('../sidecar/client');
+    if (await sidecarHealthy(remote)) agentLog.info(`builds run in the builder sidecar at ${remote}`);
+    else agentLog.warn(`DRYDOCK_REMOTE=${remote}: no builder sidecar answers there (yet): builds fail until \`drydock serve\` listens on it`);
+  } : undefined;
+  return runAgent(args, env, { beforeRemoting });
 }

@@ -82,6 +82,25 @@ describe('jenkins-agent shim (integration)', function () {
     assert.deepEqual(jenkins.agentConnections, [], 'the shim must not open the agent connection');
   });
 
+  it('with DRYDOCK_REMOTE, says before remoting starts whether the builder sidecar answers', async () => {
+    const socket = path.join(dir, 'builder.sock');
+    const args = ['-url', jenkins.url, SECRET, 'ecs-agent-1'];
+    const missing = await start(args, { ...base, DRYDOCK_REMOTE: socket }).done;
+    assert.equal(missing.code, 0, missing.stderr);
+    assert.match(missing.stderr, /DRYDOCK_REMOTE=.*builder\.sock: no builder sidecar answers there \(yet\)/);
+    const server = spawn(path.join(REPO_ROOT, 'bin/drydock'), ['serve', '--socket', socket], { stdio: ['ignore', 'ignore', 'pipe'] });
+    try {
+      for (let i = 0; i < 200 && !fs.existsSync(socket); i++) await new Promise((r) => setTimeout(r, 25));
+      const live = await start(args, { ...base, DRYDOCK_REMOTE: socket }).done;
+      assert.equal(live.code, 0, live.stderr);
+      assert.match(live.stderr, /builds run in the builder sidecar at .*builder\.sock/);
+      assert.ok(live.stderr.indexOf('builds run in the builder sidecar') < live.stderr.indexOf('starting remoting'));
+    } finally {
+      server.kill('SIGTERM');
+      await new Promise((r) => server.once('close', r));
+    }
+  });
+
   it('runs the environment form in WebSocket mode with JAVA_HOME and an @file secret', async () => {
     const secretFile = path.join(dir, 'secret');
     fs.writeFileSync(secretFile, SECRET + '\n');
