@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { UserError } from '../log';
 import { type IgnoreList } from './ignore';
 import { imagePathComponents } from './layer-writer';
+import { type ModeChange } from './mode-change';
 import { type LayerEntry } from './types';
 
 export type WalkVerdict = 'include' | 'exclude' | 'skip-dir';
@@ -106,8 +107,8 @@ export interface EntriesFromDirOptions {
   /** Owner override (COPY --chown); default: the host file's owner. */
   uid?: number;
   gid?: number;
-  /** Permission override (COPY --chmod) for files and for directories; symlinks keep 0777. */
-  chmod?: { file?: number; dir?: number };
+  /** COPY --chmod, applied to files' and directories' own modes; symlinks keep 0777. */
+  chmod?: ModeChange;
   /** mtime override for every entry; default: the host file's mtime. */
   mtime?: Date;
   filter?: WalkOptions['filter'];
@@ -154,13 +155,13 @@ export async function entriesFromDir(hostDir: string, destPath: string, opts: En
     const gid = opts.gid ?? st.gid;
     const mtime = opts.mtime ?? new Date(st.mtimeMs);
     const perm = st.mode & 0o7777;
-    if (st.isFile()) entries.push({ path: p, type: 'file', source: w.absPath, size: st.size, mode: opts.chmod?.file ?? perm, uid, gid, mtime });
-    else if (st.isDirectory()) entries.push({ path: p, type: 'dir', mode: opts.chmod?.dir ?? perm, uid, gid, mtime });
+    if (st.isFile()) entries.push({ path: p, type: 'file', source: w.absPath, size: st.size, mode: opts.chmod ? opts.chmod(perm, false) : perm, uid, gid, mtime });
+    else if (st.isDirectory()) entries.push({ path: p, type: 'dir', mode: opts.chmod ? opts.chmod(perm, true) : perm, uid, gid, mtime });
     else if (st.isSymbolicLink()) entries.push({ path: p, type: 'symlink', linkname: fs.readlinkSync(w.absPath), mode: 0o777, uid, gid, mtime });
     else if (st.isCharacterDevice() || st.isBlockDevice()) {
       const { major, minor } = deviceNumbers(st.rdev);
-      entries.push({ path: p, type: st.isCharacterDevice() ? 'char' : 'block', devmajor: major, devminor: minor, mode: opts.chmod?.file ?? perm, uid, gid, mtime });
-    } else if (st.isFIFO()) entries.push({ path: p, type: 'fifo', mode: opts.chmod?.file ?? perm, uid, gid, mtime });
+      entries.push({ path: p, type: st.isCharacterDevice() ? 'char' : 'block', devmajor: major, devminor: minor, mode: opts.chmod ? opts.chmod(perm, false) : perm, uid, gid, mtime });
+    } else if (st.isFIFO()) entries.push({ path: p, type: 'fifo', mode: opts.chmod ? opts.chmod(perm, false) : perm, uid, gid, mtime });
     // sockets are left out
   }
   return entries;

@@ -10,6 +10,7 @@ import { httpGet } from '../../context/http-get';
 import type { AddInstruction, CopyInstruction, Heredoc } from '../../dockerfile/types';
 import { compressionOfHead, decompressIfNeeded, extractLayer } from '../../fs/extract';
 import { isTarHeader } from '../../fs/tar-reader';
+import { parseModeChange, type ModeChange } from '../../fs/mode-change';
 import type { LayerEntry } from '../../fs/types';
 import { entriesFromDir } from '../../fs/walk';
 import { readXattrs } from '../../fs/xattrs';
@@ -32,9 +33,10 @@ export interface SourceRoots {
   fromRoot(name: string, where: string): Promise<{ root: string; label: string; xattrFree?: boolean }>;
 }
 
-function parseChmod(v: string, where: string): number {
-  if (!/^[0-7]{3,4}$/.test(v)) throw new UserError(`${where}: invalid --chmod=${v}, expected an octal mode such as 0755`);
-  return parseInt(v, 8);
+function parseChmod(v: string, where: string): ModeChange {
+  const change = parseModeChange(v);
+  if (!change) throw new UserError(`${where}: invalid --chmod=${v}, expected an octal mode such as 0755 or a symbolic one as chmod takes it, such as u+x,go-w`);
+  return change;
 }
 
 interface Common {
@@ -59,11 +61,11 @@ async function destination(c: Common): Promise<{ dest: string; destIsDir: boolea
   return { dest, destIsDir };
 }
 
-function heredocEntries(c: Common, docs: Heredoc[], dest: string, destIsDir: boolean, uid: number, gid: number, chmod: number | undefined, mtime: Date): LayerEntry[] {
+function heredocEntries(c: Common, docs: Heredoc[], dest: string, destIsDir: boolean, uid: number, gid: number, chmod: ModeChange | undefined, mtime: Date): LayerEntry[] {
   return docs.map((h) => {
     const content = h.expand ? c.stage.expandHeredoc(h.content) : h.content;
     const target = destIsDir || docs.length > 1 ? path.posix.join(dest, h.name) : dest;
-    return { path: target.slice(1), type: 'file', content: Buffer.from(content), mode: chmod ?? 0o644, uid, gid, mtime };
+    return { path: target.slice(1), type: 'file', content: Buffer.from(content), mode: chmod ? chmod(0o644, false) : 0o644, uid, gid, mtime };
   });
 }
 
@@ -174,7 +176,7 @@ const isUrl = (s: string) => /^https?:\/\//i.test(s);
  * (as git records them, whatever the umask), dated with the commit's time.
  */
 async function gitEntries(src: GitSource, checksum: string | undefined, dir: string, c: Common,
-  o: { uid: number; gid: number; chmod: number | undefined; dest: string; mtime: Date }): Promise<LayerEntry[]> {
+  o: { uid: number; gid: number; chmod: ModeChange | undefined; dest: string; mtime: Date }): Promise<LayerEntry[]> {
   const where = c.stage.where(c.instr);
   const git = hostProgram('git');
   if (!git) throw new UserError(`${where}: ADD of the git repository ${redact(src.remote)} needs git on this host, and there is none on PATH`);
@@ -191,9 +193,9 @@ async function gitEntries(src: GitSource, checksum: string | undefined, dir: str
     mtime: c.stage.env.opts.reproducible ? o.mtime : co.time,
   });
   for (const e of entries) {
-    if (o.chmod !== undefined && (e.type === 'file' || e.type === 'dir')) e.mode = o.chmod;
-    else if (e.type === 'file' && !(keep && `/${e.path}`.includes('/.git/'))) e.mode = e.mode & 0o100 ? 0o755 : 0o644;
+    if (e.type === 'file' && !(keep && `/${e.path}`.includes('/.git/'))) e.mode = e.mode & 0o100 ? 0o755 : 0o644;
     else if (e.type === 'dir') e.mode = 0o755;
+    if (o.chmod && (e.type === 'file' || e.type === 'dir')) e.mode = o.chmod(e.mode, e.type === 'dir');
   }
   if (destRel !== '' && !(await c.stage.isDir(o.dest))) entries.unshift({ path: destRel, type: 'dir', mode: 0o755, uid: o.uid, gid: o.gid, mtime: o.mtime });
   return entries;
@@ -222,7 +224,7 @@ export async function add(stage: StageBuilder, instr: AddInstruction, roots: Sou
       const name = path.posix.basename(new URL(s).pathname) || 'download';
       const target = destIsDir || multi ? path.posix.join(dest, name) : dest;
       const st = fs.statSync(file.path);
-      entries.push({ path: target.slice(1), type: 'file', source: file.path, size: st.size, mode: chmod ?? 0o600, uid, gid, mtime: stage.env.opts.reproducible ? mtime : file.mtime ?? mtime });
+      entries.push({ path: target.slice(1), type: 'file', source: file.path, size: st.size, mode: chmod ? chmod(0o600, false) : 0o600, uid, gid, mtime: stage.env.opts.reproducible ? mtime : file.mtime ?? mtime });
     } else local.push(s);
   }
   // local archives are unpacked into the destination; everything else is copied like COPY
@@ -237,7 +239,7 @@ export async function add(stage: StageBuilder, instr: AddInstruction, roots: Sou
       await unpackArchive(abs, kind, out, where);
       entries.push(...(await entriesFromDir(out, dest.slice(1), {
         ...(explicit ? { uid, gid } : {}),
-        chmod: chmod !== undefined ? { file: chmod, dir: chmod } : undefined,
+        chmod,
       })));
       if (!entries.some((e) => e.path === dest.slice(1)) && dest !== '/') {
         entries.push({ path: dest.slice(1), type: 'dir', mode: 0o755, uid, gid, mtime });

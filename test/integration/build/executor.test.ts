@@ -199,6 +199,39 @@ describe('executor (plain registry)', function () {
     assert.match(r.stderr, /--image-format.*zip.*(docker|oci)/);
   });
 
+  it('COPY and ADD --chmod take symbolic modes (Dockerfile 1.14), applied to each file\'s and directory\'s own mode', async () => {
+    const ctx = makeContext({
+      Dockerfile: [
+        `FROM ${reg.host}/library/busybox:latest AS build`,
+        'RUN mkdir -p /out/sub && echo b > /out/sub/tool && chmod 700 /out/sub/tool && echo c > /out/data && chmod 640 /out/data',
+        'FROM scratch',
+        'COPY --chmod=+x entrypoint.sh /entrypoint.sh',
+        // a new destination directory is 0755 whatever --chmod says (BuildKit); what is copied gets it
+        'COPY --chmod=u=rwX,go=rX tree/ /tree/',
+        'COPY --from=build --chmod=go-rwx,u+w /out /out',
+        'ADD --chmod=a+r archive.tar /unpacked/',
+      ].join('\n'),
+      'entrypoint.sh': { content: '#!/bin/sh\n', mode: 0o644 },
+      'tree/script': { content: 'x', mode: 0o744 },
+      'tree/notes': { content: 'n', mode: 0o600 },
+      'archive-src/secret': { content: 's', mode: 0o600 },
+    });
+    fs.chmodSync(path.join(ctx, 'tree'), 0o700);
+    run('tar', ['-cf', path.join(ctx, 'archive.tar'), '-C', path.join(ctx, 'archive-src'), 'secret']);
+    const layout = path.join(tmpDir(), 'oci');
+    const r = await runExecutor(['-c', ctx, '--no-push', '--oci-layout-path', layout]);
+    assert.equal(r.code, 0, r.stderr);
+    const { rootfs } = umociUnpack(layout, 'latest');
+    const mode = (p: string) => (fs.lstatSync(path.join(rootfs, p)).mode & 0o7777).toString(8);
+    assert.deepEqual(
+      ['entrypoint.sh', 'tree', 'tree/script', 'tree/notes', 'out', 'out/sub', 'out/sub/tool', 'out/data', 'unpacked/secret'].map((p) => `${p} ${mode(p)}`),
+      ['entrypoint.sh 755', 'tree 755', 'tree/script 755', 'tree/notes 644', 'out 755', 'out/sub 700', 'out/sub/tool 700', 'out/data 600', 'unpacked/secret 644'],
+    );
+    const bad = await runExecutor(['-c', makeContext({ Dockerfile: 'FROM scratch\nCOPY --chmod=u+q Dockerfile /\n' }), '--no-push']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /Dockerfile:2: invalid --chmod=u\+q, expected an octal mode such as 0755 or a symbolic one as chmod takes it, such as u\+x,go-w/);
+  });
+
   it('COPY --parents keeps the sources\' directories: from the context (globs, **, a pivot) and from a stage', async () => {
     const ctx = makeContext({
       'packages/web/package.json': '{"name":"web"}', 'packages/api/package.json': '{"name":"api"}', 'packages/api/src/index.js': 'x',

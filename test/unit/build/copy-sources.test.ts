@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cleanSourcePath, hasWildcard, matchComponent, matchParentsSource, matchSources, planCopy, splitPivot, type CopyPlanOptions } from '../../../src/build/copy-sources';
 import type { LayerEntry } from '../../../src/fs/types';
+import { fixedMode } from '../../../src/fs/mode-change';
 import { UserError } from '../../../src/log';
 import { tmpDir } from '../../support/testbed';
 
@@ -174,7 +175,7 @@ describe('build/copy-sources', () => {
         assert.deepEqual(summary(es), ['file g 600 0:0']);
       });
       it('--chmod applies to copied files and directories, not symlinks nor the new destination; mtime is fixed when given', async () => {
-        const es = await plan({ sources: ['dir', 'link-to-a'], dest: '/d/', destIsDir: true, chmod: 0o640, mtime });
+        const es = await plan({ sources: ['dir', 'link-to-a'], dest: '/d/', destIsDir: true, chmod: fixedMode(0o640), mtime });
         assert.deepEqual(summary(es), [
           'dir d 755 0:0', 'symlink d/abs-link 777 0:0 -> /etc/passwd', 'file d/f 640 0:0', 'file d/secret.key 640 0:0',
           'dir d/sub 640 0:0', 'file d/sub/g 640 0:0', 'file d/link-to-a 640 0:0',
@@ -276,7 +277,7 @@ describe('build/copy-sources', () => {
           assert.deepEqual(matchParentsSource(ctx, '*.txt', ignoreKeys, 'w', 'ctx'), { base: '', rels: ['a.txt'] });
         });
         it('--chown and --chmod apply to the kept directories too; .. cannot leave the root', async () => {
-          assert.deepEqual(summary(await parents(['dir/f'], '/app', { uid: 7, gid: 8, chmod: 0o700 })), ['dir app 755 7:8', 'dir app/dir 700 7:8', 'file app/dir/f 700 7:8']);
+          assert.deepEqual(summary(await parents(['dir/f'], '/app', { uid: 7, gid: 8, chmod: fixedMode(0o700) })), ['dir app 755 7:8', 'dir app/dir 700 7:8', 'file app/dir/f 700 7:8']);
           await userError(parents(['../../etc/passwd']), 'not found');
         });
       });

@@ -67,7 +67,7 @@ describe('fs/walk', () => {
   });
 
   it('makes COPY entries with chown/chmod overrides, symlinks kept, hardlinks detected by the writer', async () => {
-    const entries = await entriesFromDir(path.join(dir, 'src'), '/app/', { uid: 1000, gid: 1000, chmod: { file: 0o640, dir: 0o750 } });
+    const entries = await entriesFromDir(path.join(dir, 'src'), '/app/', { uid: 1000, gid: 1000, chmod: (mode, isDir) => (isDir ? 0o750 : 0o640) });
     const by = new Map(entries.map((x) => [x.path, x]));
     assert.equal(by.get('app')!.type, 'dir');
     assert.equal(by.get('app')!.mode, 0o750);
