@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { makeContext, runExecutor, umociUnpack } from '../../support/executor';
-import { pushBaseImages, REPO_ROOT, startRegistry, tmpDir, type Registry } from '../../support/testbed';
+import { pushBaseImages, REPO_ROOT, run, startRegistry, tmpDir, type Registry } from '../../support/testbed';
 
 const DRYDOCK = path.join(REPO_ROOT, 'bin/drydock');
 
@@ -65,6 +65,14 @@ describe('builder sidecar (drydock serve, executor with DRYDOCK_REMOTE)', functi
     const { rootfs } = umociUnpack(path.join(path.dirname(ctx), 'out'), 'latest');
     assert.equal(fs.readFileSync(path.join(rootfs, 'ran.txt'), 'utf8'), 'ran with the client, unset\n');
     assert.equal(fs.readFileSync(path.join(rootfs, 'app.txt'), 'utf8'), 'shipped\n');
+    // then push what it kept: the builder pushes too (it holds the credentials)
+    const dest = `${reg.host}/sidecar/pushed:1`;
+    const before = (serverLog.match(/started in /g) ?? []).length;
+    const pushed = await remote(['push', 'out', '-d', dest, '--digest-file', 'pushed.digest'], path.dirname(ctx));
+    assert.equal(pushed.code, 0, pushed.stderr);
+    assert.equal((serverLog.match(/started in /g) ?? []).length, before + 1, 'the push ran in the builder');
+    const digest = fs.readFileSync(path.join(path.dirname(ctx), 'pushed.digest'), 'utf8').trim();
+    assert.equal(JSON.parse(run('skopeo', ['inspect', '--tls-verify=false', `docker://${dest}`])).Digest, digest);
   });
 
   it('gives what the build wrote for a non-root client (layout, digest file) to that client, only in directories it owns', async () => {
