@@ -62,6 +62,23 @@ function giveOutputs(cwd: string, paths: string[], owner: { uid: number; gid: nu
   }
 }
 
+/** A build's output to its client, tagged with the stream; a slow client paces it rather than our memory. */
+function forwardOutput(stream: NodeJS.ReadableStream & { pause(): void; resume(): void }, ws: WebSocket, tag: number): void {
+  stream.on('data', (chunk: Buffer) => {
+    if (ws.readyState !== ws.OPEN) return;
+    ws.send(Buffer.concat([Buffer.of(tag), chunk]), { binary: true });
+    if (ws.bufferedAmount > 1 << 20) {
+      stream.pause();
+      const poll = setInterval(() => {
+        if (ws.bufferedAmount <= 1 << 18 || ws.readyState !== ws.OPEN) {
+          clearInterval(poll);
+          stream.resume();
+        }
+      }, 10);
+    }
+  });
+}
+
 /** Refuse a live server's socket; remove a stale one (a server that died left it). */
 async function clearSocket(socket: string): Promise<void> {
   let st: fs.Stats;
@@ -129,24 +146,8 @@ export async function serve(o: ServeOptions): Promise<Sidecar> {
       const child = spawn(o.executor[0], [...o.executor.slice(1), ...req.args], { cwd: req.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
       running.add(child);
       log.info(`build ${id} started in ${req.cwd} (pid ${child.pid})`);
-      const forward = (stream: NodeJS.ReadableStream & { pause(): void; resume(): void }, tag: number) => {
-        stream.on('data', (chunk: Buffer) => {
-          if (ws.readyState !== ws.OPEN) return;
-          ws.send(Buffer.concat([Buffer.of(tag), chunk]), { binary: true });
-          // a slow client paces the build's output rather than our memory
-          if (ws.bufferedAmount > 1 << 20) {
-            stream.pause();
-            const poll = setInterval(() => {
-              if (ws.bufferedAmount <= 1 << 18 || ws.readyState !== ws.OPEN) {
-                clearInterval(poll);
-                stream.resume();
-              }
-            }, 10);
-          }
-        });
-      };
-      forward(child.stdout!, STDOUT);
-      forward(child.stderr!, STDERR);
+      forwardOutput(child.stdout!, ws, STDOUT);
+      forwardOutput(child.stderr!, ws, STDERR);
       let killer: NodeJS.Timeout | undefined;
       ws.on('close', () => {
         if (child.exitCode !== null || child.signalCode !== null) return;
