@@ -7,7 +7,7 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../log';
-import { BUILD_PATH, FORWARDED_ENV, HEALTH_PATH, resolveBuildArgs, STDERR, STDOUT, type BuildEnd, type BuildRequest } from './protocol';
+import { BUILD_PATH, HEALTH_PATH, resolveClientArgs, STDERR, STDOUT, type BuildEnd, type BuildRequest } from './protocol';
 
 export interface ClientIo {
   stdout: NodeJS.WritableStream;
@@ -22,11 +22,11 @@ function unreachable(socket: string, e: Error & { code?: string }): UserError {
 /** Run a build in the sidecar; resolves with its exit code. */
 export function runRemoteBuild(socket: string, args: string[], io: ClientIo = { stdout: process.stdout, stderr: process.stderr }, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const { WebSocket } = require('ws') as typeof import('ws');
-  const request: BuildRequest = { args: resolveBuildArgs(args, env), cwd: process.cwd(), env: {} };
+  const resolved = resolveClientArgs(args, env);
+  const request: BuildRequest = { args: resolved.args, cwd: process.cwd(), env: resolved.env };
   const uid = process.getuid?.();
   const gid = process.getgid?.();
   if (uid !== undefined && gid !== undefined && uid !== 0) request.owner = { uid, gid };
-  for (const name of FORWARDED_ENV) if (env[name] !== undefined) request.env[name] = env[name] as string;
   // credentials composed here (withDrydockCredentials, drydock creds) stay here: say so, once
   const here = path.join(env.DOCKER_CONFIG || path.join(os.homedir(), '.docker'), 'config.json');
   if (fs.existsSync(here)) {

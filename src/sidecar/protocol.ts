@@ -3,8 +3,9 @@
 // same with socat and a shell). The agent container then needs no root: only the builder runs as
 // root, in chroot isolation, with the task's workspace volume mounted at the same path in both.
 //
-//   client → server   one text frame: BuildRequest (JSON); its `--build-arg NAME`s already carry
-//                     the client's values, so nothing of the builder's environment reaches a build
+//   client → server   one text frame: BuildRequest (JSON); its args already carry the client's
+//                     build-arg values, secrets and SSH socket (resolveClientArgs), so nothing of
+//                     the builder's environment answers for the client's
 //   server → client   binary frames: one byte (1 stdout, 2 stderr), then the executor's bytes
 //                     a last text frame: BuildEnd (JSON); the server then closes
 //   client closes     before BuildEnd: the build is stopped (SIGTERM: the executor kills its
@@ -22,7 +23,7 @@ export interface BuildRequest {
   args: string[];
   /** the client's working directory: relative paths in args resolve there (a shared volume) */
   cwd: string;
-  /** the only environment that crosses: SOURCE_DATE_EPOCH (FORWARDED_ENV) */
+  /** the only environment that crosses: SOURCE_DATE_EPOCH and secrets given by env (resolveClientArgs) */
   env: Record<string, string>;
   /**
    * the client's user: the files the build writes for it (outputPaths) are given to it, so that
@@ -56,30 +57,80 @@ export interface BuildEnd {
 /** The environment a build reads besides its args (for --reproducible). */
 export const FORWARDED_ENV = ['SOURCE_DATE_EPOCH'];
 
-/** `--build-arg NAME` or `--build-arg=NAME`: the NAME of an arg whose value comes from the environment. */
-function bareBuildArg(args: string[], i: number): { name: string; width: number } | undefined {
-  const a = args[i];
-  const [value, width] = a === '--build-arg' ? [args[i + 1], 2] : a.startsWith('--build-arg=') ? [a.slice('--build-arg='.length), 1] : [undefined, 0];
-  return value !== undefined && !value.includes('=') ? { name: value, width } : undefined;
+/**
+ * A secret the client gives from its environment crosses as request environment under such a
+ * name (never a file on a shared volume), and its `--secret` names that variable.
+ */
+export const SECRET_ENV_PREFIX = 'DRYDOCK_SIDECAR_SECRET_';
+
+const isForwardedEnv = (name: string) => FORWARDED_ENV.includes(name) || /^DRYDOCK_SIDECAR_SECRET_\d+$/.test(name);
+
+/** The value of `FLAG VALUE` or `FLAG=VALUE` at args[i], and how many args it takes. */
+function flagValue(args: string[], i: number, flag: string): { value: string; width: number } | undefined {
+  if (args[i] === flag && args[i + 1] !== undefined) return { value: args[i + 1], width: 2 };
+  if (args[i].startsWith(`${flag}=`)) return { value: args[i].slice(flag.length + 1), width: 1 };
+  return undefined;
+}
+
+/** --secret's keys (BuildKit's syntax); `env` is the variable it reads when it reads one. */
+function secretKeys(value: string): { keys: Record<string, string>; env?: string } {
+  const keys: Record<string, string> = {};
+  for (const part of value.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) keys[part.slice(0, eq)] = part.slice(eq + 1);
+  }
+  const file = keys.src ?? keys.source;
+  return { keys, env: file === undefined ? keys.env ?? keys.id : undefined };
 }
 
 /**
- * The args with every `--build-arg NAME` given its value from the client's environment
- * (`--build-arg NAME=VALUE`), or dropped when NAME is unset there (Docker's rule: then the arg
- * has no value). So the builder's environment never answers for the client's.
+ * The client's side: the args made independent of the builder's environment, which must never
+ * answer for the client's. `--build-arg NAME` gets the client's value (or is dropped when unset,
+ * Docker's rule); a `--secret` read from an environment variable sends its value as request
+ * environment (SECRET_ENV_PREFIX); `--ssh ID` names the client's SSH_AUTH_SOCK (which must be on
+ * a volume the builder shares) or is dropped. SOURCE_DATE_EPOCH crosses as it is.
  */
-export function resolveBuildArgs(args: string[], env: NodeJS.ProcessEnv): string[] {
+export function resolveClientArgs(args: string[], env: NodeJS.ProcessEnv): { args: string[]; env: Record<string, string> } {
   const out: string[] = [];
+  const sent: Record<string, string> = {};
+  for (const name of FORWARDED_ENV) if (env[name] !== undefined) sent[name] = env[name] as string;
+  let secrets = 0;
   for (let i = 0; i < args.length; i++) {
-    const bare = bareBuildArg(args, i);
-    if (!bare) {
-      out.push(args[i]);
-      continue;
-    }
-    if (env[bare.name] !== undefined) out.push('--build-arg', `${bare.name}=${env[bare.name]}`);
-    i += bare.width - 1;
+    const buildArg = flagValue(args, i, '--build-arg');
+    const secret = flagValue(args, i, '--secret');
+    const ssh = flagValue(args, i, '--ssh');
+    if (buildArg && !buildArg.value.includes('=')) {
+      if (env[buildArg.value] !== undefined) out.push('--build-arg', `${buildArg.value}=${env[buildArg.value]}`);
+      i += buildArg.width - 1;
+    } else if (secret && secretKeys(secret.value).env !== undefined) {
+      const { keys, env: from } = secretKeys(secret.value);
+      const name = `${SECRET_ENV_PREFIX}${++secrets}`;
+      if (env[from as string] !== undefined) sent[name] = env[from as string] as string;
+      out.push('--secret', `id=${keys.id ?? from},env=${name}`);
+      i += secret.width - 1;
+    } else if (ssh && !ssh.value.includes('=')) {
+      if (env.SSH_AUTH_SOCK) out.push('--ssh', `${ssh.value}=${env.SSH_AUTH_SOCK}`);
+      i += ssh.width - 1;
+    } else out.push(args[i]);
   }
-  return out;
+  return { args: out, env: sent };
+}
+
+/** The server's side: refuse args that would read the builder's environment for the client. */
+function checkNoBuilderEnv(args: string[]): void {
+  for (let i = 0; i < args.length; i++) {
+    const buildArg = flagValue(args, i, '--build-arg');
+    if (buildArg && !buildArg.value.includes('=')) {
+      throw new Error(`--build-arg ${buildArg.value} has no value: it would read the builder's environment (the client gives values from its own)`);
+    }
+    const secret = flagValue(args, i, '--secret');
+    const from = secret && secretKeys(secret.value).env;
+    if (from !== undefined && from !== '' && !from.startsWith(SECRET_ENV_PREFIX)) {
+      throw new Error(`--secret ${secret!.value} reads the variable ${from}, which the builder would answer for (the client sends its own)`);
+    }
+    const ssh = flagValue(args, i, '--ssh');
+    if (ssh && !ssh.value.includes('=')) throw new Error(`--ssh ${ssh.value} would use the builder's SSH_AUTH_SOCK (the client names its own)`);
+  }
 }
 
 /** Check a request from the wire; the message says what was wrong with it. */
@@ -99,12 +150,9 @@ export function parseBuildRequest(text: string): BuildRequest {
   if (typeof env !== 'object' || Array.isArray(env) || !Object.values(env).every((x) => typeof x === 'string')) {
     throw new Error('the build request\'s "env" must map names to strings');
   }
-  const extra = Object.keys(env).filter((k) => !FORWARDED_ENV.includes(k));
+  const extra = Object.keys(env).filter((k) => !isForwardedEnv(k));
   if (extra.length > 0) throw new Error(`the build request carries environment a build does not read: ${extra.join(', ')}`);
-  for (let i = 0; i < r.args.length; i++) {
-    const bare = bareBuildArg(r.args, i);
-    if (bare) throw new Error(`--build-arg ${bare.name} has no value: it would read the builder's environment (the client gives values from its own)`);
-  }
+  checkNoBuilderEnv(r.args);
   const owner = r.owner;
   if (owner !== undefined && !(owner && Number.isInteger(owner.uid) && Number.isInteger(owner.gid) && owner.uid >= 0 && owner.gid >= 0)) {
     throw new Error('the build request\'s "owner" must be {"uid": N, "gid": N}');

@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { WebSocket } from 'ws';
 import { UserError, type Logger } from '../log';
-import { BUILD_PATH, HEALTH_PATH, outputPaths, parseBuildRequest, STDERR, STDOUT, type BuildEnd } from './protocol';
+import { BUILD_PATH, HEALTH_PATH, outputPaths, parseBuildRequest, SECRET_ENV_PREFIX, STDERR, STDOUT, type BuildEnd } from './protocol';
 
 export interface ServeOptions {
   /** where the unix socket is made */
@@ -138,10 +138,13 @@ export async function serve(o: ServeOptions): Promise<Sidecar> {
         end({ exit: 2, error: (e as Error).message });
         return;
       }
-      // the builder's own environment (credentials, proxies, CAs) and SOURCE_DATE_EPOCH; never
-      // DRYDOCK_REMOTE, or the executor would send the build back here
-      const env: NodeJS.ProcessEnv = { ...process.env, ...o.env, ...req.env };
+      // the builder's own environment (credentials, proxies, CAs) and what the client sent
+      // (SOURCE_DATE_EPOCH, its secrets); never DRYDOCK_REMOTE, or the executor would send the
+      // build back here
+      const env: NodeJS.ProcessEnv = { ...process.env, ...o.env };
       delete env.DRYDOCK_REMOTE;
+      for (const k of Object.keys(env)) if (k.startsWith(SECRET_ENV_PREFIX)) delete env[k];
+      Object.assign(env, req.env);
       const t0 = Date.now();
       const child = spawn(o.executor[0], [...o.executor.slice(1), ...req.args], { cwd: req.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
       running.add(child);

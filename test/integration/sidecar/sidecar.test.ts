@@ -3,6 +3,7 @@
 // against the loopback registry. The result is read back by umoci.
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { makeContext, runExecutor, umociUnpack } from '../../support/executor';
@@ -30,7 +31,7 @@ describe('builder sidecar (drydock serve, executor with DRYDOCK_REMOTE)', functi
     // a client of another uid must reach the socket (a volume shared by two containers)
     for (const d of [path.dirname(dir), dir]) fs.chmodSync(d, 0o711);
     // DRYDOCK_REMOTE in the server's own environment must not send its builds back to itself
-    server = spawn(DRYDOCK, ['serve', '--socket', socket, '--socket-mode', '0666'], { env: { ...process.env, DRYDOCK_REMOTE: socket, BUILDER_ONLY: 'the builder\'s' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    server = spawn(DRYDOCK, ['serve', '--socket', socket, '--socket-mode', '0666'], { env: { ...process.env, DRYDOCK_REMOTE: socket, BUILDER_ONLY: 'the builder\'s', TOKEN: 'the builder\'s token' }, stdio: ['ignore', 'pipe', 'pipe'] });
     server.stderr!.on('data', (d) => { serverLog += d; });
     server.stdout!.on('data', (d) => { serverLog += d; });
     await settle(() => /listening on/.test(serverLog));
@@ -73,6 +74,19 @@ describe('builder sidecar (drydock serve, executor with DRYDOCK_REMOTE)', functi
     assert.equal((serverLog.match(/started in /g) ?? []).length, before + 1, 'the push ran in the builder');
     const digest = fs.readFileSync(path.join(path.dirname(ctx), 'pushed.digest'), 'utf8').trim();
     assert.equal(JSON.parse(run('skopeo', ['inspect', '--tls-verify=false', `docker://${dest}`])).Digest, digest);
+  });
+
+  it('gives a build the client\'s secrets (from its environment, never the builder\'s), and no layer or log holds them', async () => {
+    const ctx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:latest\nRUN --mount=type=secret,id=tok,required=true md5sum < /run/secrets/tok > /tok.md5\n` });
+    const value = 'client-s3cret-value';
+    const r = await remote(['--context', ctx, '--secret', 'id=tok,env=TOKEN', '--no-push', '--oci-layout-path', 'secret-out'], dir, { TOKEN: value });
+    assert.equal(r.code, 0, r.stderr);
+    const { rootfs } = umociUnpack(path.join(dir, 'secret-out'), 'latest');
+    assert.equal(fs.readFileSync(path.join(rootfs, 'tok.md5'), 'utf8').split(' ')[0], createHash('md5').update(value).digest('hex'));
+    assert.ok(!r.stderr.includes(value) && !r.stdout.includes(value) && !serverLog.includes(value), 'not in any log');
+    const unset = await remote(['--context', ctx, '--secret', 'id=tok,env=TOKEN', '--no-push'], dir);
+    assert.notEqual(unset.code, 0, 'unset in the client: not given, even though the builder has a TOKEN');
+    assert.match(unset.stderr, /secret "tok" is required but was not given/);
   });
 
   it('gives what the build wrote for a non-root client (layout, digest file) to that client, only in directories it owns', async () => {

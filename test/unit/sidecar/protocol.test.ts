@@ -1,10 +1,20 @@
 import * as assert from 'node:assert/strict';
-import { outputPaths, parseBuildRequest, resolveBuildArgs } from '../../../src/sidecar/protocol';
+import { outputPaths, parseBuildRequest, resolveClientArgs } from '../../../src/sidecar/protocol';
 
 describe('sidecar/protocol', () => {
   it('gives --build-arg NAME (both spellings) the client\'s value, and drops it when the client has none', () => {
-    assert.deepEqual(resolveBuildArgs(['--build-arg', 'A', '--build-arg=B', '--build-arg', 'C=set', '--build-arg=D=x', '--build-arg', 'UNSET', '-c', '.'], { A: 'a', B: '' }),
+    assert.deepEqual(resolveClientArgs(['--build-arg', 'A', '--build-arg=B', '--build-arg', 'C=set', '--build-arg=D=x', '--build-arg', 'UNSET', '-c', '.'], { A: 'a', B: '' }).args,
       ['--build-arg', 'A=a', '--build-arg', 'B=', '--build-arg', 'C=set', '--build-arg=D=x', '-c', '.']);
+  });
+
+  it('sends secrets read from the client\'s environment as request environment; file secrets and SSH sockets name the client\'s paths', () => {
+    const r = resolveClientArgs(
+      ['--secret', 'id=npm,env=NPM_TOKEN', '--secret=id=GIT_TOKEN', '--secret', 'id=f,src=/w/secret.txt', '--secret', 'id=gone,env=UNSET', '--ssh', 'default', '--ssh', 'other=/w/agent.sock', '-c', '.'],
+      { NPM_TOKEN: 'n-value', GIT_TOKEN: 'g-value', SSH_AUTH_SOCK: '/w/ssh.sock', SOURCE_DATE_EPOCH: '1700000000' });
+    assert.deepEqual(r.args, ['--secret', 'id=npm,env=DRYDOCK_SIDECAR_SECRET_1', '--secret', 'id=GIT_TOKEN,env=DRYDOCK_SIDECAR_SECRET_2',
+      '--secret', 'id=f,src=/w/secret.txt', '--secret', 'id=gone,env=DRYDOCK_SIDECAR_SECRET_3', '--ssh', 'default=/w/ssh.sock', '--ssh', 'other=/w/agent.sock', '-c', '.']);
+    assert.deepEqual(r.env, { SOURCE_DATE_EPOCH: '1700000000', DRYDOCK_SIDECAR_SECRET_1: 'n-value', DRYDOCK_SIDECAR_SECRET_2: 'g-value' });
+    assert.deepEqual(resolveClientArgs(['--ssh', 'default'], {}).args, [], 'no agent here: none there either');
   });
 
   it('finds the files a build writes for its caller, in both flag spellings', () => {
@@ -17,6 +27,10 @@ describe('sidecar/protocol', () => {
     assert.throws(() => parseBuildRequest('{"args":[],"cwd":"/w","owner":{"uid":-1,"gid":0}}'), /"owner" must be/);
     assert.deepEqual(parseBuildRequest('{"args":["--build-arg","X=1"],"cwd":"/w","env":{"SOURCE_DATE_EPOCH":"1"}}'), { args: ['--build-arg', 'X=1'], cwd: '/w', env: { SOURCE_DATE_EPOCH: '1' } });
     assert.throws(() => parseBuildRequest('{"args":["--build-arg","HOME"],"cwd":"/w"}'), /--build-arg HOME has no value: it would read the builder's environment/);
+    assert.throws(() => parseBuildRequest('{"args":["--secret","id=aws,env=AWS_SECRET_ACCESS_KEY"],"cwd":"/w"}'), /reads the variable AWS_SECRET_ACCESS_KEY, which the builder would answer for/);
+    assert.throws(() => parseBuildRequest('{"args":["--secret=id=GIT_TOKEN"],"cwd":"/w"}'), /reads the variable GIT_TOKEN/);
+    assert.throws(() => parseBuildRequest('{"args":["--ssh","default"],"cwd":"/w"}'), /would use the builder's SSH_AUTH_SOCK/);
+    assert.deepEqual(parseBuildRequest('{"args":["--secret","id=t,env=DRYDOCK_SIDECAR_SECRET_1","--secret","id=f,src=/w/f"],"cwd":"/w","env":{"DRYDOCK_SIDECAR_SECRET_1":"v"}}').env, { DRYDOCK_SIDECAR_SECRET_1: 'v' });
     assert.deepEqual(parseBuildRequest('{"args":[],"cwd":"/w"}').env, {});
     assert.throws(() => parseBuildRequest('nope'), /not JSON/);
     assert.throws(() => parseBuildRequest('{"args":[1],"cwd":"/w"}'), /"args": an array of strings/);
