@@ -90,7 +90,7 @@ describe('executor (plain registry)', function () {
   for (const shape of ['mount namespace', 'no mount namespace', 'user namespace'] as const) {
     it(`killed outright (SIGKILL) during a RUN (${shape}), it leaves no step, mount or work dir behind`, async function () {
       const tmp = tmpDir('drydock-tmpdir-');
-      const marker = { 'mount namespace': '44', 'no mount namespace': '45', 'user namespace': '46' }[shape];
+      const marker = { 'mount namespace': '4401', 'no mount namespace': '4501', 'user namespace': '4601' }[shape];
       const steps = () => processesWith((c) => c === `sleep\0${marker}\0`);
       const guards = () => processesWith((c) => c.includes(`drydock-guard\0${tmp}/`));
       const mounts = () => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(`${tmp}/`));
@@ -121,7 +121,7 @@ describe('executor (plain registry)', function () {
   it('stopped by SIGTERM or SIGINT during a RUN, it kills the step, removes its work dir and exits 128+signal', async () => {
     for (const [sig, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
       const tmp = tmpDir('drydock-tmpdir-');
-      const marker = `${sig === 'SIGTERM' ? 41 : 42}`;
+      const marker = `${sig === 'SIGTERM' ? 4101 : 4201}`;
       const steps = () => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
         try { return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8') === `sleep\0${marker}\0`; } catch { return false; }
       });

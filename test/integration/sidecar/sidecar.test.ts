@@ -120,12 +120,12 @@ describe('builder sidecar (drydock serve, executor with DRYDOCK_REMOTE)', functi
   });
 
   it('stops the build in the builder when the client is stopped (a Jenkins abort)', async () => {
-    const ctx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:latest\nRUN echo started && sleep 47\n` });
+    const ctx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:latest\nRUN echo started && sleep 4701\n` });
     const client = spawn(path.join(REPO_ROOT, 'bin/executor'), ['--context', ctx, '--no-push'], { cwd: dir, env: { ...process.env, DRYDOCK_REMOTE: socket }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     client.stdout!.on('data', (d) => { out += d; });
     client.stderr!.on('data', (d) => { out += d; });
-    const steps = () => processesWith('sleep\u000047\u0000');
+    const steps = () => processesWith('sleep\u00004701\u0000');
     await settle(() => steps().length === 1);
     assert.equal(steps().length, 1, `the step runs in the builder: ${out}`);
     client.kill('SIGTERM');
