@@ -6,6 +6,7 @@
 // "Default capabilities" below means Docker's (and Fargate's) default set: podman's default plus
 // MKNOD, NET_RAW and AUDIT_WRITE. `-i` stands in for `-it`: the test has no terminal to give.
 import * as assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildAgentImage, dockerLikeSeccomp, podman, podmanEnv, type AgentImage, type PodmanResult } from '../../support/agent-image';
@@ -197,6 +198,46 @@ describe('agent image (Dockerfile.agent built by our executor, run with podman)'
     assert.equal(out.after, out.before, `the agent's files changed:\n${out.log}`);
     assert.equal(out.marker, 'agent file');
     assert.equal(readPushed(reg, `${reg.host}/inside/none@${out.digest}`, 'hi'), 'built-inside\n0\n');
+  });
+
+  // The agent need not be root: a second container of the same image, as root, builds for it
+  // through a socket on a shared volume (jenkins/aws/task-definition-sidecar.json). The agent
+  // here has no network at all, so the build and the push can only have happened in the builder.
+  it('as an unprivileged agent (jenkins, no network) beside a root builder sidecar of the same image: executor builds and pushes there, with the agent\'s secret', async () => {
+    const shared = tmpDir('drydock-sidecar-vol-');
+    const sockDir = path.join(shared, 'run');
+    const workspace = path.join(shared, 'agent');
+    fs.mkdirSync(sockDir);
+    fs.mkdirSync(workspace);
+    fs.chownSync(workspace, 1000, 1000);
+    const volumes = ['-v', `${sockDir}:/run/drydock`, '-v', `${workspace}:/home/jenkins/agent`];
+    const name = `drydock-builder-${process.pid}`;
+    const started = await podman(env, ['run', '-d', '--name', name, '--network=host', '--user=root', ...DOCKER_DEFAULT_CAPS, ...volumes,
+      '--entrypoint', '/opt/drydock/bin/drydock', image.ref, 'serve', '--socket', '/run/drydock/builder.sock', '--socket-owner', '1000:1000']);
+    assert.equal(started.code, 0, started.stderr);
+    try {
+      for (let i = 0; i < 200 && !fs.existsSync(path.join(sockDir, 'builder.sock')); i++) await new Promise((r) => setTimeout(r, 50));
+      const dest = `${reg.host}/inside/sidecar:1`;
+      const script = [
+        'mkdir -p /home/jenkins/agent/workspace/app && cd /home/jenkins/agent/workspace/app',
+        `printf '%s\\n' 'FROM ${reg.host}/library/busybox:latest' 'RUN --mount=type=secret,id=tok,required=true md5sum < /run/secrets/tok > /hi && id -u >> /hi' > Dockerfile`,
+        `TOK=agent-secret executor --context . --destination ${dest} --insecure --insecure-pull --secret id=tok,env=TOK --digest-file digest > build.log 2>&1`,
+        'echo "EXIT $? UID $(id -u)"',
+        'cat build.log',
+        'echo "DIGEST $(cat digest) OWNER $(stat -c %u digest)"',
+      ].join('\n') + '\n';
+      const out = await podman(env, ['run', '--rm', '-i', '--network=none', '--user=1000', '-e', 'DRYDOCK_REMOTE=/run/drydock/builder.sock', ...volumes, image.ref, '/bin/sh'], script);
+      assert.match(out.stdout, /^EXIT 0 UID 1000$/m, `${out.stdout}\n${out.stderr}`);
+      const m = /^DIGEST (sha256:[0-9a-f]{64}) OWNER (\d+)$/m.exec(out.stdout);
+      assert.ok(m, out.stdout);
+      assert.equal(m[2], '1000', 'the digest file the builder wrote belongs to the agent\'s user');
+      assert.ok(!out.stdout.includes('agent-secret'), 'the secret is not in the log');
+      assert.equal(readPushed(reg, `${reg.host}/inside/sidecar@${m[1]}`, 'hi'), `${createHash('md5').update('agent-secret').digest('hex')}  -\n0\n`);
+    } finally {
+      const logs = await podman(env, ['logs', name]);
+      await podman(env, ['rm', '-f', name]);
+      assert.match(logs.stdout + logs.stderr, /build 1 started in \/home\/jenkins\/agent\/workspace\/app/);
+    }
   });
 
   // Building needs root (as kaniko does): the jenkins user has no effective capabilities.
