@@ -1,5 +1,6 @@
 // `drydock serve --socket PATH`: the builder sidecar (src/sidecar/server.ts). No logic here.
 import * as path from 'node:path';
+import { Option } from 'commander';
 import { prepareCredentials } from '../agent/credentials-prep';
 import { log, UserError } from '../log';
 import { serve } from '../sidecar/server';
@@ -19,7 +20,7 @@ function owner(v: string): { uid: number; gid: number } {
 export async function main(args: string[]): Promise<number> {
   const cmd = addLogFlags(newCommand('serve', 'Run the builder sidecar: builds asked for over a unix socket (`executor` with DRYDOCK_REMOTE=SOCKET in another container of the task) run here.')
     .requiredOption('--socket <path>', 'unix socket to listen on (on a volume the agent container mounts too)')
-    .option('--socket-mode <octal>', 'permission bits of the socket: who may ask for builds, which run as root here', mode, 0o660)
+    .addOption(new Option('--socket-mode <octal>', 'permission bits of the socket: who may ask for builds, which run as root here').argParser(mode).default(0o660, '0660'))
     .option('--socket-owner <uid[:gid]>', 'owner of the socket (e.g. the agent container\'s user, 1000:1000)', owner));
   if (!parseCommand(cmd, args)) return 0;
   const f = cmd.opts();
