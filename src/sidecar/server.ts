@@ -28,6 +28,8 @@ export interface ServeOptions {
   requestTimeoutMs?: number;
   /** how long a stopped build gets to clean up before SIGKILL, ms */
   stopGraceMs?: number;
+  /** at most this many builds at once; the others wait their turn (default: no limit) */
+  maxBuilds?: number;
 }
 
 export interface Sidecar {
@@ -79,6 +81,45 @@ function forwardOutput(stream: NodeJS.ReadableStream & { pause(): void; resume()
   });
 }
 
+/** At most `max` builds at once; the others wait in order, and a client that goes away leaves the queue. */
+class BuildSlots {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(readonly max: number | undefined) {}
+
+  get running(): number {
+    return this.active;
+  }
+
+  /** true with a slot; false when the client went away while it waited */
+  take(ws: WebSocket): Promise<boolean> {
+    if (this.max === undefined || this.active < this.max) {
+      this.active++;
+      return Promise.resolve(true);
+    }
+    return new Promise((resolve) => {
+      const go = () => {
+        ws.off('close', leave);
+        this.active++;
+        resolve(true);
+      };
+      const leave = () => {
+        const i = this.waiting.indexOf(go);
+        if (i >= 0) this.waiting.splice(i, 1);
+        resolve(false);
+      };
+      this.waiting.push(go);
+      ws.once('close', leave);
+    });
+  }
+
+  give(): void {
+    this.active--;
+    this.waiting.shift()?.();
+  }
+}
+
 /** Refuse a live server's socket; remove a stale one (a server that died left it). */
 async function clearSocket(socket: string): Promise<void> {
   let st: fs.Stats;
@@ -114,6 +155,7 @@ export async function serve(o: ServeOptions): Promise<Sidecar> {
   });
   const wss = new WebSocketServer({ server, path: BUILD_PATH, maxPayload: 1 << 20 });
   const running = new Set<ChildProcess>();
+  const slots = new BuildSlots(o.maxBuilds);
   let seq = 0;
   wss.on('connection', (ws) => handle(ws, ++seq));
 
@@ -124,7 +166,7 @@ export async function serve(o: ServeOptions): Promise<Sidecar> {
     };
     const waiting = setTimeout(() => end({ exit: 2, error: 'no build request arrived' }), o.requestTimeoutMs ?? 30_000);
     ws.once('close', () => clearTimeout(waiting));
-    ws.once('message', (data, isBinary) => {
+    ws.once('message', async (data, isBinary) => {
       clearTimeout(waiting);
       let req;
       try {
@@ -138,6 +180,11 @@ export async function serve(o: ServeOptions): Promise<Sidecar> {
         end({ exit: 2, error: (e as Error).message });
         return;
       }
+      if (slots.max !== undefined && slots.running >= slots.max) {
+        log.info(`build ${id} waits: ${slots.running} running (--max-builds ${slots.max})`);
+        ws.send(Buffer.concat([Buffer.of(STDERR), Buffer.from(`drydock: waiting for the builder sidecar: ${slots.running} build(s) running, at most ${slots.max} at once\n`)]), { binary: true });
+      }
+      if (!(await slots.take(ws))) return;
       // the builder's own environment (credentials, proxies, CAs) and what the client sent
       // (SOURCE_DATE_EPOCH, its secrets); never DRYDOCK_REMOTE, or the executor would send the
       // build back here
@@ -161,6 +208,7 @@ export async function serve(o: ServeOptions): Promise<Sidecar> {
       child.on('error', (e) => log.error(`build ${id}: cannot start the executor: ${e.message}`));
       child.on('close', (code, signal) => {
         running.delete(child);
+        slots.give();
         clearTimeout(killer);
         if (req.owner) giveOutputs(req.cwd, outputPaths(req.args), req.owner, log);
         const exit = code ?? 128 + (signal ? os.constants.signals[signal] : 0);

@@ -162,6 +162,30 @@ describe('builder sidecar (drydock serve, executor with DRYDOCK_REMOTE)', functi
     assert.match(none.stderr, /cannot reach the builder sidecar at .*nothing\.sock \(no socket there\): is the builder container running `drydock serve --socket/);
   });
 
+  it('--max-builds: builds beyond the limit wait their turn, and their client is told', async () => {
+    const limited = path.join(dir, 'limited.sock');
+    const srv = spawn(DRYDOCK, ['serve', '--socket', limited, '--max-builds', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    srv.stderr!.on('data', (d) => { log += d; });
+    try {
+      await settle(() => /listening on/.test(log));
+      const ctx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:latest\nRUN sleep 1\n` });
+      const first = runExecutor(['--context', ctx, '--no-push'], { cwd: dir, env: { DRYDOCK_REMOTE: limited } });
+      await settle(() => /build 1 started/.test(log));
+      const second = await runExecutor(['--context', ctx, '--no-push'], { cwd: dir, env: { DRYDOCK_REMOTE: limited } });
+      assert.equal((await first).code, 0);
+      assert.equal(second.code, 0, second.stderr);
+      assert.match(second.stderr, /waiting for the builder sidecar: 1 build\(s\) running, at most 1 at once/);
+      assert.ok(log.indexOf('build 1 ended') < log.indexOf('build 2 started'), log);
+    } finally {
+      srv.kill('SIGTERM');
+      await new Promise((r) => srv.once('close', r));
+    }
+    const zero = await runExecutor(['serve', '--socket', path.join(dir, 'zero.sock'), '--max-builds', '0'], { bin: 'drydock' });
+    assert.equal(zero.code, 2);
+    assert.match(zero.stderr, /--max-builds 0 would never build/);
+  });
+
   it('refuses a second server on a live socket, and replaces a stale one', async () => {
     const second = await runExecutor(['serve', '--socket', socket], { bin: 'drydock' });
     assert.equal(second.code, 1);
