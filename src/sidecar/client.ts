@@ -4,6 +4,7 @@
 // abort closes the connection, which stops the build in the builder.
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../log';
@@ -34,7 +35,8 @@ export function runRemoteBuild(socket: string, args: string[], io: ClientIo = { 
       + '(DRYDOCK_ECR, DRYDOCK_REGISTRY_SECRETS, DRYDOCK_CONFIG_SOURCES on the builder container)\n');
   }
   return new Promise<number>((resolve, reject) => {
-    const ws = new WebSocket(`ws+unix://${socket}:${BUILD_PATH}`, { perMessageDeflate: false });
+    // the socket is connected to directly: ws's ws+unix:// form cannot name a path that holds ':'
+    const ws = new WebSocket(`ws://drydock-sidecar${BUILD_PATH}`, { perMessageDeflate: false, createConnection: () => net.connect(socket) });
     let ended: BuildEnd | undefined;
     let stoppedBy: NodeJS.Signals | undefined;
     const stop = (signal: NodeJS.Signals) => {

@@ -162,8 +162,8 @@ describe('builder sidecar (drydock serve, executor with DRYDOCK_REMOTE)', functi
     assert.match(none.stderr, /cannot reach the builder sidecar at .*nothing\.sock \(no socket there\): is the builder container running `drydock serve --socket/);
   });
 
-  it('--max-builds: builds beyond the limit wait their turn, and their client is told', async () => {
-    const limited = path.join(dir, 'limited.sock');
+  it('--max-builds: builds beyond the limit wait their turn, and their client is told (a socket path may hold \':\')', async () => {
+    const limited = path.join(dir, 'limited:1.sock');
     const srv = spawn(DRYDOCK, ['serve', '--socket', limited, '--max-builds', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     srv.stderr!.on('data', (d) => { log += d; });
