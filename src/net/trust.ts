@@ -45,7 +45,7 @@ function linkTarget(file: string): string | undefined {
 
 /**
  * PEM certificates of the host's store that Node's built-in roots lack: SSL_CERT_FILE or the first
- * bundle found, and every file of SSL_CERT_DIR (colon separated). Go also reads /etc/ssl/certs
+ * bundle found, every file of SSL_CERT_DIR (colon separated), and AWS_CA_BUNDLE. Go also reads /etc/ssl/certs
  * when no SSL_CERT_DIR is set; the bundle found first holds the same certificates there (that is
  * what update-ca-certificates writes), so that directory is not read twice.
  */
@@ -62,6 +62,8 @@ export function hostOnlyCertificates(env: NodeJS.ProcessEnv = process.env): stri
   };
   if (env.SSL_CERT_FILE) take(env.SSL_CERT_FILE);
   else BUNDLE_FILES.some(take);
+  // the AWS SDK's own CA setting (an S3-compatible endpoint behind a private CA, say)
+  if (env.AWS_CA_BUNDLE) take(env.AWS_CA_BUNDLE);
   for (const dir of (env.SSL_CERT_DIR ?? '').split(':').filter(Boolean)) {
     let names: string[];
     try {
@@ -103,7 +105,7 @@ export interface TrustOptions {
 
 /** A TLS context trusting Node's roots, the host's store and `opts.extraCa`. */
 export function trustingSecureContext(opts: TrustOptions = {}): tls.SecureContext {
-  const env = `${process.env.SSL_CERT_FILE ?? ''}\0${process.env.SSL_CERT_DIR ?? ''}`;
+  const env = ['SSL_CERT_FILE', 'SSL_CERT_DIR', 'AWS_CA_BUNDLE'].map((k) => process.env[k] ?? '').join('\0');
   if (hostOnly?.env !== env) hostOnly = { env, pems: hostOnlyCertificates() };
   // without `ca`, the context starts from Node's shared root store; adding to it copies the
   // already parsed roots into a store of the context's own, then only the additions are parsed

@@ -45,6 +45,8 @@ describe('net/trust (the CAs TLS connections trust)', function () {
     const got = hostOnlyCertificates({ SSL_CERT_FILE: file, SSL_CERT_DIR: `${certDir}:${path.join(dir, 'missing')}` });
     assert.deepEqual(got.map((p) => p.replace(/\s+/g, '')), [one.ca, two.ca].map((p) => p.trim().replace(/\s+/g, '')));
     assert.deepEqual(hostOnlyCertificates({ SSL_CERT_FILE: path.join(dir, 'missing.pem') }), [], 'an unreadable file adds nothing');
+    assert.deepEqual(hostOnlyCertificates({ SSL_CERT_FILE: path.join(dir, 'missing.pem'), AWS_CA_BUNDLE: path.join(dir, 'one-ca.pem') }).map((p) => p.replace(/\s+/g, '')),
+      [one.ca.trim().replace(/\s+/g, '')], 'the AWS SDK\'s AWS_CA_BUNDLE too');
   });
 
   describe('an HTTPS server whose CA is not among Node\'s roots', () => {
