@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { UserError } from '../log';
 import { entriesFromDir, type ManyEntriesHint } from '../fs/walk';
 import { hostPathInRoot } from '../fs/in-root';
-import type { ModeChange } from '../fs/mode-change';
+import { applyMode, type ModeChange } from '../fs/mode-change';
 import type { LayerEntry } from '../fs/types';
 
 export interface SourceFilter {
@@ -315,7 +315,7 @@ async function planParentsCopy(o: CopyPlanOptions): Promise<LayerEntry[]> {
       for (let k = 1; k < parts.length; k++) {
         const dirRel = parts.slice(0, k).join('/');
         const st = fs.lstatSync(inRoot(o.root, base ? `${base}/${dirRel}` : dirRel));
-        entries.push({ path: at(dirRel), type: 'dir', mode: o.chmod ? o.chmod(st.mode & 0o7777, true) : st.mode & 0o7777, uid: o.uid ?? st.uid, gid: o.gid ?? st.gid, mtime: o.mtime ?? st.mtime });
+        entries.push({ path: at(dirRel), type: 'dir', mode: applyMode(o.chmod, st.mode & 0o7777, true), uid: o.uid ?? st.uid, gid: o.gid ?? st.gid, mtime: o.mtime ?? st.mtime });
       }
       const abs = inRoot(o.root, base && rel ? `${base}/${rel}` : base || rel);
       const st = fs.lstatSync(abs);
@@ -341,7 +341,7 @@ async function planParentsCopy(o: CopyPlanOptions): Promise<LayerEntry[]> {
 function fileEntry(abs: string, st: fs.Stats, target: string, o: CopyPlanOptions): LayerEntry {
   const base = { path: target, uid: o.uid ?? st.uid, gid: o.gid ?? st.gid, mtime: o.mtime ?? st.mtime };
   if (st.isSymbolicLink()) return { ...base, type: 'symlink', linkname: fs.readlinkSync(abs), mode: 0o777 };
-  return { ...base, type: 'file', source: abs, size: st.size, mode: o.chmod ? o.chmod(st.mode & 0o7777, false) : st.mode & 0o7777 };
+  return { ...base, type: 'file', source: abs, size: st.size, mode: applyMode(o.chmod, st.mode & 0o7777, false) };
 }
 
 /** Later sources win over earlier ones for the same destination path (as a second copy would). */

@@ -245,7 +245,7 @@ function compression(v: string): BuildOptions['compression'] {
 export async function main(args: string[]): Promise<number> {
   // in an agent container beside a builder sidecar: the build runs there
   const remote = process.env.DRYDOCK_REMOTE;
-  if (remote) return (require('./remote') as typeof import('./remote')).forwardBuild(remote, args);
+  if (remote) return (require('../sidecar/client') as typeof import('../sidecar/client')).runRemoteBuild(remote, args);
   const opts = parseBuildArgs(args);
   if (!opts) return 0;
   log.debug(`node ${process.version}, ${(require('./start') as typeof import('./start')).startOrigin()}, ${Math.round(process.uptime() * 1000)} ms after node started`);

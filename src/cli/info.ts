@@ -33,11 +33,13 @@ export async function gatherInfo(env: NodeJS.ProcessEnv = process.env): Promise<
   });
   type CredentialFile = { file: string; from: string; error?: string; auths?: string[]; credHelpers?: Record<string, string>; credsStore?: string };
   const credentials = configLocations(env).flatMap((l): CredentialFile[] => {
-    const cfg = attempt(() => readDockerConfig(l.path));
-    if (cfg === undefined) return [];
-    if ('error' in cfg && typeof cfg.error === 'string') return [{ file: l.path, from: l.from, error: cfg.error }];
-    const c = cfg as NonNullable<ReturnType<typeof readDockerConfig>>;
-    return [{ file: l.path, from: l.from, auths: Object.keys(c.auths ?? {}), credHelpers: c.credHelpers ?? {}, credsStore: c.credsStore }];
+    let c: ReturnType<typeof readDockerConfig>;
+    try {
+      c = readDockerConfig(l.path);
+    } catch (e) {
+      return [{ file: l.path, from: l.from, error: describeError(e) }];
+    }
+    return c ? [{ file: l.path, from: l.from, auths: Object.keys(c.auths ?? {}), credHelpers: c.credHelpers ?? {}, credsStore: c.credsStore }] : [];
   });
   const proxies = attempt(() => {
     const p = proxyFromEnv(env);

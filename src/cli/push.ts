@@ -23,7 +23,7 @@ export function pushCommand(): Command {
 export async function main(args: string[]): Promise<number> {
   // beside a builder sidecar, the builder holds the registry credentials: it pushes
   const remote = process.env.DRYDOCK_REMOTE;
-  if (remote) return (require('./remote') as typeof import('./remote')).forwardBuild(remote, ['push', ...args]);
+  if (remote) return (require('../sidecar/client') as typeof import('../sidecar/client')).runRemoteBuild(remote, ['push', ...args]);
   const cmd = pushCommand();
   if (!parseCommand(cmd, args)) return 0;
   const f = cmd.opts();

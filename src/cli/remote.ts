@@ -1,14 +1,9 @@
-// `drydock remote [--socket PATH] [--health] [-- EXECUTOR ARGS]`, and what `executor` / `drydock
-// build` do when DRYDOCK_REMOTE names a socket: the build runs in the builder sidecar
-// (src/sidecar/client.ts). No logic here.
+// `drydock remote [--socket PATH] [--health] [-- EXECUTOR ARGS]`: a build in the builder sidecar
+// (src/sidecar/client.ts), as `executor` and `drydock build` / `push` send it when DRYDOCK_REMOTE
+// names the socket. No logic here.
 import { UserError } from '../log';
 import { runRemoteBuild, sidecarHealthy } from '../sidecar/client';
 import { newCommand, parseCommand } from './flags';
-
-/** `executor ARGS` with DRYDOCK_REMOTE set: the same build, in the sidecar. */
-export function forwardBuild(socket: string, args: string[]): Promise<number> {
-  return runRemoteBuild(socket, args);
-}
 
 export async function main(args: string[]): Promise<number> {
   const cmd = newCommand('remote', 'Run a build in the builder sidecar (`drydock serve`), or check that it answers.')
@@ -22,5 +17,5 @@ export async function main(args: string[]): Promise<number> {
   if (!socket) throw new UserError('no sidecar socket: pass --socket PATH or set DRYDOCK_REMOTE', { exitCode: 2 });
   if (f.health) return (await sidecarHealthy(socket)) ? 0 : 1;
   if (cmd.args.length === 0) throw new UserError('no build to run: give the executor\'s arguments after --, e.g. drydock remote -- --context . --destination REF', { exitCode: 2 });
-  return forwardBuild(socket, cmd.args);
+  return runRemoteBuild(socket, cmd.args);
 }

@@ -57,5 +57,10 @@ export function parseModeChange(spec: string): ModeChange | undefined {
   };
 }
 
+/** `mode` after `change` (--chmod), or as it is without one. */
+export function applyMode(change: ModeChange | undefined, mode: number, isDir: boolean): number {
+  return change ? change(mode, isDir) : mode;
+}
+
 /** A fixed mode as a ModeChange. */
 export const fixedMode = (mode: number): ModeChange => () => mode;

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { UserError } from '../log';
 import { type IgnoreList } from './ignore';
 import { imagePathComponents } from './layer-writer';
-import { type ModeChange } from './mode-change';
+import { applyMode, type ModeChange } from './mode-change';
 import { type LayerEntry } from './types';
 
 export type WalkVerdict = 'include' | 'exclude' | 'skip-dir';
@@ -155,13 +155,13 @@ export async function entriesFromDir(hostDir: string, destPath: string, opts: En
     const gid = opts.gid ?? st.gid;
     const mtime = opts.mtime ?? new Date(st.mtimeMs);
     const perm = st.mode & 0o7777;
-    if (st.isFile()) entries.push({ path: p, type: 'file', source: w.absPath, size: st.size, mode: opts.chmod ? opts.chmod(perm, false) : perm, uid, gid, mtime });
-    else if (st.isDirectory()) entries.push({ path: p, type: 'dir', mode: opts.chmod ? opts.chmod(perm, true) : perm, uid, gid, mtime });
+    if (st.isFile()) entries.push({ path: p, type: 'file', source: w.absPath, size: st.size, mode: applyMode(opts.chmod, perm, false), uid, gid, mtime });
+    else if (st.isDirectory()) entries.push({ path: p, type: 'dir', mode: applyMode(opts.chmod, perm, true), uid, gid, mtime });
     else if (st.isSymbolicLink()) entries.push({ path: p, type: 'symlink', linkname: fs.readlinkSync(w.absPath), mode: 0o777, uid, gid, mtime });
     else if (st.isCharacterDevice() || st.isBlockDevice()) {
       const { major, minor } = deviceNumbers(st.rdev);
-      entries.push({ path: p, type: st.isCharacterDevice() ? 'char' : 'block', devmajor: major, devminor: minor, mode: opts.chmod ? opts.chmod(perm, false) : perm, uid, gid, mtime });
-    } else if (st.isFIFO()) entries.push({ path: p, type: 'fifo', mode: opts.chmod ? opts.chmod(perm, false) : perm, uid, gid, mtime });
+      entries.push({ path: p, type: st.isCharacterDevice() ? 'char' : 'block', devmajor: major, devminor: minor, mode: applyMode(opts.chmod, perm, false), uid, gid, mtime });
+    } else if (st.isFIFO()) entries.push({ path: p, type: 'fifo', mode: applyMode(opts.chmod, perm, false), uid, gid, mtime });
     // sockets are left out
   }
   return entries;

@@ -103,15 +103,21 @@ export interface TrustOptions {
   key?: Buffer;
 }
 
+/** The context of connections that add no CA or client certificate: one for all of them. */
+let shared: { env: string; context: tls.SecureContext } | undefined;
+
 /** A TLS context trusting Node's roots, the host's store and `opts.extraCa`. */
 export function trustingSecureContext(opts: TrustOptions = {}): tls.SecureContext {
   const env = ['SSL_CERT_FILE', 'SSL_CERT_DIR', 'AWS_CA_BUNDLE'].map((k) => process.env[k] ?? '').join('\0');
+  const plain = !opts.extraCa?.length && !opts.cert && !opts.key;
+  if (plain && shared?.env === env) return shared.context;
   if (hostOnly?.env !== env) hostOnly = { env, pems: hostOnlyCertificates() };
   // without `ca`, the context starts from Node's shared root store; adding to it copies the
   // already parsed roots into a store of the context's own, then only the additions are parsed
   const sc = tlsModule().createSecureContext({ cert: opts.cert, key: opts.key });
   const native = (sc as unknown as { context: { addCACert(pem: string | Buffer): void } }).context;
   for (const pem of [...hostOnly.pems, ...(opts.extraCa ?? [])]) native.addCACert(pem);
+  if (plain) shared = { env, context: sc };
   return sc;
 }
 

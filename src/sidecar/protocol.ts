@@ -40,8 +40,8 @@ export function outputPaths(args: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
     for (const flag of OUTPUT_FLAGS) {
-      if (args[i] === flag && args[i + 1] !== undefined) out.push(args[i + 1]);
-      else if (args[i].startsWith(`${flag}=`)) out.push(args[i].slice(flag.length + 1));
+      const v = flagValue(args, i, flag);
+      if (v) out.push(v.value);
     }
   }
   return out;

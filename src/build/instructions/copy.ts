@@ -10,7 +10,7 @@ import { httpGet } from '../../context/http-get';
 import type { AddInstruction, CopyInstruction, Heredoc } from '../../dockerfile/types';
 import { compressionOfHead, decompressIfNeeded, extractLayer } from '../../fs/extract';
 import { isTarHeader } from '../../fs/tar-reader';
-import { parseModeChange, type ModeChange } from '../../fs/mode-change';
+import { applyMode, parseModeChange, type ModeChange } from '../../fs/mode-change';
 import type { LayerEntry } from '../../fs/types';
 import { entriesFromDir } from '../../fs/walk';
 import { readXattrs } from '../../fs/xattrs';
@@ -65,7 +65,7 @@ function heredocEntries(c: Common, docs: Heredoc[], dest: string, destIsDir: boo
   return docs.map((h) => {
     const content = h.expand ? c.stage.expandHeredoc(h.content) : h.content;
     const target = destIsDir || docs.length > 1 ? path.posix.join(dest, h.name) : dest;
-    return { path: target.slice(1), type: 'file', content: Buffer.from(content), mode: chmod ? chmod(0o644, false) : 0o644, uid, gid, mtime };
+    return { path: target.slice(1), type: 'file', content: Buffer.from(content), mode: applyMode(chmod, 0o644, false), uid, gid, mtime };
   });
 }
 
@@ -195,7 +195,7 @@ async function gitEntries(src: GitSource, checksum: string | undefined, dir: str
   for (const e of entries) {
     if (e.type === 'file' && !(keep && `/${e.path}`.includes('/.git/'))) e.mode = e.mode & 0o100 ? 0o755 : 0o644;
     else if (e.type === 'dir') e.mode = 0o755;
-    if (o.chmod && (e.type === 'file' || e.type === 'dir')) e.mode = o.chmod(e.mode, e.type === 'dir');
+    if (e.type === 'file' || e.type === 'dir') e.mode = applyMode(o.chmod, e.mode, e.type === 'dir');
   }
   if (destRel !== '' && !(await c.stage.isDir(o.dest))) entries.unshift({ path: destRel, type: 'dir', mode: 0o755, uid: o.uid, gid: o.gid, mtime: o.mtime });
   return entries;
@@ -224,7 +224,7 @@ export async function add(stage: StageBuilder, instr: AddInstruction, roots: Sou
       const name = path.posix.basename(new URL(s).pathname) || 'download';
       const target = destIsDir || multi ? path.posix.join(dest, name) : dest;
       const st = fs.statSync(file.path);
-      entries.push({ path: target.slice(1), type: 'file', source: file.path, size: st.size, mode: chmod ? chmod(0o600, false) : 0o600, uid, gid, mtime: stage.env.opts.reproducible ? mtime : file.mtime ?? mtime });
+      entries.push({ path: target.slice(1), type: 'file', source: file.path, size: st.size, mode: applyMode(chmod, 0o600, false), uid, gid, mtime: stage.env.opts.reproducible ? mtime : file.mtime ?? mtime });
     } else local.push(s);
   }
   // local archives are unpacked into the destination; everything else is copied like COPY
