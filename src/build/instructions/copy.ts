@@ -237,10 +237,9 @@ export async function add(stage: StageBuilder, instr: AddInstruction, roots: Sou
       const out = path.join(scratch, `unpack-${entries.length}-${plain.length}`);
       await fs.promises.mkdir(out, { recursive: true });
       await unpackArchive(abs, kind, out, where);
-      entries.push(...(await entriesFromDir(out, dest.slice(1), {
-        ...(explicit ? { uid, gid } : {}),
-        chmod,
-      })));
+      // an explicit --chown overrides the archive's owners (moby's archive package, BuildKit);
+      // --chmod does not reach what an archive holds: its entries keep their own modes (BuildKit)
+      entries.push(...(await entriesFromDir(out, dest.slice(1), explicit ? { uid, gid } : {})));
       if (!entries.some((e) => e.path === dest.slice(1)) && dest !== '/') {
         entries.push({ path: dest.slice(1), type: 'dir', mode: 0o755, uid, gid, mtime });
       }

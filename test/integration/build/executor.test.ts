@@ -209,6 +209,7 @@ describe('executor (plain registry)', function () {
         // a new destination directory is 0755 whatever --chmod says (BuildKit); what is copied gets it
         'COPY --chmod=u=rwX,go=rX tree/ /tree/',
         'COPY --from=build --chmod=go-rwx,u+w /out /out',
+        // an archive's entries keep their own modes: --chmod is not applied in unpacking (BuildKit, buildah)
         'ADD --chmod=a+r archive.tar /unpacked/',
       ].join('\n'),
       'entrypoint.sh': { content: '#!/bin/sh\n', mode: 0o644 },
@@ -225,7 +226,7 @@ describe('executor (plain registry)', function () {
     const mode = (p: string) => (fs.lstatSync(path.join(rootfs, p)).mode & 0o7777).toString(8);
     assert.deepEqual(
       ['entrypoint.sh', 'tree', 'tree/script', 'tree/notes', 'out', 'out/sub', 'out/sub/tool', 'out/data', 'unpacked/secret'].map((p) => `${p} ${mode(p)}`),
-      ['entrypoint.sh 755', 'tree 755', 'tree/script 755', 'tree/notes 644', 'out 755', 'out/sub 700', 'out/sub/tool 700', 'out/data 600', 'unpacked/secret 644'],
+      ['entrypoint.sh 755', 'tree 755', 'tree/script 755', 'tree/notes 644', 'out 755', 'out/sub 700', 'out/sub/tool 700', 'out/data 600', 'unpacked/secret 600'],
     );
     const bad = await runExecutor(['-c', makeContext({ Dockerfile: 'FROM scratch\nCOPY --chmod=u+q Dockerfile /\n' }), '--no-push']);
     assert.notEqual(bad.code, 0);
