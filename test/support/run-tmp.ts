@@ -44,5 +44,7 @@ function readMountinfo(): string {
 export function removeRunTmp(): void {
   if (!ownsIt) return;
   for (const m of mountsBelow(RUN_TMPDIR)) spawnSync('umount', ['-l', m], { stdio: 'ignore' });
-  fs.rmSync(RUN_TMPDIR, { recursive: true, force: true, maxRetries: 3 });
+  // a build's detached `rm` of its work dir (renamed into the run's dir first) may still be at
+  // work: rmdir then finds entries that came after the listing (ENOTEMPTY), so retry for a while
+  fs.rmSync(RUN_TMPDIR, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
 }
