@@ -77,7 +77,7 @@ function text(i: Record<string, any>): string {
     `capabilities:  ${Object.entries(i.capabilities).map(([c, on]) => `${on ? '' : '-'}${c.replace(/^CAP_/, '')}`).join(' ')}`,
     `RUN isolation: ${shown(i.isolation)}`,
     ...(typeof i.isolation === 'string' && i.isolation.includes('steps have no /proc')
-      ? ['               (programs that need /proc fail in RUN here, java among them: use --isolation=none for such builds, or allow user namespaces)']
+      ? ['               (programs that need /proc fail in RUN here, ps among them; java starts, given LD_ORIGIN_PATH: use --isolation=none for such builds, or allow user namespaces)']
       : []),
     `snapshots:     ${shown(i.snapshots)}`,
     `work dir:      ${i.workDir.path} (${i.workDir.from}${i.workDir.freeBytes !== undefined ? `, ${gb(i.workDir.freeBytes)} free` : ''})`,

@@ -33,6 +33,7 @@ import { deviceNumbers } from '../../fs/walk';
 import { UserError } from '../../log';
 import { boundingArgs, type CapabilitySet } from './capabilities';
 import { HostTools } from './host-tools';
+import { originPathEntry } from './origin-path';
 import { resolveInRoot } from './root-path';
 import { CopyMounts } from './copy-mounts';
 import { giveBackFifos, runProcess, takeFifos, validateSpec } from './spawn-step';
@@ -90,7 +91,7 @@ export class ChrootIsolation implements Isolation {
 
   get stepLimits(): string | undefined {
     if (this.opts.mountNamespace || this.opts.userNamespace) return undefined;
-    return 'RUN steps here have no /proc (this container may neither mount nor make a user namespace), and programs that need it fail, java among them: '
+    return 'RUN steps here have no /proc (this container may neither mount nor make a user namespace), and programs that need it fail (java starts: it is given LD_ORIGIN_PATH): '
       + 'allow user namespaces or CAP_SYS_ADMIN, or use --isolation=none';
   }
 
@@ -113,6 +114,9 @@ export class ChrootIsolation implements Isolation {
     // step's user, as BuildKit's and buildah's executors make it (runc alone would leave it root's).
     const { hostPath: workdir, created } = await resolveInRoot(root, spec.workdir, { create: true });
     if (spec.uid !== 0 || spec.gid !== 0) for (const d of created) await fsp.lchown(path.join(root, d), spec.uid, spec.gid);
+    // no /proc: glibc's $ORIGIN comes from LD_ORIGIN_PATH instead, which java needs (origin-path.ts)
+    const origin = ns ? undefined : originPathEntry(root, spec.env);
+    if (origin) spec = { ...spec, env: [...spec.env, origin] };
     const argvTail = this.launcherArgv(root, workdir, spec);
 
     // Without namespaces the step has no /proc, so /dev/stdout (a link into /proc/self/fd) cannot

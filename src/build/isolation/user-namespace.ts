@@ -2,7 +2,7 @@
 // CAP_SYS_ADMIN) but may create one (podman's default seccomp profile allows it, and so does no
 // profile at all, a Kubernetes pod's default; Docker's default profile, and containerd's, does not). The step's mount, PID, UTS, IPC (and network)
 // namespaces then belong to a new user namespace in which it may mount: the chroot isolation
-// gives it /proc, /sys and /dev as on a host (java, for one, cannot start without /proc), real
+// gives it /proc, /sys and /dev as on a host (ps, for one, needs /proc), real
 // bind and tmpfs mounts, and a PID namespace that takes every process of the step down with it.
 //
 // IDs map to themselves (every range this process has), so what the step writes keeps its real

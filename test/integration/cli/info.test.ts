@@ -32,7 +32,7 @@ describe('drydock info', function () {
     assert.equal(i.capabilities.CAP_SYS_CHROOT, true);
     assert.match(i.isolation, /mount namespace: no, .*steps have no \/proc/);
     const text = await runExecutor(['info'], { bin: 'drydock', env: { DRYDOCK_NO_USERNS: '1' }, under: ['setpriv', '--bounding-set=-sys_admin', '--inh-caps=-sys_admin', '--'] });
-    assert.match(text.stdout, /programs that need \/proc fail in RUN here, java among them: use --isolation=none/);
+    assert.match(text.stdout, /programs that need \/proc fail in RUN here, ps among them; java starts, given LD_ORIGIN_PATH: use --isolation=none/);
     assert.match(i.snapshots, /^stat-walk \(overlayfs not available: /);
     assert.equal(typeof i.workDir.freeBytes, 'number');
     assert.deepEqual(i.sidecar, { socket: i.sidecar.socket, answers: false });

@@ -21,3 +21,29 @@ export function makeBusyboxRoot(): string {
   fs.writeFileSync(path.join(r, 'etc/group'), 'root:x:0:\nnobody:x:65534:\n');
   return r;
 }
+
+/**
+ * The host's JDK (Debian's default-jdk-headless) added to `root`: hard links of its files at the
+ * same path, the C libraries it loads, its /etc/java-* configuration, and Debian's links
+ * /usr/bin/java → /etc/alternatives/java → the JDK's bin/java. Returns the JDK's directory.
+ */
+export function addHostJdk(root: string): string {
+  const java = fs.realpathSync('/usr/bin/java');
+  const jdk = path.dirname(path.dirname(java));
+  fs.mkdirSync(path.join(root, path.dirname(jdk)), { recursive: true });
+  run('cp', ['-al', jdk, path.join(root, jdk)]);
+  for (const etc of fs.readdirSync('/etc').filter((n) => n.startsWith('java-'))) run('cp', ['-a', path.join('/etc', etc), path.join(root, 'etc')]);
+  const objects = [java, ...['libjli.so', 'libjava.so', 'libjimage.so', 'libzip.so', 'libnet.so', 'libnio.so', 'server/libjvm.so'].map((l) => path.join(jdk, 'lib', l))];
+  const libs = new Set<string>();
+  for (const o of objects.filter((f) => fs.existsSync(f))) {
+    for (const m of run('ldd', [o]).matchAll(/(?:=>\s*)?(\/\S+)\s+\(0x/g)) if (!m[1].startsWith(jdk)) libs.add(m[1]);
+  }
+  for (const lib of libs) {
+    fs.mkdirSync(path.join(root, path.dirname(lib)), { recursive: true });
+    fs.copyFileSync(lib, path.join(root, lib)); // the file itself, where the host has a link
+  }
+  fs.mkdirSync(path.join(root, 'etc/alternatives'), { recursive: true });
+  fs.symlinkSync(path.join(jdk, 'bin/java'), path.join(root, 'etc/alternatives/java'));
+  fs.symlinkSync('/etc/alternatives/java', path.join(root, 'usr/bin/java'));
+  return jdk;
+}

@@ -10,7 +10,7 @@ import { canMountPrivately, ChrootIsolation, findHostTools, Isolation, Launcher,
 import { runProcess } from '../../../src/build/isolation/spawn-step';
 import { canMountInUserNamespace, GATE_LINES } from '../../../src/build/isolation/user-namespace';
 import { run, tmpDir } from '../../support/testbed';
-import { makeBusyboxRoot } from './busybox-rootfs';
+import { addHostJdk, makeBusyboxRoot } from './busybox-rootfs';
 import { fstabFile } from '../../../src/build/isolation/chroot';
 
 async function runIn(iso: Isolation, rootfs: string, script: string, over: Partial<RunSpec> = {}) {
@@ -131,6 +131,16 @@ for (const shape of shapes) {
       assert.deepEqual(left, [], 'no process of the step is left running in its root');
       const next = await runIn(iso, root, 'echo next');
       assert.equal(next.stdout, 'next\n', 'the next step\'s output is its own');
+    });
+
+    it('starts java, the JDK on PATH through Debian\'s links, with /proc or without (then given LD_ORIGIN_PATH)', async function () {
+      this.timeout(60000);
+      const jroot = makeBusyboxRoot();
+      const jdk = addHostJdk(jroot);
+      const r = await runIn(iso, jroot, 'java -version 2>&1; echo "origin=$LD_ORIGIN_PATH"', { env: ['PATH=/usr/bin:/bin'] });
+      assert.equal(r.exitCode, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /openjdk version/, r.stdout);
+      assert.match(r.stdout, new RegExp(`origin=${noMount ? `${jdk}/bin` : ''}\n$`));
     });
 
     it('drops what a step writes into /dev, /proc and /sys, as the runtime\'s mounts there would', async () => {
