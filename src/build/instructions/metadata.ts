@@ -95,9 +95,24 @@ export function volume(stage: StageBuilder, i: VolumeInstruction): Promise<void>
   return stage.noLayer(i);
 }
 
+/** Linux's signal names without "SIG", as moby's signal.ParseSignal knows them (RTMIN+n, RTMAX-n too). */
+const SIGNAL_NAMES = new Set([
+  'ABRT', 'ALRM', 'BUS', 'CHLD', 'CLD', 'CONT', 'FPE', 'HUP', 'ILL', 'INT', 'IO', 'IOT', 'KILL', 'PIPE', 'POLL', 'PROF', 'PWR',
+  'QUIT', 'SEGV', 'STKFLT', 'STOP', 'SYS', 'TERM', 'TRAP', 'TSTP', 'TTIN', 'TTOU', 'URG', 'USR1', 'USR2', 'VTALRM', 'WINCH',
+  'XCPU', 'XFSZ', 'RTMIN', 'RTMAX',
+  ...Array.from({ length: 15 }, (_, n) => `RTMIN+${n + 1}`), ...Array.from({ length: 14 }, (_, n) => `RTMAX-${n + 1}`),
+]);
+
+/** A signal as Docker takes it: a number other than 0, or a name in any case, with or without "SIG". */
+export function isSignal(s: string): boolean {
+  if (/^\d+$/.test(s)) return Number(s) > 0;
+  return SIGNAL_NAMES.has(s.toUpperCase().replace(/^SIG/, ''));
+}
+
 export function stopsignal(stage: StageBuilder, i: StopsignalInstruction): Promise<void> {
   const sig = stage.expand(i.signal);
-  if (!/^(SIG)?[A-Z0-9+-]+$|^\d+$/.test(sig)) throw new UserError(`${stage.where(i)}: invalid STOPSIGNAL "${sig}", expected a signal name (SIGTERM) or number`);
+  // checked at build time, as BuildKit does: a container runtime refuses a bad one only at `docker stop`
+  if (!isSignal(sig)) throw new UserError(`${stage.where(i)}: invalid STOPSIGNAL "${sig}", expected a signal name such as SIGTERM or SIGQUIT, or a number`);
   stage.image = editConfig(stage.image, (c) => {
     c.StopSignal = sig;
   });
