@@ -25,6 +25,7 @@ import * as meta from './instructions/metadata';
 import { add, copy, type SourceRoots } from './instructions/copy';
 import { bindMountsDigest, runInstruction } from './instructions/run';
 import type { BuildOptions } from './options';
+import { outputFiles, prepareOutputDirs, writingOutput } from './output-files';
 import { pushImage, writeDigestFiles } from './push';
 import { findStage, hasRun, hostRootStage, layeredStages, neededStages } from './plan';
 import { probeOverlay } from './snapshot';
@@ -100,6 +101,7 @@ function createdTime(opts: BuildOptions): string {
 
 async function buildIn(opts: BuildOptions, workDir: string, started: number): Promise<BuildResult> {
   const destinations = parseDestinations(opts);
+  await prepareOutputDirs(outputFiles(opts));
   const ctx = await openContext(opts.context, workDir, opts.contextSubPath, {
     s3Get: async (url) => (require('../aws/s3') as typeof import('../aws/s3')).getObjectStream(url),
     git: hostProgram('git'),
@@ -373,11 +375,13 @@ async function fromRoot(
 async function writeOutputs(opts: BuildOptions, image: Image, destinations: Reference[], client: RegistryClient, digest: string): Promise<void> {
   const outputs: Array<Promise<unknown>> = [];
   if (opts.tarPath) {
-    outputs.push(writeDockerArchive(opts.tarPath, image, destinations).then(() => log.info(`wrote docker-archive ${opts.tarPath}`)));
+    const f = { flag: '--tar-path', path: opts.tarPath };
+    outputs.push(writingOutput(f, () => writeDockerArchive(f.path, image, destinations)).then(() => log.info(`wrote docker-archive ${f.path}`)));
   }
   if (opts.ociLayoutPath) {
+    const f = { flag: '--oci-layout-path', path: opts.ociLayoutPath };
     const tag = destinations.find((d) => d.tag)?.tag ?? 'latest';
-    outputs.push(writeOciLayout(opts.ociLayoutPath, image, tag).then((d) => log.info(`wrote OCI layout ${opts.ociLayoutPath} (ref ${tag}${d.digest !== digest ? `, as OCI manifest ${d.digest}` : ''})`)));
+    outputs.push(writingOutput(f, () => writeOciLayout(f.path, image, tag)).then((d) => log.info(`wrote OCI layout ${f.path} (ref ${tag}${d.digest !== digest ? `, as OCI manifest ${d.digest}` : ''})`)));
   }
   await Promise.all(outputs);
   if (!opts.noPush) await pushImage(client, image, destinations, { ignoreImmutableTagErrors: opts.pushIgnoreImmutableTagErrors });

@@ -9,6 +9,7 @@ import type { StoredImage } from '../image/readers/stored-image';
 import { UserError, log } from '../log';
 import { extractionTools } from './isolation/host-tools';
 import type { RegistryClient } from '../registry';
+import { outputFiles, prepareOutputDirs } from './output-files';
 import { pushStored, writeDigestFiles, type DigestFiles, type PushOptions, type PushResult } from './push';
 
 /**
@@ -43,6 +44,7 @@ export async function pushArtifact(o: PushArtifactOptions): Promise<PushResult> 
       throw new UserError(`invalid --destination "${d}": ${(e as Error).message}`);
     }
   });
+  await prepareOutputDirs(outputFiles(o));
   const scratch = fs.mkdtempSync(path.join(o.workDir, 'drydock-push-'));
   try {
     const img = await readStoredImage(o.location, scratch);

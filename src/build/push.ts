@@ -10,6 +10,7 @@ import type { Descriptor } from '../image/manifest';
 import { Readable } from 'node:stream';
 import { mapLimit } from '../fs/limit';
 import { log } from '../log';
+import { outputError, outputFiles } from './output-files';
 import type { RegistryClient } from '../registry';
 
 export interface PushResult {
@@ -83,12 +84,18 @@ export interface DigestFiles {
 
 /** kaniko's --digest-file, --image-name-with-digest-file and --image-name-tag-with-digest-file. */
 export function writeDigestFiles(files: DigestFiles, destinations: Reference[], digest: string): void {
-  if (files.digestFile) fs.writeFileSync(files.digestFile, digest);
-  if (files.imageNameWithDigestFile) {
-    fs.writeFileSync(files.imageNameWithDigestFile, destinations.map((d) => `${d.name()}@${digest}\n`).join(''));
-  }
-  if (files.imageNameTagWithDigestFile) {
-    fs.writeFileSync(files.imageNameTagWithDigestFile, destinations.map((d) => `${d.name()}:${d.tag ?? 'latest'}@${digest}\n`).join(''));
+  const contents: Record<string, string> = {
+    '--digest-file': digest,
+    '--image-name-with-digest-file': destinations.map((d) => `${d.name()}@${digest}\n`).join(''),
+    '--image-name-tag-with-digest-file': destinations.map((d) => `${d.name()}:${d.tag ?? 'latest'}@${digest}\n`).join(''),
+  };
+  // only these three: `files` may be a build's whole options (its --tar-path is written elsewhere)
+  for (const f of outputFiles(files).filter((o) => o.flag in contents)) {
+    try {
+      fs.writeFileSync(f.path, contents[f.flag]);
+    } catch (err) {
+      throw outputError(f, err);
+    }
   }
 }
 

@@ -20,10 +20,16 @@ export async function writeDockerArchive(file: string, img: Image, tags: Referen
       Layers: layerNames,
     },
   ];
+  // opened first: a path that cannot be written fails here, before any packing
+  const handle = await fs.promises.open(file, 'w');
   const pack = tar.pack();
-  const out = pipeline(pack, fs.createWriteStream(file));
+  const out = pipeline(pack, handle.createWriteStream());
+  // a write error ends the pipeline and destroys the pack: every wait below also ends with it
+  const broken = out.then(() => new Promise<never>(() => undefined));
+  broken.catch(() => undefined);
+  const until = <T>(p: Promise<T>) => Promise.race([p, broken]);
   const entry = (name: string, body: Buffer) =>
-    new Promise<void>((resolve, reject) => pack.entry({ name, mode: 0o644, mtime: new Date(0) }, body, (e) => (e ? reject(e) : resolve())));
+    until(new Promise<void>((resolve, reject) => pack.entry({ name, mode: 0o644, mtime: new Date(0) }, body, (e) => (e ? reject(e) : resolve()))));
   await entry(configName, s.configBody);
   const seen = new Set<string>();
   for (let i = 0; i < img.layers.length; i++) {
@@ -31,10 +37,14 @@ export async function writeDockerArchive(file: string, img: Image, tags: Referen
     seen.add(layerNames[i]);
     const layer = img.layers[i];
     const src = await layer.open();
-    await new Promise<void>((resolve, reject) => {
+    await until(new Promise<void>((resolve, reject) => {
       const w = pack.entry({ name: layerNames[i], size: layer.descriptor.size, mode: 0o644, mtime: new Date(0) }, (e) => (e ? reject(e) : resolve()));
+      w.on('error', reject);
       src.on('error', reject);
       src.pipe(w);
+    })).catch((err: unknown) => {
+      src.destroy();
+      throw err;
     });
   }
   await entry('manifest.json', Buffer.from(JSON.stringify(manifest)));

@@ -354,6 +354,33 @@ describe('executor (plain registry)', function () {
     assert.match(loaded, /Loaded image/);
   });
 
+  it('makes the directories of its output files, and names the flag of one it cannot write, before building when it can tell', async () => {
+    const ctx = makeContext({ Dockerfile: 'FROM scratch\nCOPY f /f\n', f: 'file\n' });
+    const out = tmpDir();
+    const ok = await runExecutor(['-c', ctx, '--no-push', '--tar-path', path.join(out, 'new/a/image.tar'),
+      '--digest-file', path.join(out, 'new/b/digest'), '--oci-layout-path', path.join(out, 'new/c/layout')]);
+    assert.equal(ok.code, 0, ok.stderr);
+    for (const p of ['new/a/image.tar', 'new/b/digest', 'new/c/layout/index.json']) assert.ok(fs.statSync(path.join(out, p)).isFile(), p);
+    const refused = [
+      { args: ['--digest-file', out], error: `cannot write --digest-file ${out}: it is a directory, expected a file name` },
+      { args: ['--oci-layout-path', path.join(out, 'new/b/digest')], error: `cannot write --oci-layout-path ${out}/new/b/digest: it is a file, expected a directory (an OCI layout)` },
+      { args: ['--tar-path', path.join(out, 'new/b/digest/image.tar')], error: `cannot write --tar-path ${out}/new/b/digest/image.tar: a component of the path is a file` },
+    ];
+    for (const r of refused) {
+      const res = await runExecutor(['-c', ctx, '--no-push', ...r.args]);
+      assert.equal(res.code, 1, res.stderr);
+      assert.ok(res.stderr.includes(`ERROR ${r.error}\n`), res.stderr);
+      assert.doesNotMatch(res.stderr, /STEP 1/, 'refused before the build');
+    }
+    // a write that fails as it goes (/dev/full: ENOSPC) ends the build with the flag named, not a crash
+    for (const flag of ['--tar-path', '--digest-file']) {
+      const res = await runExecutor(['-c', ctx, '--no-push', flag, '/dev/full']);
+      assert.equal(res.code, 1, res.stderr);
+      assert.match(res.stderr, new RegExp(`ERROR cannot write ${flag} /dev/full: no space left on device\n`));
+      assert.doesNotMatch(res.stderr, /Node\.js|at .*\.js:\d+/);
+    }
+  });
+
   it('--reproducible: the same input gives the same digest, whatever the file times', async () => {
     const files = { Dockerfile: `FROM ${reg.host}/library/busybox:oci\nCOPY . /app/\nENV A=1\n`, 'x.txt': 'x\n', 'sub/y.txt': 'y\n' };
     const digests: string[] = [];
