@@ -191,7 +191,7 @@ export function parseBuildArgs(args: string[], env: NodeJS.ProcessEnv = process.
     skipPushPermissionCheck: !!o.skipPushPermissionCheck,
     pushIgnoreImmutableTagErrors: !!o.pushIgnoreImmutableTagErrors,
     compression: compression(o.compression),
-    compressionLevel: o.compressionLevel,
+    compressionLevel: compressionLevel(o.compressionLevel, o.compression),
     isolation: o.isolation,
     snapshotMode: o.snapshotMode,
     singleSnapshot: !!o.singleSnapshot,
@@ -235,6 +235,14 @@ function transport(o: Record<string, any>) {
     registryMaps: t.registryMap ?? {},
     skipDefaultRegistryFallback: !!t.skipDefaultRegistryFallback,
   };
+}
+
+/** --compression-level within what the algorithm takes: gzip 0 to 9, zstd 1 to 22 (else zlib fails mid-build). */
+function compressionLevel(level: number | undefined, algorithm: string): number | undefined {
+  if (level === undefined) return undefined;
+  const [min, max, name] = algorithm === 'zstd' ? [1, 22, 'zstd'] : [0, 9, 'gzip'];
+  if (level < min || level > max) throw new UserError(`invalid value "${level}" for --compression-level: ${name} takes ${min} to ${max}`);
+  return level;
 }
 
 function compression(v: string): BuildOptions['compression'] {

@@ -296,6 +296,12 @@ describe('cli/build parseBuildArgs', () => {
       throwsUser(() => parse([...D, '--snapshot-mode', 'fast']), '--snapshot-mode', 'fast');
       throwsUser(() => parse([...D, '--compression', 'xz']), '--compression', 'xz');
     });
+    it('--compression-level within what the algorithm takes', () => {
+      assert.equal(parse([...D, '--compression-level', '9']).compressionLevel, 9);
+      assert.equal(parse([...D, '--compression', 'zstd', '--compression-level', '19']).compressionLevel, 19);
+      throwsUser(() => parse([...D, '--compression-level', '10']), '--compression-level', 'gzip takes 0 to 9');
+      throwsUser(() => parse([...D, '--compression', 'zstd', '--compression-level', '23']), '--compression-level', 'zstd takes 1 to 22');
+    });
     it('whole-number flags', () => {
       throwsUser(() => parse([...D, '--push-retry', '-1']), '--push-retry');
       throwsUser(() => parse([...D, '--push-retry', 'two']), '--push-retry', 'two');
