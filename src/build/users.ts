@@ -36,7 +36,8 @@ export interface ResolvedUser { uid: number; gid: number; groups: number[]; home
 
 /**
  * USER semantics: "name", "uid", "name:group", "uid:gid". A name must exist in the stage's
- * /etc/passwd; a numeric uid need not. Supplementary groups come from /etc/group.
+ * /etc/passwd; a numeric uid need not. Supplementary groups come from /etc/group, unless a
+ * group is named.
  */
 export function resolveUser(root: string | null, spec: string, where: string): ResolvedUser {
   const [user, group] = spec.split(':', 2);
@@ -60,7 +61,12 @@ export function resolveUser(root: string | null, spec: string, where: string): R
   } else {
     throw new UserError(`${where}: unable to find user ${user}: no matching entries in the image's /etc/passwd`);
   }
-  if (group !== undefined && group !== '') gid = resolveGroup(root, group, where);
+  // an explicit group is the step's only one: /etc/group's memberships count only without it
+  // (runc's GetExecUser, which BuildKit and Docker use; buildah too)
+  if (group !== undefined && group !== '') {
+    const named = resolveGroup(root, group, where);
+    return { uid, gid: named, groups: [named], home };
+  }
   const groups = root && name ? readGroups(root).filter((g) => g.members.includes(name as string)).map((g) => g.gid) : [];
   return { uid, gid, groups: [...new Set([gid, ...groups])], home };
 }

@@ -71,9 +71,11 @@ describe('build/users', () => {
       assert.deepEqual(resolveUser(root, '4242', 'w'), { uid: 4242, gid: 0, groups: [0], home: '/' });
       assert.deepEqual(resolveUser(null, '4242', 'w'), { uid: 4242, gid: 0, groups: [0], home: '/' });
     });
-    it('user:group by name and by number override the primary gid', () => {
+    it('user:group by name and by number override the primary gid, and are then the only group (runc\'s GetExecUser)', () => {
       assert.deepEqual(resolveUser(root, 'app:staff', 'w').gid, 50);
-      assert.deepEqual(resolveUser(root, 'app:staff', 'w').groups, [50, 2000, 44]);
+      assert.deepEqual(resolveUser(root, 'app:staff', 'w').groups, [50]);
+      assert.deepEqual(resolveUser(root, 'app:44', 'w').groups, [44]);
+      assert.deepEqual(resolveUser(root, 'app:', 'w').groups, [1001, 2000, 44]);
       assert.deepEqual(resolveUser(root, '1000:7', 'w').gid, 7);
       assert.deepEqual(resolveUser(root, 'daemon:', 'w').gid, 1);
       assert.deepEqual(resolveUser(null, '5:6', 'w'), { uid: 5, gid: 6, groups: [6], home: '/' });
