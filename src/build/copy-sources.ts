@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../log';
+import type { IgnoreMatcher } from '../context/dockerignore';
 import { entriesFromDir, type ManyEntriesHint } from '../fs/walk';
 import { hostPathInRoot } from '../fs/in-root';
 import { applyMode, type ModeChange } from '../fs/mode-change';
@@ -247,13 +248,28 @@ export interface CopyPlanOptions {
   onManyEntries?: ManyEntriesHint;
   /** COPY --parents: each match keeps its path below the source's pivot (see splitPivot) */
   parents?: boolean;
+  /**
+   * COPY/ADD --exclude: matched against the paths inside each source directory (BuildKit's
+   * fsutil), and against the names a wildcard source matched
+   */
+  exclude?: IgnoreMatcher;
 }
+
+/** The walk's verdict for `r` (relative to a source) under --exclude; undefined: not excluded. */
+function excludedBy(m: IgnoreMatcher | undefined, r: string, dir: boolean): 'skip-dir' | 'exclude' | undefined {
+  if (!m || !m.matches(r, dir)) return undefined;
+  // an excluded directory is still read when a "!" pattern may take back something below it
+  return dir && !m.mayHaveExceptionsUnder(r) ? 'skip-dir' : 'exclude';
+}
+
 
 /** Layer entries for a COPY: sources resolved, directories expanded, ownership and mode applied. */
 export async function planCopy(o: CopyPlanOptions): Promise<LayerEntry[]> {
   if (o.parents) return planParentsCopy(o);
   const filter = o.filter ?? noFilter;
-  const matched = o.sources.flatMap((s) => matchSources(o.root, s, filter, o.where, o.rootName).map((rel) => ({ s, rel })));
+  const matched = o.sources.flatMap((s) => matchSources(o.root, s, filter, o.where, o.rootName)
+    .filter((rel) => !(hasWildcard(s) && excludedBy(o.exclude, path.posix.basename(rel), false)))
+    .map((rel) => ({ s, rel })));
   // a wildcard that matches one file copies it like a plain source (Docker, buildah, kaniko)
   const multi = matched.length > 1;
   const destRel = cleanSourcePath(o.dest);
@@ -278,7 +294,8 @@ export async function planCopy(o: CopyPlanOptions): Promise<LayerEntry[]> {
         mtime: o.mtime,
         includeRoot: false,
         onManyEntries: o.onManyEntries,
-        filter: (r: string, dir: boolean) => (filter.excluded(rel ? `${rel}/${r}` : r, dir) ? (dir ? 'skip-dir' : 'exclude') : 'include'),
+        filter: (r: string, dir: boolean) => excludedBy(o.exclude, r, dir)
+          ?? (filter.excluded(rel ? `${rel}/${r}` : r, dir) ? (dir ? 'skip-dir' : 'exclude') : 'include'),
       });
       // the destination keeps its owner and mode when it exists; a new one is 0755 even with
       // --chmod, which applies to what is copied (buildah, BuildKit)
@@ -310,7 +327,7 @@ async function planParentsCopy(o: CopyPlanOptions): Promise<LayerEntry[]> {
   const at = (rel: string) => (destRel && rel ? `${destRel}/${rel}` : destRel || rel);
   for (const s of o.sources) {
     const { base, rels } = matchParentsSource(o.root, s, filter, o.where, o.rootName);
-    for (const rel of rels) {
+    for (const rel of rels.filter((r) => !excludedBy(o.exclude, r, false))) {
       const parts = rel.split('/');
       for (let k = 1; k < parts.length; k++) {
         const dirRel = parts.slice(0, k).join('/');
@@ -328,7 +345,9 @@ async function planParentsCopy(o: CopyPlanOptions): Promise<LayerEntry[]> {
           mtime: o.mtime,
           includeRoot: rel !== '',
           onManyEntries: o.onManyEntries,
-          filter: (r: string, dir: boolean) => (filter.excluded(ctxRel ? `${ctxRel}/${r}` : r, dir) ? (dir ? 'skip-dir' : 'exclude') : 'include'),
+          // --exclude is matched below the pivot, as the copied paths are
+          filter: (r: string, dir: boolean) => excludedBy(o.exclude, rel ? `${rel}/${r}` : r, dir)
+            ?? (filter.excluded(ctxRel ? `${ctxRel}/${r}` : r, dir) ? (dir ? 'skip-dir' : 'exclude') : 'include'),
         })));
       } else {
         entries.push(fileEntry(abs, st, at(rel), o));

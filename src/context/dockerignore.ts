@@ -13,6 +13,8 @@ export interface IgnorePattern {
   exclusion: boolean;
   /** 1-based line in the ignore file. */
   line: number;
+  /** Where the pattern came from in errors, when not `<file>:<line>` (COPY --exclude). */
+  at?: string;
 }
 
 export interface IgnoreMatcher {
@@ -92,7 +94,7 @@ function compile(p: IgnorePattern, file: string): CompiledPattern {
     } else if (ch === '\\') {
       const next = chars[i + 1];
       if (next === undefined) {
-        throw new UserError(`${file}:${p.line}: pattern ${JSON.stringify(p.pattern)} ends with a backslash, expected a character after "\\"`);
+        throw new UserError(`${p.at ?? `${file}:${p.line}`}: pattern ${JSON.stringify(p.pattern)} ends with a backslash, expected a character after "\\"`);
       }
       i++;
       re += /[A-Za-z0-9]/.test(next) ? next : '\\' + next;
@@ -110,7 +112,7 @@ function compile(p: IgnorePattern, file: string): CompiledPattern {
     const regexp = new RegExp(re + '$');
     if (type === 'regexp') compiled.regexp = regexp;
   } catch {
-    throw new UserError(`${file}:${p.line}: invalid pattern ${JSON.stringify(p.pattern)}, expected a glob with balanced [ ]`);
+    throw new UserError(`${p.at ?? `${file}:${p.line}`}: invalid pattern ${JSON.stringify(p.pattern)}, expected a glob with balanced [ ]`);
   }
   return compiled;
 }
@@ -181,24 +183,43 @@ export function readIgnorePatterns(text: string, file = '.dockerignore'): Ignore
   const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
   const patterns: IgnorePattern[] = [];
   body.split('\n').forEach((rawLine, index) => {
-    const line = index + 1;
     // A comment only when "#" is the very first character.
     if (rawLine.startsWith('#')) return;
-    let pattern = rawLine.trim();
-    if (pattern === '') return;
-    const exclusion = pattern.startsWith('!');
-    if (exclusion) pattern = pattern.slice(1).trim();
-    if (pattern !== '') {
-      pattern = cleanPath(pattern);
-      if (pattern.length > 1 && pattern.startsWith('/')) pattern = pattern.slice(1);
-    }
-    if (exclusion && pattern === '') {
-      throw new UserError(`${file}:${line}: "!" without a pattern, expected !<pattern> to re-include paths`);
-    }
-    // patternmatcher cleans once more; a no-op except for patterns that began with "/".
-    patterns.push({ pattern: cleanPath(pattern), exclusion, line });
+    const p = toPattern(rawLine, index + 1, `${file}:${index + 1}`);
+    if (p) patterns.push(p);
   });
   return patterns;
+}
+
+/** One pattern as the ignorefile reader leaves it: trimmed, "!" split off, cleaned, no leading "/". */
+function toPattern(raw: string, line: number, at: string): IgnorePattern | undefined {
+  let pattern = raw.trim();
+  if (pattern === '') return undefined;
+  const exclusion = pattern.startsWith('!');
+  if (exclusion) pattern = pattern.slice(1).trim();
+  if (pattern !== '') {
+    pattern = cleanPath(pattern);
+    if (pattern.length > 1 && pattern.startsWith('/')) pattern = pattern.slice(1);
+  }
+  if (exclusion && pattern === '') {
+    throw new UserError(`${at}: "!" without a pattern, expected !<pattern> to re-include paths`);
+  }
+  // patternmatcher cleans once more; a no-op except for patterns that began with "/".
+  return { pattern: cleanPath(pattern), exclusion, line };
+}
+
+/**
+ * COPY/ADD --exclude patterns: BuildKit gives them to the same pattern matcher as .dockerignore
+ * ("!" exceptions included), matched against the paths inside each source. `where` names the
+ * instruction in errors.
+ */
+export function excludeMatcher(raw: readonly string[], where: string): IgnoreMatcher {
+  const patterns = raw.flatMap((r, i) => {
+    const at = `${where}: --exclude=${r}`;
+    const p = toPattern(r, i + 1, at);
+    return p ? [{ ...p, at }] : [];
+  });
+  return new PatternMatcher(patterns, where, undefined);
 }
 
 /** Parses .dockerignore text into a matcher. `file` names the file in error messages. */

@@ -15,7 +15,8 @@ import type { LayerEntry } from '../../fs/types';
 import { entriesFromDir } from '../../fs/walk';
 import { readXattrs } from '../../fs/xattrs';
 import { UserError, log, redact } from '../../log';
-import { cleanSourcePath, matchComponent, planCopy, type SourceFilter } from '../copy-sources';
+import { cleanSourcePath, planCopy, type SourceFilter } from '../copy-sources';
+import { excludeMatcher, type IgnoreMatcher } from '../../context/dockerignore';
 import { hostPathInRoot } from '../../fs/in-root';
 import { hostProgram } from '../isolation/host-tools';
 import type { StageBuilder } from '../stage';
@@ -111,7 +112,6 @@ export async function copy(stage: StageBuilder, instr: CopyInstruction, roots: S
   } else {
     src = { root: roots.contextDir, label: 'the build context', filter: roots.contextFilter };
   }
-  const filter = withExcludes(src.filter, instr.flags.exclude.map((e) => stage.expand(e)));
   const sources = instr.sources.map((s) => stage.expand(s));
   const destExistsAsDir = sources.length > 0 ? await stage.isDir(dest) : false;
   let entries: LayerEntry[] = [];
@@ -120,10 +120,11 @@ export async function copy(stage: StageBuilder, instr: CopyInstruction, roots: S
       root: src.root, rootName: src.label, sources, dest, destIsDir, destExistsAsDir,
       // COPY --from keeps the owner of the files unless --chown says otherwise; context files are root's
       ...(instr.flags.from && !explicit ? {} : { uid, gid }),
-      chmod, filter, where,
+      chmod, filter: src.filter, where,
       mtime: stage.env.opts.reproducible ? mtime : undefined,
       onManyEntries: stage.manyEntriesHint(),
       parents: instr.flags.parents,
+      exclude: excludesOf(c),
     });
   }
   if (instr.flags.from && src.xattrFree) log.debug(`${where}: ${src.label} has no extended attributes (its layers carry none): not read`);
@@ -157,15 +158,10 @@ function keepSourceXattrs(entries: LayerEntry[], where: string): void {
   }
 }
 
-function withExcludes(base: SourceFilter | undefined, patterns: string[]): SourceFilter | undefined {
-  if (patterns.length === 0) return base;
-  const excluded = (rel: string) => patterns.some((p) => {
-    const pp = p.split('/').filter(Boolean);
-    const rp = rel.split('/');
-    if (pp.length > rp.length) return false;
-    return pp.every((part, k) => matchComponent(part, rp[k]));
-  });
-  return { excluded: (rel, isDir) => excluded(rel) || (base ? base.excluded(rel, isDir) : false) };
+/** COPY/ADD --exclude, expanded; undefined without any. */
+function excludesOf(c: Common): IgnoreMatcher | undefined {
+  const patterns = c.instr.flags.exclude.map((e) => c.stage.expand(e));
+  return patterns.length ? excludeMatcher(patterns, c.stage.where(c.instr)) : undefined;
 }
 
 const isUrl = (s: string) => /^https?:\/\//i.test(s);
@@ -250,7 +246,7 @@ export async function add(stage: StageBuilder, instr: AddInstruction, roots: Sou
     entries.push(...(await planCopy({
       root: roots.contextDir, rootName: 'the build context', sources: plain, dest, destIsDir: destIsDir || multi, destExistsAsDir,
       uid, gid, chmod, filter: roots.contextFilter, where, mtime: stage.env.opts.reproducible ? mtime : undefined,
-      onManyEntries: stage.manyEntriesHint(),
+      onManyEntries: stage.manyEntriesHint(), exclude: excludesOf(c),
     })));
   }
   entries.push(...heredocEntries(c, instr.heredocs, dest, destIsDir || multi, uid, gid, chmod, mtime));

@@ -233,6 +233,38 @@ describe('executor (plain registry)', function () {
     assert.match(bad.stderr, /Dockerfile:2: invalid --chmod=u\+q, expected an octal mode such as 0755 or a symbolic one as chmod takes it, such as u\+x,go-w/);
   });
 
+  it('COPY and ADD --exclude match the paths inside each source (BuildKit\'s patterns: *, **, ! exceptions) and the names a wildcard matched', async () => {
+    const ctx = makeContext({
+      Dockerfile: [
+        'FROM scratch',
+        'COPY --exclude=*.md --exclude=sub/c.txt src/ /out/',
+        'COPY --exclude=setup/** src/ /subtree/',
+        'COPY --exclude=setup --exclude=!setup/deep/x src /exception/',
+        'COPY --exclude=*.txt hom* /wild/',
+        'ADD --exclude=*.txt src /added/',
+        'COPY --parents --exclude=**/c.txt src/./sub /parents/',
+      ].join('\n'),
+      'src/a.txt': 'a', 'src/b.md': 'b', 'src/sub/c.txt': 'c', 'src/setup/deep/x': 'x', 'src/setup/y': 'y',
+      'home.txt': 'h', 'homer.md': 'h',
+    });
+    const layout = path.join(tmpDir(), 'oci');
+    const r = await runExecutor(['-c', ctx, '--no-push', '--oci-layout-path', layout]);
+    assert.equal(r.code, 0, r.stderr);
+    const { rootfs } = umociUnpack(layout, 'latest');
+    const files = run('find', ['.', '-mindepth', '1'], { cwd: rootfs }).trim().split('\n').sort();
+    assert.deepEqual(files, [
+      './added', './added/b.md', './added/setup', './added/setup/deep', './added/setup/deep/x', './added/setup/y', './added/sub', './added/sub/c.txt',
+      './exception', './exception/a.txt', './exception/b.md', './exception/setup', './exception/setup/deep', './exception/setup/deep/x', './exception/sub', './exception/sub/c.txt',
+      './out', './out/a.txt', './out/setup', './out/setup/deep', './out/setup/deep/x', './out/setup/y', './out/sub',
+      './parents', './parents/sub',
+      './subtree', './subtree/a.txt', './subtree/b.md', './subtree/setup', './subtree/sub', './subtree/sub/c.txt',
+      './wild', './wild/homer.md',
+    ]);
+    const bad = await runExecutor(['-c', makeContext({ Dockerfile: 'FROM scratch\nCOPY --exclude=[x Dockerfile /\n' }), '--no-push']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /Dockerfile:2: --exclude=\[x: invalid pattern "\[x", expected a glob with balanced \[ \]/);
+  });
+
   it('COPY --parents keeps the sources\' directories: from the context (globs, **, a pivot) and from a stage', async () => {
     const ctx = makeContext({
       'packages/web/package.json': '{"name":"web"}', 'packages/api/package.json': '{"name":"api"}', 'packages/api/src/index.js': 'x',
