@@ -27,12 +27,13 @@ export interface ComposeOptions {
 }
 
 /** The ECR host for an --ecr value: an account id (in AWS_REGION) or a host. */
-export function ecrRegistryFor(value: string, env: NodeJS.ProcessEnv, log: Logger): string {
+export function ecrRegistryFor(value: string, env: NodeJS.ProcessEnv): string {
   const v = value.trim();
   if (isAccountId(v)) return ecrHostFor(v, requireRegion(env, `ECR account ${v}`));
   const host = keyToHost(v);
   if (!host || /\s/.test(host)) throw new UserError(`invalid ECR registry "${value}": expected a 12-digit account id or a registry host`);
-  if (!parseEcrHost(host)) log.warn(`${host} is not an ECR host name; ecr-login will get a token for the default registry in AWS_REGION`);
+  // ecr-login (ours, as docker-credential-ecr-login) has no credentials for any other host
+  if (!parseEcrHost(host)) throw new UserError(`invalid ECR registry "${value}": ${host} is not an ECR host name (ACCOUNT.dkr.ecr.REGION.amazonaws.com or public.ecr.aws), so ecr-login has no credentials for it`);
   return host;
 }
 
@@ -64,7 +65,7 @@ export async function composeDockerConfig(req: ComposeRequest, opts: ComposeOpti
   }
 
   for (const e of req.ecr) {
-    const host = ecrRegistryFor(e, env, log);
+    const host = ecrRegistryFor(e, env);
     cfg = mergeDockerConfig(cfg, { credHelpers: { [host]: NATIVE_ECR_HELPER } });
     registries.add(host);
     log.info(`${host} uses ecr-login`);

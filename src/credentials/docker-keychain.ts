@@ -82,7 +82,16 @@ export class DockerConfigKeychain implements Keychain {
   }
 
   private async fromHelper(name: string, registry: string, origin: string): Promise<AuthConfig | undefined> {
-    if (name === NATIVE_ECR_HELPER) return this.ecr.get(canonicalHost(registry));
+    if (name === NATIVE_ECR_HELPER) {
+      // docker-credential-ecr-login answers "credentials not found" for a host that is not ECR,
+      // and kaniko's documented set-up ("credsStore": "ecr-login") relies on it: every other
+      // registry is then pulled with its auths entry or anonymously, never sent an ECR token.
+      if (!parseEcrHost(registry)) {
+        this.log.debug('ecr-login has no credentials for a registry that is not ECR', { registry, named: origin });
+        return undefined;
+      }
+      return this.ecr.get(canonicalHost(registry));
+    }
     if (name === 'drydock' && this.env[IN_HELPER_ENV]) return undefined;
     return new CredentialHelper(name, this.env, origin).get(helperServerUrl(registry), registry);
   }

@@ -17,8 +17,10 @@ export interface EcrRegistry {
 /** The ECR registry behind a host, or undefined when the host is not ECR. */
 export function parseEcrHost(registry: string): EcrRegistry | undefined {
   const host = registry.replace(/^https?:\/\//, '').split('/')[0].toLowerCase();
-  if (host === ECR_PUBLIC_HOST) return { kind: 'public', host, region: ECR_PUBLIC_REGION, fips: false };
-  const m = ECR_PATTERN.exec(host);
+  // matched without its port, as docker-credential-ecr-login matches the URL's Hostname()
+  const name = host.replace(/:\d+$/, '');
+  if (name === ECR_PUBLIC_HOST) return { kind: 'public', host, region: ECR_PUBLIC_REGION, fips: false };
+  const m = ECR_PATTERN.exec(name);
   if (!m) return undefined;
   return { kind: 'private', host, registryId: m[1], region: m[3], fips: m[2] !== undefined };
 }

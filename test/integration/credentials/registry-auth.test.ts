@@ -12,6 +12,7 @@ import { clearEcrTokenCache } from '../../../src/credentials/ecr-login';
 import { parseReference } from '../../../src/image/reference';
 import { RegistryClient } from '../../../src/registry';
 import { startAwsStandin, type AwsStandin } from '../../support/aws-standin';
+import { startHttpProxy } from '../../support/http-proxy';
 import { startS3, type S3Server } from '../../support/s3';
 import { PASS, REPO_ROOT, USER, pushBaseImages, startRegistry, tmpDir, type Registry } from '../../support/testbed';
 
@@ -139,17 +140,38 @@ for (const mode of ['htpasswd', 'token'] as const) {
       assert.match(await pull(reg, env), /^sha256:/);
     });
 
-    it('logs in with native ecr-login (ECR stand-in) for a host named in credHelpers', async () => {
+    it('logs in with native ecr-login (ECR stand-in) for an ECR host named in credHelpers', async () => {
+      // an ECR host name only the proxy resolves (to this registry): ecr-login answers only for ECR hosts
+      const ecrHost = `123456789012.dkr.ecr.eu-west-1.amazonaws.com:${reg.port}`;
+      const proxy = await startHttpProxy({ hosts: { '123456789012.dkr.ecr.eu-west-1.amazonaws.com': '127.0.0.1' } });
+      try {
+        const e = { ...env, AWS_ENDPOINT_URL_ECR: aws.endpoint, AWS_ACCESS_KEY_ID: 'AKIDTASKROLE', AWS_SECRET_ACCESS_KEY: 'task-role-secret', AWS_SESSION_TOKEN: 'task-role-session', NO_PROXY: '127.0.0.1' };
+        const r = await cli('drydock', ['creds', 'compose', '--ecr', ecrHost], e);
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(JSON.parse(fs.readFileSync(path.join(configDir(), 'config.json'), 'utf8')).credHelpers, { [ecrHost]: 'ecr-login' });
+        const w = await cli('drydock', ['warm', '--insecure', '--cache-dir', path.join(dir, 'cache'), '--image', `${ecrHost}/library/busybox:latest`], { ...e, HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url });
+        assert.equal(w.code, 0, w.stderr);
+        assert.ok(proxy.tunnels.includes(ecrHost), 'the pull went to the ECR-named host');
+        assert.equal(aws.calls.at(-1)?.target, 'AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken');
+        const g = await cli('drydock', ['creds', 'get', ecrHost], e);
+        assert.equal(g.code, 0, g.stderr);
+        assert.match(g.stdout, /source: credHelpers .* ecr-login/);
+        assert.ok(!g.stdout.includes(PASS), g.stdout);
+      } finally {
+        await proxy.close();
+      }
+    });
+
+    it('ecr-login as credsStore (kaniko\'s ECR set-up) gives other registries their auths entry, never an ECR token', async () => {
       const e = { ...env, AWS_ENDPOINT_URL_ECR: aws.endpoint, AWS_ACCESS_KEY_ID: 'AKIDTASKROLE', AWS_SECRET_ACCESS_KEY: 'task-role-secret', AWS_SESSION_TOKEN: 'task-role-session' };
-      const r = await cli('drydock', ['creds', 'compose', '--ecr', reg.host], e);
-      assert.equal(r.code, 0, r.stderr);
-      assert.deepEqual(JSON.parse(fs.readFileSync(path.join(configDir(), 'config.json'), 'utf8')).credHelpers, { [reg.host]: 'ecr-login' });
+      const calls = aws.calls.length;
+      fs.mkdirSync(configDir());
+      fs.writeFileSync(path.join(configDir(), 'config.json'), JSON.stringify({ credsStore: 'ecr-login', auths: { [reg.host]: { auth: Buffer.from(`${USER}:${PASS}`).toString('base64') } } }));
       assert.match(await pull(reg, e), /^sha256:/);
-      assert.equal(aws.calls.at(-1)?.target, 'AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken');
-      const g = await cli('drydock', ['creds', 'get', reg.host], e);
-      assert.equal(g.code, 0, g.stderr);
-      assert.match(g.stdout, /source: credHelpers .* ecr-login/);
-      assert.ok(!g.stdout.includes(PASS), g.stdout);
+      assert.equal(aws.calls.length, calls, 'no ECR token asked for a registry that is not ECR');
+      const r = await cli('drydock', ['creds', 'compose', '--ecr', reg.host], e);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, new RegExp(`${reg.host.replace(/\./g, '\\.')} is not an ECR host name`));
     });
 
     it('serves skopeo as docker-credential-drydock (credHelpers → drydock, credentials from drydock\'s own config)', async () => {

@@ -4,6 +4,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DockerConfigKeychain } from '../../../src/credentials/docker-keychain';
+import type { EcrLogin } from '../../../src/credentials/ecr-login';
 import { tmpDir } from '../../support/testbed';
 
 const SECRET = 'hunter2-very-secret';
@@ -88,6 +89,26 @@ describe('credentials/keychain', () => {
     // the store has nothing: the static entry answers
     assert.deepEqual(await k.resolve('s.example'), { username: 'static', password: 'stat1c' });
     assert.deepEqual(await k.resolve('nothing.example'), {});
+  });
+
+  it('ecr-login (credsStore or credHelpers) has nothing for a host that is not ECR, as docker-credential-ecr-login', async () => {
+    write('dc/config.json', {
+      credsStore: 'ecr-login',
+      credHelpers: { 'mirror.example': 'ecr-login' },
+      auths: { '127.0.0.1:5610': { username: 'local', password: 'l0cal-pass' } },
+    });
+    const asked: string[] = [];
+    const ecr = { get: async (r: string) => { asked.push(r); return { username: 'AWS', password: 'ecr-token' }; } } as unknown as EcrLogin;
+    // no AWS region in env: the old code failed with "needs an AWS region" before reaching auths
+    const k = new DockerConfigKeychain({ env, ecr });
+    assert.deepEqual(await k.resolve('127.0.0.1:5610'), { username: 'local', password: 'l0cal-pass' });
+    assert.deepEqual(await k.resolve('docker.io'), {});
+    assert.deepEqual(await k.resolve('mirror.example'), {});
+    assert.deepEqual(asked, []);
+    // an ECR host still gets its token from the store
+    assert.equal((await k.resolve('123456789012.dkr.ecr.eu-west-1.amazonaws.com')).password, 'ecr-token');
+    assert.equal((await k.resolve('123456789012.dkr.ecr.eu-west-1.amazonaws.com:443')).password, 'ecr-token');
+    assert.deepEqual(asked, ['123456789012.dkr.ecr.eu-west-1.amazonaws.com', '123456789012.dkr.ecr.eu-west-1.amazonaws.com:443']);
   });
 
   it('matches a bare account id key to that account\'s ECR host', async () => {
