@@ -37,7 +37,7 @@ export async function main(args: string[], env: NodeJS.ProcessEnv = process.env)
     case 'list': {
       const out: Record<string, string> = {};
       for (const loc of configLocations(env)) {
-        const cfg = readDockerConfig(loc.path);
+        const cfg = readDockerConfig(loc.path, loc.from);
         for (const [k, v] of Object.entries(cfg?.auths ?? {})) {
           const server = helperServerUrl(keyToHost(k));
           if (out[server] !== undefined) continue;

@@ -35,7 +35,7 @@ export async function gatherInfo(env: NodeJS.ProcessEnv = process.env): Promise<
   const credentials = configLocations(env).flatMap((l): CredentialFile[] => {
     let c: ReturnType<typeof readDockerConfig>;
     try {
-      c = readDockerConfig(l.path);
+      c = readDockerConfig(l.path, l.from);
     } catch (e) {
       return [{ file: l.path, from: l.from, error: describeError(e) }];
     }

@@ -41,7 +41,7 @@ export async function composeDockerConfig(req: ComposeRequest, opts: ComposeOpti
   const env = opts.env ?? process.env;
   const log = (opts.log ?? rootLog).child({ component: 'creds-compose' });
   const file = path.join(req.configDir, 'config.json');
-  let cfg: DockerConfig = readDockerConfig(file) ?? {};
+  let cfg: DockerConfig = readDockerConfig(file, env.DOCKER_CONFIG && path.resolve(env.DOCKER_CONFIG) === path.resolve(req.configDir) ? 'DOCKER_CONFIG' : undefined) ?? {};
   const registries = new Set<string>();
 
   for (const src of req.configSources) {

@@ -105,15 +105,36 @@ export function parseDockerConfig(text: string, file: string): DockerConfig {
   return cfg;
 }
 
-/** Read a config file; undefined when it does not exist. */
-export function readDockerConfig(file: string): DockerConfig | undefined {
+/**
+ * Read a config file; undefined when it does not exist. `from` says where its path came from
+ * (a ConfigLocation's): a DOCKER_CONFIG that names a file is then reported as such.
+ */
+export function readDockerConfig(file: string, from?: string): DockerConfig | undefined {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    if (code === 'ENOENT') return undefined;
+    // a file where a directory of the path should be: the docker CLI fails too, and silently
+    // reading no credentials would only surface later as an anonymous pull that is refused
+    if (code === 'ENOTDIR') throw notADirectory(file, from);
     throw new UserError(`cannot read ${file}: ${(e as Error).message}`);
   }
   return parseDockerConfig(text, file);
+}
+
+function notADirectory(file: string, from: string | undefined): UserError {
+  let notDir = path.dirname(file);
+  for (let d = notDir; d !== path.dirname(d); d = path.dirname(d)) {
+    try {
+      if (!fs.statSync(d).isDirectory()) notDir = d;
+    } catch {
+      // missing further up: keep looking for the component that is a file
+    }
+  }
+  if (from === 'DOCKER_CONFIG') {
+    return new UserError(`DOCKER_CONFIG=${path.dirname(file)} cannot be used: ${notDir} is not a directory. DOCKER_CONFIG names the directory that holds config.json (e.g. DOCKER_CONFIG=/kaniko/.docker), not the file`);
+  }
+  return new UserError(`cannot read ${file}: ${notDir} is not a directory`);
 }

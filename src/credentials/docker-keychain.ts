@@ -77,7 +77,7 @@ export class DockerConfigKeychain implements Keychain {
   }
 
   private config(loc: ConfigLocation): DockerConfig | undefined {
-    if (!this.loaded.has(loc.path)) this.loaded.set(loc.path, readDockerConfig(loc.path));
+    if (!this.loaded.has(loc.path)) this.loaded.set(loc.path, readDockerConfig(loc.path, loc.from));
     return this.loaded.get(loc.path);
   }
 
