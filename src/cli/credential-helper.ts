@@ -6,14 +6,29 @@ import { IN_HELPER_ENV } from '../credentials/docker-keychain';
 import { NOT_FOUND_TEXT, TOKEN_USERNAME } from '../credentials/helper-protocol';
 import { configLocations, readDockerConfig } from '../credentials/config-file';
 import { helperServerUrl, keyToHost } from '../credentials/registry-key';
-import { UserError } from '../log';
+import { UserError, describeError, redact } from '../log';
 
 const USAGE = 'Usage: docker-credential-drydock <get|store|erase|list|version>\n' +
   '  get    read a server URL on stdin, print {"ServerURL","Username","Secret"} from drydock\'s keychain\n' +
   '  list   print {"<server URL>": "<username>"} for the auths entries drydock can see\n' +
   '  store, erase: not supported (use `drydock creds login/logout`)\n';
 
+/**
+ * The helper protocol (docker-credential-helpers' credentials.Serve): an error is one line on
+ * stdout and exit status 1, since that is where docker, crane and skopeo read the helper's words
+ * (stderr is not shown to the person). Secrets are masked as in every other message.
+ */
 export async function main(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  try {
+    return await serve(args, env);
+  } catch (e) {
+    const message = e instanceof UserError ? e.message : `internal error: ${describeError(e)}`;
+    process.stdout.write(redact(message).replace(/\s*\n\s*/g, ' ') + '\n');
+    return 1;
+  }
+}
+
+async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const action = args[0];
   // a config that names drydock as its credsStore must not make drydock call itself
   const helperEnv = { ...env, [IN_HELPER_ENV]: '1' };
@@ -59,8 +74,12 @@ export async function main(args: string[], env: NodeJS.ProcessEnv = process.env)
     case 'help':
       process.stdout.write(USAGE);
       return 0;
+    case undefined:
+      process.stdout.write(USAGE);
+      return 1;
     default:
-      process.stderr.write(USAGE);
-      return 2;
+      // credentials.Serve's words for it
+      process.stdout.write(`unknown credential action: ${action}\n`);
+      return 1;
   }
 }
