@@ -32,14 +32,17 @@ export interface DockerKeychainOptions {
 export function decodeAuthEntry(entry: AuthEntry, key: string, file: string): AuthConfig {
   const out: AuthConfig = {};
   if (entry.auth) {
-    const plain = Buffer.from(entry.auth, 'base64').toString('utf8');
+    registerSecret(entry.auth);
+    // Go's base64 decoder (docker's) skips \r and \n, so line-wrapped output of `base64` works there
+    const encoded = entry.auth.replace(/[\r\n]/g, '');
+    registerSecret(encoded);
+    const plain = Buffer.from(encoded, 'base64').toString('utf8');
     const colon = plain.indexOf(':');
-    if (colon < 0 || !/^[A-Za-z0-9+/=_-]+$/.test(entry.auth.trim())) {
+    if (colon < 0 || !/^[A-Za-z0-9+/=_-]+$/.test(encoded.trim())) {
       throw new UserError(`${file}: auths entry "${key}": "auth" is not base64 of "user:password"`);
     }
     out.username = plain.slice(0, colon);
     out.password = plain.slice(colon + 1);
-    registerSecret(entry.auth);
   }
   if (entry.username) out.username = entry.username;
   if (entry.password) out.password = entry.password;

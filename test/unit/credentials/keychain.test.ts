@@ -134,6 +134,14 @@ describe('credentials/keychain', () => {
     assert.match(m, /docker-credential-garbage" answered "get" for registry g\.example with output that is not JSON/);
   });
 
+  it('decodes an auth field wrapped over lines (GNU base64 wraps at 76), as Go\'s decoder does', async () => {
+    const long = `robot$team+ci:${'x'.repeat(60)}${SECRET}`;
+    const wrapped = (Buffer.from(long).toString('base64').match(/.{1,76}/g) as string[]).join('\n') + '\r\n';
+    assert.ok(wrapped.includes('\n'));
+    write('dc/config.json', { auths: { 'r.example': { auth: wrapped } } });
+    assert.deepEqual(await new DockerConfigKeychain({ env }).resolve('r.example'), { username: 'robot$team+ci', password: `${'x'.repeat(60)}${SECRET}` });
+  });
+
   it('rejects an auth field that is not base64 user:password, without printing it', async () => {
     write('dc/config.json', { auths: { 'r.example': { auth: 'bm9jb2xvbg==' } } });
     const m = await failure(new DockerConfigKeychain({ env }).resolve('r.example'));
