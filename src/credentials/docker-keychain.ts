@@ -31,6 +31,9 @@ export interface DockerKeychainOptions {
 
 export function decodeAuthEntry(entry: AuthEntry, key: string, file: string): AuthConfig {
   const out: AuthConfig = {};
+  if (entry.username) out.username = entry.username;
+  if (entry.password) out.password = entry.password;
+  // docker's config loader decodes "auth" over username/password: with both, "auth" wins
   if (entry.auth) {
     registerSecret(entry.auth);
     // Go's base64 decoder (docker's) skips \r and \n, so line-wrapped output of `base64` works there
@@ -44,8 +47,6 @@ export function decodeAuthEntry(entry: AuthEntry, key: string, file: string): Au
     out.username = plain.slice(0, colon);
     out.password = plain.slice(colon + 1);
   }
-  if (entry.username) out.username = entry.username;
-  if (entry.password) out.password = entry.password;
   if (entry.identitytoken) out.identityToken = entry.identitytoken;
   if (entry.registrytoken) out.registryToken = entry.registrytoken;
   registerSecret(out.password);

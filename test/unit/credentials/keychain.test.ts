@@ -63,6 +63,11 @@ describe('credentials/keychain', () => {
     assert.deepEqual(await k.resolve('other.example'), {});
   });
 
+  it('lets "auth" win over username/password in one entry, as docker\'s config loader does', async () => {
+    write('dc/config.json', { auths: { 'r.example': { auth: Buffer.from(`from-auth:${SECRET}`).toString('base64'), username: 'from-fields', password: 'f1elds-pass' } } });
+    assert.deepEqual(await new DockerConfigKeychain({ env }).resolve('r.example'), { username: 'from-auth', password: SECRET });
+  });
+
   it('uses DOCKER_CONFIG before ~/.docker, then REGISTRY_AUTH_FILE and podman auth.json', async () => {
     write('dc/config.json', { auths: { 'a.example': { username: 'from-docker-config', password: 'p1p1' } } });
     write('home/.docker/config.json', { auths: { 'a.example': { username: 'from-home', password: 'p2p2' }, 'b.example': { username: 'home-b', password: 'p3p3' } } });
