@@ -2,16 +2,28 @@
 // protocol, so skopeo, buildah, crane or docker can use the same credentials (ECR included).
 import * as fs from 'node:fs';
 import { createKeychain } from '../credentials';
-import { IN_HELPER_ENV } from '../credentials/docker-keychain';
+import { IN_HELPER_ENV, decodeAuthEntry } from '../credentials/docker-keychain';
 import { NOT_FOUND_TEXT, TOKEN_USERNAME } from '../credentials/helper-protocol';
-import { configLocations, readDockerConfig } from '../credentials/config-file';
+import { configLocations, readDockerConfig, type AuthEntry } from '../credentials/config-file';
 import { helperServerUrl, keyToHost } from '../credentials/registry-key';
 import { UserError, describeError, redact } from '../log';
 
 const USAGE = 'Usage: docker-credential-drydock <get|store|erase|list|version>\n' +
   '  get    read a server URL on stdin, print {"ServerURL","Username","Secret"} from drydock\'s keychain\n' +
-  '  list   print {"<server URL>": "<username>"} for the auths entries drydock can see\n' +
+  '  list   print {"<server URL>": "<username>"} for the auths entries drydock can see (never a secret)\n' +
   '  store, erase: not supported (use `drydock creds login/logout`)\n';
+
+/**
+ * The user name of an auths entry, decoded as the keychain does; undefined for an entry without
+ * one (a token, or an "auth" that is no "user:password": its decoded text may be the secret itself).
+ */
+function usernameOf(entry: AuthEntry, key: string, file: string): string | undefined {
+  try {
+    return decodeAuthEntry(entry, key, file).username || undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * The helper protocol (docker-credential-helpers' credentials.Serve): an error is one line on
@@ -56,7 +68,8 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
         for (const [k, v] of Object.entries(cfg?.auths ?? {})) {
           const server = helperServerUrl(keyToHost(k));
           if (out[server] !== undefined) continue;
-          out[server] = v.username ?? (v.auth ? Buffer.from(v.auth, 'base64').toString('utf8').split(':')[0] : '');
+          const username = usernameOf(v, k, loc.path);
+          if (username) out[server] = username;
         }
       }
       process.stdout.write(JSON.stringify(out) + '\n');

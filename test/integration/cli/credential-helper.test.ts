@@ -55,4 +55,19 @@ describe('docker-credential-drydock (helper protocol)', function () {
     assert.equal(r.status, 1);
     assert.equal(r.stdout, 'unknown credential action: frobnicate\n');
   });
+
+  it('lists server → user name only, skipping entries without a user name, never a secret', () => {
+    config({
+      auths: {
+        'a.example': { auth: Buffer.from(`alice:${SECRET}`).toString('base64') },
+        'https://index.docker.io/v1/': { username: 'hubuser', password: SECRET },
+        'nocolon.example': { auth: Buffer.from(`nocolon${SECRET}`).toString('base64') },
+        'token.example': { identitytoken: SECRET },
+      },
+    });
+    const r = helper(['list']);
+    assert.equal(r.status, 0, r.stdout);
+    assert.deepEqual(JSON.parse(r.stdout), { 'a.example': 'alice', 'https://index.docker.io/v1/': 'hubuser' });
+    assert.ok(!r.stdout.includes(SECRET) && !r.stderr.includes(SECRET));
+  });
 });
