@@ -6,7 +6,7 @@ import { requireRegion } from '../aws/region';
 import { Logger, UserError, log as rootLog } from '../log';
 import { parseDockerConfig, readDockerConfig, type DockerConfig } from './config-file';
 import { mergeDockerConfig, writeDockerConfigAtomic } from './config-write';
-import { NATIVE_ECR_HELPER } from './docker-keychain';
+import { NATIVE_ECR_HELPER, registryKeyIn } from './docker-keychain';
 import { ecrHostFor, isAccountId, parseEcrHost } from './ecr-host';
 import { configKeyFor, keyToHost } from './registry-key';
 import { parseUserToken, readS3Text, readSecretSource } from './secret-source';
@@ -37,6 +37,13 @@ export function ecrRegistryFor(value: string, env: NodeJS.ProcessEnv): string {
   return host;
 }
 
+/** A copy of `map` without the keys the keychain would take for `registry`. */
+function withoutKeysFor<T>(map: Record<string, T> | undefined, registry: string): Record<string, T> {
+  const out = { ...(map ?? {}) };
+  for (let k = registryKeyIn(out, registry); k !== undefined; k = registryKeyIn(out, registry)) delete out[k];
+  return out;
+}
+
 export async function composeDockerConfig(req: ComposeRequest, opts: ComposeOptions = {}): Promise<{ path: string; registries: string[] }> {
   const env = opts.env ?? process.env;
   const log = (opts.log ?? rootLog).child({ component: 'creds-compose' });
@@ -57,9 +64,13 @@ export async function composeDockerConfig(req: ComposeRequest, opts: ComposeOpti
     const value = await readSecretSource(s.source, { env, log: opts.log });
     const { username, password } = parseUserToken(value, s.source, s.registry);
     const key = configKeyFor(s.registry);
-    cfg = mergeDockerConfig(cfg, { auths: { [key]: { auth: Buffer.from(`${username}:${password}`).toString('base64') } } });
-    // a helper named for this registry would take precedence over the entry just written
-    if (cfg.credHelpers?.[key]) delete cfg.credHelpers[key];
+    // Every other spelling of this registry goes (index.docker.io, https://host/v2/, an account id
+    // for ECR), found as the keychain finds them: an older auths entry under another key could
+    // be found first, and a helper named for the registry would take precedence over this entry.
+    const auths = withoutKeysFor(cfg.auths, s.registry);
+    auths[key] = { auth: Buffer.from(`${username}:${password}`).toString('base64') };
+    cfg = { ...cfg, auths };
+    if (cfg.credHelpers) cfg = { ...cfg, credHelpers: withoutKeysFor(cfg.credHelpers, s.registry) };
     registries.add(keyToHost(key));
     log.info(`credentials for ${key} from ${s.source}`);
   }

@@ -62,6 +62,12 @@ function accountIdKey(map: Record<string, unknown> | undefined, host: string): s
   return Object.keys(map).find((k) => isAccountId(k) && k === ecr.registryId);
 }
 
+/** The key of a credHelpers or auths map that answers for a registry, as the lookup below finds it. */
+export function registryKeyIn(map: Record<string, unknown> | undefined, registry: string): string | undefined {
+  const host = canonicalHost(registry);
+  return findKey(map, host) ?? accountIdKey(map, host);
+}
+
 export class DockerConfigKeychain implements Keychain {
   private readonly env: NodeJS.ProcessEnv;
   private readonly log: Logger;
@@ -106,7 +112,7 @@ export class DockerConfigKeychain implements Keychain {
     for (const loc of this.locations) {
       const cfg = this.config(loc);
       if (!cfg) continue;
-      const helperKey = findKey(cfg.credHelpers, host) ?? accountIdKey(cfg.credHelpers, host);
+      const helperKey = registryKeyIn(cfg.credHelpers, host);
       if (helperKey) {
         const name = cfg.credHelpers![helperKey];
         const source = `credHelpers "${helperKey}" → ${name} (${loc.path})`;
@@ -114,7 +120,7 @@ export class DockerConfigKeychain implements Keychain {
         if (auth && !isAnonymous(auth)) return this.found(host, auth, source);
         this.log.debug('credential helper has nothing for registry', { registry: host, helper: name });
       }
-      const authKey = findKey(cfg.auths, host) ?? accountIdKey(cfg.auths, host);
+      const authKey = registryKeyIn(cfg.auths, host);
       if (cfg.credsStore && !helperKey) {
         const auth = await this.fromHelper(cfg.credsStore, host, `credsStore in ${loc.path}`);
         if (auth && !isAnonymous(auth)) return this.found(host, auth, `credsStore ${cfg.credsStore} (${loc.path})`);
