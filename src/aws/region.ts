@@ -16,6 +16,8 @@ export function requireRegion(env: NodeJS.ProcessEnv, forWhat: string): string {
 /** DNS suffix of the partition a region belongs to (China regions live under amazonaws.com.cn). */
 export function partitionSuffix(region: string): string {
   if (region.startsWith('cn-')) return 'amazonaws.com.cn';
+  // the AWS European Sovereign Cloud (aws-eusc): eusc-de-east-1 ...
+  if (region.startsWith('eusc-')) return 'amazonaws.eu';
   if (region.startsWith('us-iso-')) return 'c2s.ic.gov';
   if (region.startsWith('us-isob-')) return 'sc2s.sgov.gov';
   if (region.startsWith('eu-isoe-')) return 'cloud.adc-e.uk';

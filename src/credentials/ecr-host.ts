@@ -1,5 +1,7 @@
 // Which registry hosts are ECR, by the same host pattern as amazon-ecr-credential-helper
 // (commercial, FIPS, China, dual-stack and isolated partitions), plus ECR Public.
+import { partitionSuffix } from '../aws/region';
+
 export const ECR_PUBLIC_HOST = 'public.ecr.aws';
 export const ECR_PUBLIC_REGION = 'us-east-1';
 
@@ -32,6 +34,6 @@ export function isAccountId(s: string): boolean {
 
 /** The registry host of an account in a region. */
 export function ecrHostFor(accountId: string, region: string): string {
-  const suffix = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
-  return `${accountId}.dkr.ecr.${region}.${suffix}`;
+  // registries live under their partition's suffix, as the API endpoints do
+  return `${accountId}.dkr.ecr.${region}.${partitionSuffix(region)}`;
 }

@@ -29,6 +29,8 @@ describe('aws/s3 addressing', () => {
     assert.equal(serviceEndpoint('ssm', 'us-east-1', env).port, '2');
     assert.equal(serviceEndpoint('ecr', 'us-east-1', env).port, '1');
     assert.equal(serviceEndpoint('ecr', 'cn-north-1', {}).host, 'api.ecr.cn-north-1.amazonaws.com.cn');
+    assert.equal(serviceEndpoint('ecr', 'eusc-de-east-1', {}).host, 'api.ecr.eusc-de-east-1.amazonaws.eu');
+    assert.equal(serviceEndpoint('ssm', 'eusc-de-east-1', {}).host, 'ssm.eusc-de-east-1.amazonaws.eu');
     assert.throws(() => serviceEndpoint('s3', 'us-east-1', { S3_ENDPOINT: 'ftp://x' }), /S3_ENDPOINT/);
   });
 });

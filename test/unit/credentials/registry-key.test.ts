@@ -46,5 +46,8 @@ describe('credentials/ecr-host', () => {
   it('turns a bare account id into its registry host', () => {
     assert.ok(isAccountId('123456789012'));
     assert.equal(ecrHostFor('123456789012', 'eu-west-1'), '123456789012.dkr.ecr.eu-west-1.amazonaws.com');
+    assert.equal(ecrHostFor('123456789012', 'cn-north-1'), '123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn');
+    assert.equal(ecrHostFor('123456789012', 'eusc-de-east-1'), '123456789012.dkr.ecr.eusc-de-east-1.amazonaws.eu');
+    assert.equal(parseEcrHost(ecrHostFor('123456789012', 'eusc-de-east-1'))?.region, 'eusc-de-east-1');
   });
 });
