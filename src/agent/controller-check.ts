@@ -52,30 +52,45 @@ export function dispatcherFor(skipCertificateCheck: boolean): Dispatcher | undef
   return skipCertificateCheck ? newAgent({ rejectUnauthorized: false }) : undefined;
 }
 
+/**
+ * Remoting takes several -url and uses the first that answers (JnlpAgentEndpointResolver), so
+ * each attempt asks them in that order; the facts say which one answered.
+ */
 export async function checkController(conn: ConnectionSettings, opts: CheckOptions): Promise<ControllerFacts> {
-  if (conn.url === undefined) throw new Error('checkController needs a URL');
-  const base = controllerBase(conn.url);
+  const urls = conn.urls.length ? conn.urls : conn.url !== undefined ? [conn.url] : [];
+  if (urls.length === 0) throw new Error('checkController needs a URL');
   const mode = conn.webSocket ? 'websocket' : 'tcp';
-  const target = new URL(mode === 'tcp' ? 'tcpSlaveAgentListener/' : 'login', base).toString();
+  const candidates = urls.map((u) => {
+    const base = controllerBase(u);
+    return { base, target: new URL(mode === 'tcp' ? 'tcpSlaveAgentListener/' : 'login', base).toString() };
+  });
   const dispatcher = dispatcherFor(conn.skipCertificateCheck);
   const sleep = opts.backoff.sleep ?? defaultSleep;
   const log = opts.log;
   try {
     for (let attempt = 1; ; attempt++) {
-      const outcome = await probe(target, base.toString(), mode, conn, opts.timeoutMs ?? 10000, dispatcher, log);
-      if ('ok' in outcome) {
-        log.info('Jenkins controller reachable', { url: base.toString(), mode, ...compact(outcome.ok) });
-        return outcome.ok;
+      let retry: string | undefined;
+      let fatal: string | undefined;
+      for (const { base, target } of candidates) {
+        const outcome = await probe(target, base.toString(), mode, conn, opts.timeoutMs ?? 10000, dispatcher, log);
+        if ('ok' in outcome) {
+          log.info('Jenkins controller reachable', { url: base.toString(), mode, ...compact(outcome.ok) });
+          return outcome.ok;
+        }
+        if ('fatal' in outcome) fatal ??= outcome.fatal;
+        else retry ??= outcome.retry;
       }
-      if ('fatal' in outcome) throw new UserError(`Jenkins controller check failed: ${outcome.fatal}`);
+      // every URL refused for good: nothing to wait for
+      if (retry === undefined) throw new UserError(`Jenkins controller check failed: ${fatal}`);
+      const where = candidates.map((c) => c.base.toString()).join(', ');
       if (attempt >= opts.backoff.attempts) {
         throw new UserError(
-          `Jenkins controller at ${base} not reachable after ${attempt} attempt(s): ${outcome.retry}. ` +
+          `Jenkins controller at ${where} not reachable after ${attempt} attempt(s): ${retry}. ` +
             'Set DRYDOCK_AGENT_CHECK_ATTEMPTS to wait longer, or DRYDOCK_AGENT_SKIP_CHECK=true to leave it to remoting.',
         );
       }
       const wait = delayAfter(attempt, opts.backoff);
-      log.warn(`Jenkins controller not ready: ${outcome.retry}; retrying`, { attempt, of: opts.backoff.attempts, waitMs: wait });
+      log.warn(`Jenkins controller not ready: ${retry}; retrying`, { attempt, of: opts.backoff.attempts, waitMs: wait });
       await sleep(wait);
     }
   } finally {

@@ -9,7 +9,9 @@ runs the same command: JAVA [JAVA_OPTS] -jar agent.jar [-secret S] [-name N] [-t
 [-url URL] [-workDir D] [-webSocket] [-direct H:P] [-protocols P] [-instanceIdentity I]
 [REMOTING_OPTS] ARGS...  For example, what the Amazon ECS plugin passes:
   jenkins-agent -url https://jenkins.example.com/ -tunnel jenkins:50000 SECRET NAME
-The secret may be given as @FILE (read by remoting).
+The secret may be given as @FILE (read by remoting). -url and -protocols may be given more than
+once, as remoting takes them: the controller is checked at each -url in turn, the first that
+answers is used. Other options given twice in REMOTING_OPTS and the arguments are refused.
 
 Environment (same as jenkins/inbound-agent):
   JENKINS_URL, JENKINS_TUNNEL, JENKINS_SECRET, JENKINS_AGENT_NAME (or JENKINS_NAME),

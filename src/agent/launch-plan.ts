@@ -27,11 +27,15 @@ export interface CommandPlan {
 
 /** What remoting will be told about the controller, read back from its final arguments. */
 export interface ConnectionSettings {
+  /** the first -url: remoting tries the URLs in the order given */
   url?: string;
+  /** every -url, in order */
+  urls: string[];
   webSocket: boolean;
   tunnel?: string;
   direct?: string;
   instanceIdentity?: string;
+  /** every -protocols value, joined with ',' */
   protocols?: string;
   /** as given: may be `@/path/to/file` */
   secret?: string;
@@ -198,7 +202,7 @@ function rejectRepeats(remotingOpts: string[], args: string[]): void {
 
 /** Walk remoting's final arguments the way its parser does, to learn where it will connect. */
 function readConnection(words: string[], warnings: string[]): ConnectionSettings {
-  const c: ConnectionSettings = { webSocket: false, skipCertificateCheck: false, informational: false };
+  const c: ConnectionSettings = { urls: [], webSocket: false, skipCertificateCheck: false, informational: false };
   const positional: string[] = [];
   for (let i = 0; i < words.length; i++) {
     const word = words[i];
@@ -218,14 +222,14 @@ function readConnection(words: string[], warnings: string[]): ConnectionSettings
       if (value === undefined) throw new UserError(`${name} needs a value (remoting option ${name} VALUE)`, { exitCode: 2 });
     }
     switch (name) {
-      case '-url': c.url = value; break;
+      case '-url': c.urls.push(value as string); c.url ??= value; break;
       case '-name': c.name = value; break;
       case '-secret': c.secret = value; break;
       case '-webSocket': c.webSocket = true; break;
       case '-tunnel': c.tunnel = value; break;
       case '-direct': c.direct = value; break;
       case '-instanceIdentity': c.instanceIdentity = value; break;
-      case '-protocols': c.protocols = value; break;
+      case '-protocols': c.protocols = c.protocols === undefined ? value : `${c.protocols},${value}`; break;
       case '-workDir': c.workDir = value; break;
       case '-jnlpUrl': c.jnlpUrl = value; break;
       case '-disableHttpsCertValidation':

@@ -11,7 +11,8 @@ export interface RemotingOption {
 }
 
 export const remotingOptions: Record<string, RemotingOption> = {
-  '-url': { arity: 1 },
+  // remoting keeps a list of Jenkins URLs and uses the first that answers
+  '-url': { arity: 1, repeatable: true },
   '-name': { arity: 1 },
   '-secret': { arity: 1 },
   '-webSocket': { arity: 0 },
@@ -19,7 +20,7 @@ export const remotingOptions: Record<string, RemotingOption> = {
   '-tunnel': { arity: 1 },
   '-direct': { arity: 1 },
   '-instanceIdentity': { arity: 1 },
-  '-protocols': { arity: 1 },
+  '-protocols': { arity: 1, repeatable: true },
   '-workDir': { arity: 1 },
   '-internalDir': { arity: 1 },
   '-failIfWorkDirIsMissing': { arity: 0 },

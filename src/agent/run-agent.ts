@@ -44,7 +44,8 @@ export async function runAgent(args: string[], env: Env, deps: AgentDeps = {}): 
 
   const jar = await resolveAgentJar({
     imageJar: plan.agentFile,
-    controllerUrl: conn.informational ? undefined : conn.url,
+    // the URL that answered the check, else the one remoting tries first
+    controllerUrl: conn.informational ? undefined : facts?.url ?? conn.url,
     minVersion: facts?.minRemotingVersion,
     cacheDir: env.DRYDOCK_AGENT_JAR_CACHE || path.join(env.XDG_CACHE_HOME || path.join(env.HOME || os.homedir(), '.cache'), 'drydock'),
     policy: parsePolicy(env.DRYDOCK_AGENT_JAR_DOWNLOAD),

@@ -138,6 +138,16 @@ describe('jenkins-agent shim (integration)', function () {
     assert.equal(jenkins.requests.filter((q) => q === 'GET /tcpSlaveAgentListener/').length, 3);
   });
 
+  it('checks several -url in order, as remoting tries them, and goes on with the one that answers', async () => {
+    const dead = await startJenkinsStandin();
+    const deadUrl = dead.url;
+    await dead.close();
+    const r = await start(['-url', deadUrl, '-url', jenkins.url, SECRET, 'n1'], { ...base, DRYDOCK_AGENT_CHECK_ATTEMPTS: '1' }).done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(readRecording(record).args, ['-url', deadUrl, '-url', jenkins.url, SECRET, 'n1']);
+    assert.ok(jenkins.requests.includes('GET /tcpSlaveAgentListener/'));
+  });
+
   it('stops with an actionable message when the TCP agent port is disabled', async () => {
     jenkins.options.listenerStatus = 404;
     const r = await start(['-url', jenkins.url, SECRET, 'n1'], base).done;

@@ -116,7 +116,9 @@ describe('agent launch plan (jenkins/inbound-agent contract)', () => {
   it('passes both JENKINS_URL and -url, as upstream does, and says so', () => {
     const p = remoting(['-url', 'http://b/'], { JENKINS_URL: 'http://a/' });
     assert.deepEqual(javaCommand(p), ['java', '-jar', JAR, '-url', 'http://a/', '-url', 'http://b/']);
-    assert.equal(p.connection.url, 'http://b/');
+    // remoting tries its -url list in order
+    assert.equal(p.connection.url, 'http://a/');
+    assert.deepEqual(p.connection.urls, ['http://a/', 'http://b/']);
     assert.match(p.warnings.join('\n'), /-url comes from both/);
   });
 
@@ -167,12 +169,21 @@ describe('agent launch plan (jenkins/inbound-agent contract)', () => {
       rejects(['-webSocket', '-direct', 'j:1'], {}, /-webSocket cannot be combined with -direct/);
     });
     it('refuses an option given twice in the arguments', () => {
-      rejects(['-url', 'http://a/', '-url', 'http://b/'], {}, /-url is given twice \(the arguments and the arguments\)/);
+      rejects(['-url', 'http://a/', '-name', 'a', '-name', 'b'], {}, /-name is given twice \(the arguments and the arguments\)/);
       rejects(['-url', 'http://a/', '-workDir', '/a', '-workDir=/b'], {}, /-workDir is given twice/);
       rejects(['-url', 'http://a/', '-secret', 'x'], { REMOTING_OPTS: '-secret y' }, /-secret is given twice \(REMOTING_OPTS and the arguments\)/);
     });
     it('allows the options remoting collects in lists', () => {
       assert.equal(remoting(['-url', 'http://a/', '-cert', '@a', '-cert', '@b'], {}).kind, 'remoting');
+    });
+    it('takes several -url and -protocols, as remoting\'s Launcher does (lists), from REMOTING_OPTS and the arguments', () => {
+      let p = remoting(['-url', 'http://a/', '-url=http://b/', '-protocols', 'JNLP4-connect', 's', 'n'], { REMOTING_OPTS: '-url http://c/ -protocols Ping' });
+      assert.deepEqual(javaCommand(p), ['java', '-jar', JAR, '-url', 'http://c/', '-protocols', 'Ping', '-url', 'http://a/', '-url=http://b/', '-protocols', 'JNLP4-connect', 's', 'n']);
+      assert.deepEqual(p.connection.urls, ['http://c/', 'http://a/', 'http://b/']);
+      assert.equal(p.connection.url, 'http://c/');
+      assert.equal(p.connection.protocols, 'Ping,JNLP4-connect');
+      p = remoting(['-url', 'http://a/', '-url', 'http://b/'], {});
+      assert.deepEqual(p.connection.urls, ['http://a/', 'http://b/']);
     });
     it('asks for a controller when there is none', () => {
       rejects(['-workDir', '/w', 's', 'n'], {}, /no Jenkins controller given: pass -url/);
