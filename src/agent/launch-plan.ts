@@ -12,7 +12,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../log';
-import { remotingOptions, splitInlineValue } from './remoting-options';
+import { canonicalOption, remotingOptions, splitInlineValue } from './remoting-options';
 import { hasGlobCharacters, splitUnquoted } from './shell-words';
 
 export type Env = Record<string, string | undefined>;
@@ -42,6 +42,9 @@ export interface ConnectionSettings {
   name?: string;
   workDir?: string;
   jnlpUrl?: string;
+  /** remoting's deprecated transports: -connectTo HOST:PORT, -tcp PORTFILE (the controller connects) */
+  connectTo?: string;
+  tcpPortFile?: string;
   skipCertificateCheck: boolean;
   /** `-help` / `-version`: remoting prints and exits, no controller involved */
   informational: boolean;
@@ -178,7 +181,7 @@ export function isProgramOnPath(name: string, env: Env): boolean {
 }
 
 function rejectRepeats(remotingOpts: string[], args: string[]): void {
-  const seen = new Map<string, string>();
+  const seen = new Map<string, { name: string; where: string }>();
   const scan = (words: string[], where: string): void => {
     for (let i = 0; i < words.length; i++) {
       const { name, value } = splitInlineValue(words[i]);
@@ -186,14 +189,16 @@ function rejectRepeats(remotingOpts: string[], args: string[]): void {
       if (!spec) continue;
       if (spec.arity === 1 && value === undefined) i++;
       if (spec.repeatable) continue;
-      const earlier = seen.get(name);
+      const key = canonicalOption(name);
+      const earlier = seen.get(key);
       if (earlier) {
+        const shown = earlier.name === name ? name : `${key} (also spelled ${earlier.name === key ? name : earlier.name})`;
         throw new UserError(
-          `${name} is given twice (${earlier} and ${where}); remoting keeps only one value. Give it once.`,
+          `${shown} is given twice (${earlier.where} and ${where}); remoting keeps only one value. Give it once.`,
           { exitCode: 2 },
         );
       }
-      seen.set(name, where);
+      seen.set(key, { name, where });
     }
   };
   scan(remotingOpts, 'REMOTING_OPTS');
@@ -221,7 +226,7 @@ function readConnection(words: string[], warnings: string[]): ConnectionSettings
       value = words[++i];
       if (value === undefined) throw new UserError(`${name} needs a value (remoting option ${name} VALUE)`, { exitCode: 2 });
     }
-    switch (name) {
+    switch (canonicalOption(name)) {
       case '-url': c.urls.push(value as string); c.url ??= value; break;
       case '-name': c.name = value; break;
       case '-secret': c.secret = value; break;
@@ -232,6 +237,8 @@ function readConnection(words: string[], warnings: string[]): ConnectionSettings
       case '-protocols': c.protocols = c.protocols === undefined ? value : `${c.protocols},${value}`; break;
       case '-workDir': c.workDir = value; break;
       case '-jnlpUrl': c.jnlpUrl = value; break;
+      case '-connectTo': c.connectTo = value; break;
+      case '-tcp': c.tcpPortFile = value; break;
       case '-disableHttpsCertValidation':
       case '-noCertificateCheck': c.skipCertificateCheck = true; break;
       case '-help':
@@ -254,7 +261,7 @@ function readConnection(words: string[], warnings: string[]): ConnectionSettings
 /** The script passes both the env form and the argument form of -url, -direct ...; say so. */
 function noteEnvOverlaps(fromEnv: string[], typed: string[], warnings: string[]): void {
   const names = (words: string[]): Set<string> =>
-    new Set(words.filter((w) => w.startsWith('-')).map((w) => splitInlineValue(w).name));
+    new Set(words.filter((w) => w.startsWith('-')).map((w) => canonicalOption(splitInlineValue(w).name)));
   const typedNames = names(typed);
   for (const n of names(fromEnv)) {
     if (typedNames.has(n)) warnings.push(`${n} comes from both the environment and the arguments; both are passed on, as jenkins/inbound-agent does`);
@@ -276,7 +283,8 @@ function rejectConflicts(c: ConnectionSettings): void {
       { exitCode: 2 },
     );
   }
-  if (!c.informational && c.url === undefined && c.direct === undefined && c.jnlpUrl === undefined) {
+  const connects = c.url ?? c.direct ?? c.jnlpUrl ?? c.connectTo ?? c.tcpPortFile;
+  if (!c.informational && connects === undefined) {
     throw new UserError(
       'no Jenkins controller given: pass -url https://jenkins.example.com/ (or set JENKINS_URL), or -direct HOST:PORT. ' +
         'Run `jenkins-agent --help` for both ways to use this image.',

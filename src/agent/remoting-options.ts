@@ -8,6 +8,8 @@ export interface RemotingOption {
   arity: 0 | 1;
   /** remoting keeps a list for these, so giving them more than once is legitimate */
   repeatable?: boolean;
+  /** another name of that option (args4j aliases): read and counted as that one */
+  aliasOf?: string;
 }
 
 export const remotingOptions: Record<string, RemotingOption> = {
@@ -19,6 +21,7 @@ export const remotingOptions: Record<string, RemotingOption> = {
   '-webSocketHeader': { arity: 1, repeatable: true },
   '-tunnel': { arity: 1 },
   '-direct': { arity: 1 },
+  '-directConnection': { arity: 1, aliasOf: '-direct' },
   '-instanceIdentity': { arity: 1 },
   '-protocols': { arity: 1, repeatable: true },
   '-workDir': { arity: 1 },
@@ -41,9 +44,19 @@ export const remotingOptions: Record<string, RemotingOption> = {
   '-jnlpCredentials': { arity: 1 },
   '-auth': { arity: 1 },
   '-text': { arity: 0 },
+  // deprecated ways of connecting, still accepted by remoting: each takes a value
+  '-tcp': { arity: 1 },
+  '-connectTo': { arity: 1 },
+  '-cp': { arity: 1 },
+  '-classpath': { arity: 1, aliasOf: '-cp' },
   '-help': { arity: 0 },
   '-version': { arity: 0 },
 };
+
+/** The option's own name for an alias (-directConnection → -direct), else the name itself. */
+export function canonicalOption(name: string): string {
+  return remotingOptions[name]?.aliasOf ?? name;
+}
 
 /** `-workDir=/x` is accepted by remoting's parser as well as `-workDir /x`. */
 export function splitInlineValue(word: string): { name: string; value?: string } {

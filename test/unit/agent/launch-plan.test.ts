@@ -122,6 +122,23 @@ describe('agent launch plan (jenkins/inbound-agent contract)', () => {
     assert.match(p.warnings.join('\n'), /-url comes from both/);
   });
 
+  it('reads remoting\'s aliases and deprecated options with their values (-directConnection, -tcp, -connectTo)', () => {
+    let p = remoting(['-directConnection', 'j:50000', '-instanceIdentity', 'MIIB', 'SECRET', 'NAME'], {});
+    assert.deepEqual(javaCommand(p), ['java', '-jar', JAR, '-directConnection', 'j:50000', '-instanceIdentity', 'MIIB', 'SECRET', 'NAME']);
+    assert.equal(p.connection.direct, 'j:50000');
+    assert.equal(p.connection.secret, 'SECRET');
+    assert.equal(p.connection.name, 'NAME');
+    assert.equal(remoting(['-connectTo', 'h:1'], {}).connection.connectTo, 'h:1');
+    assert.equal(remoting(['-tcp', '/tmp/port'], {}).connection.tcpPortFile, '/tmp/port');
+    p = remoting(['-url', 'http://j/', '-tcp', '/tmp/port', '-connectTo', 'h:1', '-cp', '/x.jar', 's', 'n'], {});
+    assert.equal(p.connection.secret, 's');
+    assert.equal(p.connection.name, 'n');
+    assert.deepEqual(p.warnings, []);
+    rejects(['-directConnection', 'a:1', '-direct', 'b:2'], {}, /-direct \(also spelled -directConnection\) is given twice/);
+    rejects(['-webSocket', '-directConnection', 'j:1'], {}, /-webSocket cannot be combined with -direct j:1/);
+    assert.match(remoting(['-directConnection', 'b:2'], { JENKINS_DIRECT_CONNECTION: 'a:1' }).warnings.join('\n'), /-direct comes from both/);
+  });
+
   it('passes @file secrets through for remoting to read', () => {
     assert.deepEqual(cmd([], { JENKINS_URL: 'http://j/', JENKINS_SECRET: '@/run/secrets/agent' }),
       ['java', '-jar', JAR, '-secret', '@/run/secrets/agent', '-url', 'http://j/']);
