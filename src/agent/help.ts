@@ -12,6 +12,9 @@ runs the same command: JAVA [JAVA_OPTS] -jar agent.jar [-secret S] [-name N] [-t
 The secret may be given as @FILE (read by remoting). -url and -protocols may be given more than
 once, as remoting takes them: the controller is checked at each -url in turn, the first that
 answers is used. Other options given twice in REMOTING_OPTS and the arguments are refused.
+The shim's logs mask the secret and the values of -credentials, -jnlpCredentials,
+-proxyCredentials, -auth and -webSocketHeader, and of JAVA_OPTS properties named like
+*Password, *Secret or *Token (-Dhttps.proxyPassword=...).
 
 Environment (same as jenkins/inbound-agent):
   JENKINS_URL, JENKINS_TUNNEL, JENKINS_SECRET, JENKINS_AGENT_NAME (or JENKINS_NAME),

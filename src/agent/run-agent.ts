@@ -7,7 +7,7 @@ import { backoffFromEnv, type BackoffOptions } from './backoff';
 import { checkController, type ControllerFacts } from './controller-check';
 import { prepareCredentials, type ComposeDockerConfig } from './credentials-prep';
 import { javaCommand, planLaunch, type Env, type PlanOptions } from './launch-plan';
-import { registerAgentSecret } from './secret-values';
+import { registerAgentSecret, registerJvmOptionSecrets, registerOptionSecrets } from './secret-values';
 import { supervise } from './supervise';
 
 export interface AgentDeps extends PlanOptions {
@@ -29,6 +29,9 @@ export async function runAgent(args: string[], env: Env, deps: AgentDeps = {}): 
   }
   const conn = plan.connection;
   registerAgentSecret(conn.secret, env);
+  // before anything is logged: the command line below carries these
+  registerOptionSecrets(plan.remotingArgs);
+  registerJvmOptionSecrets([...plan.javaBin, ...plan.javaOptions]);
   for (const w of plan.warnings) log.warn(w);
 
   const childEnv: Env = { ...env, ...(await prepareCredentials(env, log, deps.compose)) };

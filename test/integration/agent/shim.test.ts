@@ -82,6 +82,19 @@ describe('jenkins-agent shim (integration)', function () {
     assert.deepEqual(jenkins.agentConnections, [], 'the shim must not open the agent connection');
   });
 
+  it('never logs the credentials remoting options and JVM properties carry, from the arguments, REMOTING_OPTS or JAVA_OPTS', async () => {
+    const secrets = ['jnlp-Pa55word', 'proxy-Pa55word', 'auth-Pa55word', 'Bearer-h3ader-value', 'cred-Pa55word', 'jvm-proxy-Pa55word'];
+    const { done } = start(
+      ['-url', jenkins.url, '-jnlpCredentials', 'alice:jnlp-Pa55word', '-proxyCredentials=bob:proxy-Pa55word', '-webSocketHeader', 'X-Auth=Bearer-h3ader-value', SECRET, 'n1'],
+      { ...base, REMOTING_OPTS: '-auth carol:auth-Pa55word -credentials dave:cred-Pa55word', JAVA_OPTS: '-Dhttps.proxyPassword=jvm-proxy-Pa55word', DRYDOCK_VERBOSITY: 'debug' },
+    );
+    const r = await done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(readRecording(record).args.includes('alice:jnlp-Pa55word'), 'remoting gets the values');
+    assert.match(r.stderr, /starting remoting.*-jnlpCredentials \*\*\*/);
+    for (const s of secrets) assert.ok(!r.stderr.includes(s) && !r.stdout.includes(s), `${s} leaked into the logs`);
+  });
+
   it('with DRYDOCK_REMOTE, says before remoting starts whether the builder sidecar answers', async () => {
     const socket = path.join(dir, 'builder.sock');
     const args = ['-url', jenkins.url, SECRET, 'ecs-agent-1'];
