@@ -1,6 +1,6 @@
 // One HTTP exchange with a registry: find the host's scheme and auth by pinging /v2/, attach the
-// right Authorization, answer a 401 challenge once (new scopes or an expired token), follow
-// redirects (dropping credentials when the origin changes), and map failures to RegistryErrors.
+// right Authorization (to the registry's own origin only), answer a 401 challenge once (new scopes
+// or an expired token), follow redirects, and map failures to RegistryErrors.
 // `request` adds the retry policy around it; bodies come from openers so every attempt can resend.
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
@@ -157,9 +157,13 @@ export class RegistryHttp {
 
   private async sendOnce(o: SendOptions, host: HostState, url: URL, authHeader: string | undefined): Promise<RegistryResponse> {
     const headers: Record<string, string> = { 'user-agent': this.transport.userAgent, ...o.headers };
-    if (authHeader) headers.authorization = authHeader;
     let dispatcher = this.transport.dispatcherFor(registryApiHost(o.registry), o.direction);
     for (let redirects = 0; ; redirects++) {
+      // Our credentials go to the registry's origin only, as go-containerregistry's transport does:
+      // an upload Location or a redirect may name blob storage (S3, a CDN) with its own
+      // credentials in the URL, or any host at all.
+      if (authHeader && url.origin === host.origin) headers.authorization = authHeader;
+      else delete headers.authorization;
       const body = o.body ? await o.body() : undefined;
       let res: Dispatcher.ResponseData;
       try {
@@ -175,11 +179,7 @@ export class RegistryHttp {
       if (o.followRedirects && [301, 302, 303, 307, 308].includes(res.statusCode) && typeof location === 'string' && redirects < MAX_REDIRECTS) {
         await res.body.dump();
         const next = new URL(location, url);
-        if (next.origin !== url.origin) {
-          // Blob storage (S3, a CDN) has its own credentials in the URL; ours must not leak there.
-          delete headers.authorization;
-          if (next.origin !== host.origin) dispatcher = this.redirectAgent ??= newAgent();
-        }
+        if (next.origin !== url.origin && next.origin !== host.origin) dispatcher = this.redirectAgent ??= newAgent();
         url = next;
         continue;
       }

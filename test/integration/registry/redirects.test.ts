@@ -1,0 +1,50 @@
+// Requests that leave the registry's origin: an upload Location or a blob redirect naming another
+// host (blob storage, a CDN). Loopback forwarders (forwarder.ts) in front of the real registry play
+// the registry that sends us elsewhere and the storage host, since a test registry never does.
+import { strict as assert } from 'node:assert';
+import { Readable } from 'node:stream';
+import { parseReference } from '../../../src/image/reference';
+import { clientFor, makeTestImage, seededRegistry } from './helpers';
+import { startForwarder, type Forwarder } from './forwarder';
+
+const portOf = (host: string) => Number(host.split(':')[1]);
+
+describe('registry client: requests to another origin', function () {
+  this.timeout(120000);
+  const servers: Forwarder[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+
+  /** A front for `upstream` whose upload Locations name `storage` (as "localhost:port", another origin). */
+  async function frontSendingUploadsTo(upstream: string, storage: Forwarder): Promise<Forwarder> {
+    const front = await startForwarder(portOf(upstream), (req) => (req.method === 'POST' && req.url?.includes('/blobs/uploads/') ? {
+      rewrite: (h) => {
+        const loc = new URL(String(h.location), `http://${upstream}`);
+        h.location = `http://localhost:${storage.port}${loc.pathname}${loc.search}`;
+      },
+    } : undefined));
+    servers.push(front);
+    return front;
+  }
+
+  it('sends no credentials to the host an upload Location names', async () => {
+    const reg = await seededRegistry('htpasswd');
+    // the storage host has credentials of its own (as a signed URL would)
+    const basic = `Basic ${Buffer.from(`${reg.user}:${reg.pass}`).toString('base64')}`;
+    const storage = await startForwarder(portOf(reg.host), () => ({ rewrite: () => undefined, addHeaders: { authorization: basic } }));
+    servers.push(storage);
+    const front = await frontSendingUploadsTo(reg.host, storage);
+    const client = clientFor({ ...reg, host: front.host }, { retries: 0 });
+    try {
+      const img = await makeTestImage();
+      const ref = parseReference(`${front.host}/drydock/location-elsewhere:v1`);
+      assert.equal(await client.pushBlob(ref, img.layerDescriptor, () => Readable.from([img.layer])), 'uploaded');
+      assert.ok(storage.seen.length >= 2, `the upload went to the storage host: ${JSON.stringify(storage.seen)}`);
+      assert.deepEqual(storage.seen.filter((s) => s.authorization), [], 'no Authorization reached the storage host');
+      assert.ok(front.seen.some((s) => s.method === 'POST' && s.authorization === basic), 'the registry itself got the credentials');
+    } finally {
+      await client.close();
+    }
+  });
+});
