@@ -196,6 +196,8 @@ export class RegistryHttp {
     let authHeader = await this.auth.header(host.auth, apiHost, o.registry, o.repository, scopes);
     let res = await this.sendOnce(o, host, url, authHeader);
     if (res.status !== 401) return res;
+    // Blob storage refusing the signed URL the registry sent us to: no token of ours changes that.
+    if (res.url.origin !== host.origin) throw await this.storageRefused(o, res);
 
     // Challenged: the token expired or the registry wants more scopes (it names them). Try once more.
     const challenge = pickChallenge(parseChallenges(res.headers['www-authenticate']));
@@ -207,10 +209,20 @@ export class RegistryHttp {
       authHeader = await this.auth.header(host.auth, apiHost, o.registry, o.repository, scopes);
       res = await this.sendOnce(o, host, url, authHeader);
       if (res.status !== 401) return res;
+      if (res.url.origin !== host.origin) throw await this.storageRefused(o, res);
       const again = pickChallenge(parseChallenges(res.headers['www-authenticate']));
       throw await this.authError(o, await readText(res.body), again?.params.error);
     }
     throw await this.authError(o, text, challenge?.params.error);
+  }
+
+  private async storageRefused(o: SendOptions, res: RegistryResponse): Promise<RegistryError> {
+    const server = parseErrorBody(await readText(res.body).catch(() => ''))?.message;
+    return new RegistryError(
+      `${res.url.host} refused ${o.what} of ${o.registry}/${o.repository ?? ''} (HTTP 401${server ? `: ${server}` : ''}): `
+        + `registry ${o.registry} sent us there (a redirect or upload location, often a signed URL), and that host did not accept the address`,
+      { registry: o.registry, repository: o.repository, status: 401 },
+    );
   }
 
   private async authError(o: SendOptions, text: string, challengeError?: string): Promise<RegistryError> {

@@ -4,6 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { Readable } from 'node:stream';
 import { parseReference } from '../../../src/image/reference';
+import { RegistryError } from '../../../src/registry';
 import { clientFor, makeTestImage, seededRegistry } from './helpers';
 import { startForwarder, type Forwarder } from './forwarder';
 
@@ -43,6 +44,30 @@ describe('registry client: requests to another origin', function () {
       assert.ok(storage.seen.length >= 2, `the upload went to the storage host: ${JSON.stringify(storage.seen)}`);
       assert.deepEqual(storage.seen.filter((s) => s.authorization), [], 'no Authorization reached the storage host');
       assert.ok(front.seen.some((s) => s.method === 'POST' && s.authorization === basic), 'the registry itself got the credentials');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('reports a 401 from the storage host as that host refusing the address, without a token refresh', async () => {
+    const reg = await seededRegistry('token');
+    const storage = await startForwarder(portOf(reg.host), () => ({
+      status: 401,
+      headers: { 'content-type': 'application/xml', 'www-authenticate': 'Bearer realm="http://127.0.0.1:1/token"' },
+      body: '<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>',
+    }));
+    servers.push(storage);
+    const front = await frontSendingUploadsTo(reg.host, storage);
+    const client = clientFor({ ...reg, host: front.host }, { retries: 0 });
+    try {
+      const img = await makeTestImage();
+      const ref = parseReference(`${front.host}/drydock/location-refused:v1`);
+      await assert.rejects(client.pushBlob(ref, img.layerDescriptor, () => Readable.from([img.layer])), (e: unknown) => {
+        assert.ok(e instanceof RegistryError);
+        assert.match(e.message, new RegExp(`^localhost:${storage.port} refused upload of blob sha256:[0-9a-f]{64} of ${front.host}/drydock/location-refused \\(HTTP 401: AccessDenied Request has expired\\): registry ${front.host} sent us there`));
+        return true;
+      });
+      assert.equal(storage.seen.length, 1, 'asked once: a new token of the registry cannot change the storage host\'s mind');
     } finally {
       await client.close();
     }
