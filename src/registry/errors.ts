@@ -105,45 +105,51 @@ export function isTlsError(err: unknown): boolean {
   return codes.some((c) => TLS_CODES.has(c) || c.startsWith('ERR_SSL_') || c.startsWith('ERR_TLS_') || c === 'EPROTO');
 }
 
-/** A failed connection (no HTTP answer) as a RegistryError that says what to do about it. */
-export function networkError(err: unknown, registry: string, repository?: string): RegistryError {
+/**
+ * A failed connection (no HTTP answer) as a RegistryError that says what to do about it.
+ * `elsewhere`: the host actually contacted when the registry sent us to another one (blob storage
+ * behind a redirect or an upload Location); the message and the flags it suggests name that host.
+ */
+export function networkError(err: unknown, registry: string, repository?: string, elsewhere?: string): RegistryError {
   if (err instanceof RegistryError) return err;
   const codes = codesOf(err);
   const base = { registry, repository, cause: err };
   const has = (c: string) => codes.includes(c);
-  const proxy = proxyNote(registryApiHost(registry));
+  const host = elsewhere ?? registry;
+  const who = elsewhere ? `${elsewhere} (where registry ${registry} sent us)` : `registry ${registry}`;
+  const proxy = proxyNote(registryApiHost(host));
   if (proxy) {
     // through a proxy, a refused or unresolved connection is the proxy's; the registry's own
     // failures come back as the proxy's answer to CONNECT
     const answer = /Proxy response \((\d+)\)/.exec(messageOf(err))?.[1];
     if (answer === '407') return new RegistryError(`${proxy} refused its credentials (407 Proxy Authentication Required): check the user and password in the variable`, base);
-    if (answer) return new RegistryError(`${proxy} could not open a connection to registry ${registry} (it answered HTTP ${answer})`, { ...base, retryable: answer === '502' || answer === '503' || answer === '504' });
+    if (answer) return new RegistryError(`${proxy} could not open a connection to ${who} (it answered HTTP ${answer})`, { ...base, retryable: answer === '502' || answer === '503' || answer === '504' });
     if (has('ECONNREFUSED') || has('ENOTFOUND') || has('EHOSTUNREACH') || has('ENETUNREACH')) {
-      return new RegistryError(`cannot reach registry ${registry}: cannot connect to the ${proxy} (${codes.find((c) => /^E[A-Z]+$/.test(c))})`, base);
+      return new RegistryError(`cannot reach ${who}: cannot connect to the ${proxy} (${codes.find((c) => /^E[A-Z]+$/.test(c))})`, base);
     }
   }
-  if (has('ECONNREFUSED')) return new RegistryError(`cannot reach registry ${registry}: connection refused`, base);
-  if (has('ENOTFOUND')) return new RegistryError(`cannot reach registry ${registry}: host not found (DNS lookup failed)`, base);
-  if (has('EHOSTUNREACH') || has('ENETUNREACH')) return new RegistryError(`cannot reach registry ${registry}: no route to host`, base);
+  if (has('ECONNREFUSED')) return new RegistryError(`cannot reach ${who}: connection refused`, base);
+  if (has('ENOTFOUND')) return new RegistryError(`cannot reach ${who}: host not found (DNS lookup failed)`, base);
+  if (has('EHOSTUNREACH') || has('ENETUNREACH')) return new RegistryError(`cannot reach ${who}: no route to host`, base);
   if (codes.some((c) => c === 'ERR_SSL_WRONG_VERSION_NUMBER' || c === 'ERR_SSL_PACKET_LENGTH_TOO_LONG')) {
     return new RegistryError(
-      `cannot talk HTTPS to registry ${registry}: it answers plain HTTP; allow that with --insecure-registry ${registry} (or --insecure / --insecure-pull)`,
+      `cannot talk HTTPS to ${who}: it answers plain HTTP; allow that with --insecure-registry ${host} (or --insecure / --insecure-pull)`,
       base,
     );
   }
   if (isTlsError(err)) {
     return new RegistryError(
-      `TLS error talking to registry ${registry}: ${messageOf(err)}; if it uses a private CA pass --registry-certificate ${registry}=<ca.pem>` +
+      `TLS error talking to ${who}: ${messageOf(err)}; if it uses a private CA pass --registry-certificate ${host}=<ca.pem>` +
         ` or add the CA to this host's store (update-ca-certificates, or a file in SSL_CERT_DIR)` +
-        ` (or, insecurely, --skip-tls-verify-registry ${registry})`,
+        ` (or, insecurely, --skip-tls-verify-registry ${host})`,
       base,
     );
   }
   if (codes.some((c) => RETRYABLE_CODES.has(c))) {
     const what = codes.find((c) => RETRYABLE_CODES.has(c));
-    return new RegistryError(`connection to registry ${registry} failed (${what}): ${messageOf(err)}`, { ...base, retryable: true });
+    return new RegistryError(`connection to ${who} failed (${what}): ${messageOf(err)}`, { ...base, retryable: true });
   }
-  return new RegistryError(`request to registry ${registry} failed: ${messageOf(err)}`, base);
+  return new RegistryError(`request to ${who} failed: ${messageOf(err)}`, base);
 }
 
 /** Retry-After as milliseconds (delta-seconds or HTTP date). */

@@ -5,7 +5,6 @@
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { undici } from './undici';
-import { newAgent } from '../net/agents';
 import type { Keychain } from '../credentials/keychain';
 import { isAnonymous } from '../credentials/keychain';
 import { redactHeaders, type Logger } from '../log';
@@ -85,7 +84,6 @@ export async function readAll(body: Readable, limit: number, what: string, regis
 export class RegistryHttp {
   private readonly hosts = new Map<string, Promise<HostState>>();
   readonly auth: Authenticator;
-  private redirectAgent?: Dispatcher;
 
   constructor(readonly transport: Transport, keychain: Keychain, readonly log: Logger, private readonly policies: Record<Direction, RetryPolicy>) {
     this.auth = new Authenticator(keychain, {
@@ -157,8 +155,12 @@ export class RegistryHttp {
 
   private async sendOnce(o: SendOptions, host: HostState, url: URL, authHeader: string | undefined): Promise<RegistryResponse> {
     const headers: Record<string, string> = { 'user-agent': this.transport.userAgent, ...o.headers };
-    let dispatcher = this.transport.dispatcherFor(registryApiHost(o.registry), o.direction);
+    const apiHost = registryApiHost(o.registry);
     for (let redirects = 0; ; redirects++) {
+      // Another origin (an upload Location, a blob redirect) is reached with that host's TLS
+      // settings merged with the registry's, and failures there name that host.
+      const elsewhere = url.origin === host.origin ? undefined : url.host;
+      const dispatcher = elsewhere ? this.transport.redirectDispatcherFor(elsewhere, apiHost, o.direction) : this.transport.dispatcherFor(apiHost, o.direction);
       // Our credentials go to the registry's origin only, as go-containerregistry's transport does:
       // an upload Location or a redirect may name blob storage (S3, a CDN) with its own
       // credentials in the URL, or any host at all.
@@ -170,7 +172,7 @@ export class RegistryHttp {
         res = await undici().request(url, { method: o.method, headers, body, dispatcher });
       } catch (e) {
         if (body && typeof body === 'object' && 'destroy' in body) (body as Readable).destroy();
-        throw networkError(e, o.registry, o.repository);
+        throw networkError(e, o.registry, o.repository, elsewhere);
       }
       if (this.log.enabled('debug')) {
         this.log.debug('registry request', { method: o.method, url: url.toString(), status: res.statusCode, headers: redactHeaders(headers) });
@@ -178,9 +180,7 @@ export class RegistryHttp {
       const location = res.headers.location;
       if (o.followRedirects && [301, 302, 303, 307, 308].includes(res.statusCode) && typeof location === 'string' && redirects < MAX_REDIRECTS) {
         await res.body.dump();
-        const next = new URL(location, url);
-        if (next.origin !== url.origin && next.origin !== host.origin) dispatcher = this.redirectAgent ??= newAgent();
-        url = next;
+        url = new URL(location, url);
         continue;
       }
       return { status: res.statusCode, headers: res.headers, body: res.body, url };
@@ -293,7 +293,6 @@ export class RegistryHttp {
   }
 
   async close(abort = false): Promise<void> {
-    await (abort ? this.redirectAgent?.destroy() : this.redirectAgent?.close())?.catch(() => undefined);
     await this.transport.close(abort);
   }
 }

@@ -135,18 +135,38 @@ export class Transport {
   /** The dispatcher for a host: TLS options are per host, connections are pooled per origin inside it. */
   dispatcherFor(host: string, direction: Direction): Dispatcher {
     const h = normalizeRegistryHost(host);
-    const skip = this.skipsVerify(h, direction);
-    const ca = this.caFiles.get(h);
-    const client = this.clientCerts.get(h);
-    const key = JSON.stringify([skip, ca ?? null, client ?? null]);
+    return this.dispatcherWith(this.skipsVerify(h, direction), [h], h);
+  }
+
+  /**
+   * The dispatcher for a host that `registry` sent us to (a blob redirect, an upload Location on
+   * blob storage or a CDN). go-containerregistry (so kaniko) follows those with the registry's own
+   * transport, so the registry's TLS choices hold there too (verification skipped, its extra CA),
+   * besides the storage host's own; only a client certificate stays with the host it was given for.
+   */
+  redirectDispatcherFor(target: string, registry: string, direction: Direction): Dispatcher {
+    const t = normalizeRegistryHost(target);
+    const r = normalizeRegistryHost(registry);
+    return this.dispatcherWith(this.skipsVerify(t, direction) || this.skipsVerify(r, direction), [r, t], t);
+  }
+
+  /** One dispatcher per distinct TLS setup: verification, the hosts whose extra CAs are trusted, a client certificate. */
+  private dispatcherWith(skip: boolean, caHosts: string[], clientHost: string): Dispatcher {
+    const cas = [...new Set(caHosts)].flatMap((h) => {
+      const p = this.caFiles.get(h);
+      return p ? [[h, p] as const] : [];
+    });
+    const client = this.clientCerts.get(clientHost);
+    const key = JSON.stringify([skip, cas.map(([, p]) => p), client ?? null]);
     let d = this.dispatchers.get(key);
     if (d) return d;
     const connect: ConnectOptions = { rejectUnauthorized: !skip };
     if (this.options.connectTimeoutMs) connect.timeout = this.options.connectTimeoutMs;
     // A private CA is trusted besides the roots (Node's and the host's store), not instead of
     // them (a mirror may redirect to a CDN)
-    if (ca) connect.extraCa = readCaFiles(h, ca);
+    if (cas.length) connect.extraCa = cas.flatMap(([h, p]) => readCaFiles(h, p));
     if (client) {
+      const h = clientHost;
       const [certPath, keyPath] = client.split(',').map((s) => s.trim());
       if (!certPath || !keyPath) throw new UserError(`--registry-client-cert ${h}=${client}: expected host=/path/cert.pem,/path/key.pem`);
       try {

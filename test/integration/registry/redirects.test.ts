@@ -4,7 +4,8 @@
 import { strict as assert } from 'node:assert';
 import { Readable } from 'node:stream';
 import { parseReference } from '../../../src/image/reference';
-import { RegistryError } from '../../../src/registry';
+import { parsePlatform } from '../../../src/image/platform';
+import { RegistryClient, RegistryError, type RegistryClientOptions } from '../../../src/registry';
 import { clientFor, makeTestImage, seededRegistry } from './helpers';
 import { startForwarder, type Forwarder } from './forwarder';
 
@@ -71,5 +72,55 @@ describe('registry client: requests to another origin', function () {
     } finally {
       await client.close();
     }
+  });
+
+  describe('a blob redirect to an https storage host with a private CA', () => {
+    // The plain registry's blobs are redirected to the tls registry (self-signed, the same
+    // busybox pushed there), which plays the storage host.
+    async function frontRedirectingBlobs(): Promise<{ front: Forwarder; storage: string; caFile: string }> {
+      const plain = await seededRegistry('plain');
+      const tls = await seededRegistry('tls');
+      const front = await startForwarder(portOf(plain.host), (req) => (req.method === 'GET' && /\/blobs\/sha256:/.test(req.url ?? '')
+        ? { status: 307, headers: { location: `https://${tls.host}${req.url}` } }
+        : undefined));
+      servers.push(front);
+      return { front, storage: tls.host, caFile: tls.caFile! };
+    }
+
+    async function pull(front: Forwarder, extra: RegistryClientOptions): Promise<void> {
+      const client = new RegistryClient({ retries: 0, ...extra });
+      try {
+        const img = await client.resolveImage(parseReference(`${front.host}/library/busybox:latest`), parsePlatform('linux/amd64'));
+        let n = 0;
+        for await (const c of await client.openBlob(img.ref, img.layers[0])) n += (c as Buffer).length;
+        assert.equal(n, img.layers[0].size);
+      } finally {
+        await client.close();
+      }
+    }
+
+    it('names the storage host, not the registry, in the TLS error', async () => {
+      const { front, storage } = await frontRedirectingBlobs();
+      await assert.rejects(pull(front, {}), (e: unknown) => {
+        assert.ok(e instanceof RegistryError);
+        assert.match(e.message, new RegExp(`^TLS error talking to ${storage} \\(where registry ${front.host} sent us\\): .*--registry-certificate ${storage}=<ca.pem>.*--skip-tls-verify-registry ${storage}\\)$`));
+        return true;
+      });
+    });
+
+    it('follows it with --skip-tls-verify-pull', async () => {
+      const { front } = await frontRedirectingBlobs();
+      await pull(front, { skipTlsVerifyPull: true });
+    });
+
+    it('follows it with --registry-certificate for the storage host', async () => {
+      const { front, storage, caFile } = await frontRedirectingBlobs();
+      await pull(front, { registryCertificates: { [storage]: caFile } });
+    });
+
+    it("follows it with the registry's own --skip-tls-verify-registry, as go-containerregistry's shared transport does", async () => {
+      const { front } = await frontRedirectingBlobs();
+      await pull(front, { skipTlsVerifyRegistries: [front.host] });
+    });
   });
 });
