@@ -63,6 +63,9 @@ export interface ResolvedImage {
   indexMediaType?: string;
 }
 
+/** How a POST to …/blobs/uploads/ ended: the blob mounted, or an upload to make at `location`. */
+type UploadStart = { mounted: true } | { mounted: false; location: URL };
+
 const MANIFEST_LIMIT = 8 * 1024 * 1024; // distribution refuses manifests over 4 MiB
 const CONFIG_LIMIT = 64 * 1024 * 1024;
 
@@ -311,7 +314,7 @@ export class RegistryClient {
    * Start an upload, asking for a cross-repository mount when `from` is given. A 201 means the blob
    * was mounted; a 202 gives the upload URL.
    */
-  private async initiateUpload(ref: Reference, digest: string | undefined, from?: string): Promise<{ mounted: true } | { mounted: false; location: URL }> {
+  private async initiateUpload(ref: Reference, digest: string | undefined, from?: string): Promise<UploadStart> {
     let url = `/v2/${ref.repository}/blobs/uploads/`;
     const scopes = [repositoryScope(ref.repository, ['pull', 'push'])];
     if (from && digest) {
@@ -348,10 +351,26 @@ export class RegistryClient {
     }
   }
 
+  /**
+   * Ask for a cross-repository mount; undefined when the registry refused it outright (a mount is an
+   * optimisation: go-containerregistry, containerd and kaniko upload the blob instead). Quay answers
+   * 400, registries with per-repository permissions 403 or 401 insufficient_scope for the source.
+   */
+  private async tryMount(ref: Reference, digest: string, from: string): Promise<UploadStart | undefined> {
+    try {
+      return await this.initiateUpload(ref, digest, from);
+    } catch (e) {
+      if (!(e instanceof RegistryError) || e.retryable || e.status === undefined || e.status < 400 || e.status >= 500) throw e;
+      this.log.debug('cross-repository mount refused; the blob is uploaded instead', { digest, from, into: ref.name(), error: e.message });
+      return undefined;
+    }
+  }
+
   /** Mount a blob from another repository of the same registry; false when the registry would not. */
   async mountBlob(ref: Reference, digest: string, fromRepository: string): Promise<boolean> {
     return this.http.retrying('push', `mount ${digest} into ${ref.name()}`, async () => {
-      const r = await this.initiateUpload(ref, digest, fromRepository);
+      const r = await this.tryMount(ref, digest, fromRepository);
+      if (!r) return false;
       if (r.mounted) return true;
       await this.cancelUpload(ref, r.location);
       return false;
@@ -375,7 +394,9 @@ export class RegistryClient {
       const sources = (opts.mountFrom ?? []).filter((r) => r !== ref.repository);
       for (const from of sources) {
         if (location) await this.cancelUpload(ref, location);
-        const r = await this.initiateUpload(ref, descriptor.digest, from);
+        location = undefined;
+        const r = await this.tryMount(ref, descriptor.digest, from);
+        if (!r) continue;
         if (r.mounted) return 'mounted' as const;
         location = r.location;
       }
