@@ -1,6 +1,7 @@
 // Secret redaction shared by every log line and every error message that leaves the process.
 // Registered secrets are replaced wherever they appear; well-known secret shapes (Authorization
-// headers, basic-auth URLs, JSON password fields, AWS keys) are replaced even when unregistered.
+// headers, basic-auth URLs, JSON password fields, AWS keys, signed-URL query parameters) are
+// replaced even when unregistered.
 
 const known = new Set<string>();
 
@@ -21,6 +22,10 @@ const patterns: Array<[RegExp, string]> = [
   // but host:port/path@digest is no password
   [/(\/\/[^/:@\s]+:)(?!\d+(?:\/|\s|$))\S*@/g, `$1${MASK}@`],
   [/(X-Amz-Signature=|X-Amz-Credential=|X-Amz-Security-Token=)[^&\s"]+/g, `$1${MASK}`],
+  // signed URLs that registries redirect blob downloads and uploads to carry their credentials in
+  // the query: GCS (X-Goog-*, v2 Signature), Azure SAS (sig), CloudFront (Signature, Policy),
+  // Alibaba OSS, Akamai (hdnts, hmac), plain token parameters
+  [/([?&;](?:x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|x-goog-security-token|x-oss-signature|x-oss-credential|x-oss-security-token|security-token|signature|sig|policy|hdnts|hmac|token|access_token|auth)=)[^&\s"'#<>]+/gi, `$1${MASK}`],
   [/(Signature=)[0-9a-f]{64}/g, `$1${MASK}`],
 ];
 
