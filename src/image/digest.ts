@@ -13,21 +13,28 @@ export interface ParsedDigest {
   hex: string;
 }
 
+/**
+ * What is wrong with a digest string, or undefined when it is one we can verify: sha256 or sha512
+ * with exactly 64 or 128 lowercase hex digits (go-digest's rule; "sha256:ABC…" is no digest there).
+ */
+export function digestProblem(s: string): string | undefined {
+  const colon = s.indexOf(':');
+  if (colon < 0) return 'expected algorithm:hex, e.g. sha256:<64 hex digits>';
+  const algorithm = s.slice(0, colon);
+  const hex = s.slice(colon + 1);
+  if (algorithm !== 'sha256' && algorithm !== 'sha512') return `unsupported algorithm "${algorithm}" (expected sha256 or sha512)`;
+  const n = HEX_LENGTH[algorithm];
+  if (hex.length !== n || !/^[0-9a-f]+$/.test(hex)) return `expected ${n} lowercase hex digits after "${algorithm}:"`;
+  return undefined;
+}
+
 /** Parse "sha256:<64 lowercase hex>" or "sha512:<128 lowercase hex>"; `what` names the object in errors. */
 export function parseDigest(s: string, what = 'digest'): ParsedDigest {
   if (typeof s !== 'string') throw new UserError(`invalid ${what}: expected a string like sha256:<64 hex digits>, got ${typeof s}`);
+  const problem = digestProblem(s);
+  if (problem) throw new UserError(`invalid ${what} "${s}": ${problem}`);
   const colon = s.indexOf(':');
-  if (colon < 0) throw new UserError(`invalid ${what} "${s}": expected algorithm:hex, e.g. sha256:<64 hex digits>`);
-  const algorithm = s.slice(0, colon);
-  const hex = s.slice(colon + 1);
-  if (algorithm !== 'sha256' && algorithm !== 'sha512') {
-    throw new UserError(`invalid ${what} "${s}": unsupported algorithm "${algorithm}" (expected sha256 or sha512)`);
-  }
-  const n = HEX_LENGTH[algorithm];
-  if (hex.length !== n || !/^[0-9a-f]+$/.test(hex)) {
-    throw new UserError(`invalid ${what} "${s}": expected ${n} lowercase hex digits after "${algorithm}:"`);
-  }
-  return { algorithm, hex };
+  return { algorithm: s.slice(0, colon) as DigestAlgorithm, hex: s.slice(colon + 1) };
 }
 
 export function isDigest(s: unknown): s is string {

@@ -2,6 +2,7 @@
 // normalization Docker applies (github.com/distribution/reference), so that a name means the same
 // image here as in `docker pull`.
 import { UserError } from '../log';
+import { digestProblem } from './digest';
 
 export const DOCKER_HUB = 'docker.io';
 /** The host that actually serves Docker Hub's registry API. */
@@ -14,7 +15,6 @@ const ipv6 = '\\[(?:[a-fA-F0-9:]+)\\]';
 const DOMAIN_RE = new RegExp(`^(?:${ipv6}|${domainComponent}(?:\\.${domainComponent})*)(?::[0-9]+)?$`);
 const PATH_COMPONENT_RE = /^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$/;
 const TAG_RE = /^[\w][\w.-]{0,127}$/;
-const DIGEST_RE = /^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$/;
 const NAME_MAX = 255;
 
 export class Reference {
@@ -48,7 +48,8 @@ export class Reference {
   }
 
   withDigest(digest: string): Reference {
-    if (!DIGEST_RE.test(digest)) throw new UserError(`invalid digest "${digest}" for ${this.name()}: expected algorithm:hex`);
+    const problem = digestProblem(digest);
+    if (problem) throw new UserError(`invalid digest "${digest}" for ${this.name()}: ${problem}`);
     return new Reference(this.registry, this.repository, this.tag, digest);
   }
 
@@ -75,7 +76,10 @@ export function parseReference(input: string): Reference {
   if (at >= 0) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!DIGEST_RE.test(digest)) throw bad(input, `"${digest}" is not a digest (expected e.g. sha256:<64 hex digits>)`);
+    // distribution/reference's grammar admits any algorithm and upper-case hex, but go-digest's
+    // validation then refuses them: a registry would answer 400 or 500 (retried for seconds)
+    const problem = digestProblem(digest);
+    if (problem) throw bad(input, `"${digest}" is not a digest: ${problem}`);
   }
 
   let tag: string | undefined;

@@ -42,6 +42,7 @@ describe('image/reference', () => {
     assert.equal(parseReference('r.io/x:1').withDigest(D).toString(), `r.io/x:1@${D}`);
     assert.throws(() => r.withTag('-bad'), /invalid tag "-bad"/);
     assert.throws(() => r.withDigest('sha256:zz'), /invalid digest/);
+    assert.throws(() => r.withDigest(`sha256:${'A'.repeat(64)}`), /invalid digest "sha256:A+" for r\.io\/x: expected 64 lowercase hex digits/);
   });
 
   const bad: Array<[string, RegExp]> = [
@@ -51,6 +52,12 @@ describe('image/reference', () => {
     ['busybox:', /not a valid tag/],
     ['busybox:-x', /not a valid tag/],
     ['busybox@sha256:abc', /not a digest/],
+    // go-digest: lowercase hex of exactly the algorithm's length, and an algorithm it knows
+    [`busybox@sha256:${'A'.repeat(64)}`, /is not a digest: expected 64 lowercase hex digits after "sha256:"/],
+    [`r.io/x:1@sha256:${'a'.repeat(63)}B`, /is not a digest: expected 64 lowercase hex digits/],
+    [`busybox@sha256:${'a'.repeat(65)}`, /is not a digest: expected 64 lowercase hex digits/],
+    [`busybox@sha512:${'a'.repeat(64)}`, /is not a digest: expected 128 lowercase hex digits after "sha512:"/],
+    [`busybox@md5:${'a'.repeat(32)}`, /is not a digest: unsupported algorithm "md5"/],
     ['https://r.io/x', /no scheme/],
     ['r.io/a//b', /not a valid repository path component/],
     ['r.io/', /missing|not a valid/],
