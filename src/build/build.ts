@@ -14,7 +14,7 @@ import { createKeychain } from '../credentials';
 import { editConfig, imageSize, serializeImage, type Image } from '../image/image';
 import { DOCKER_MANIFEST, OCI_MANIFEST } from '../image/mediatypes';
 import { defaultPlatform, parsePlatform, formatPlatform, type Platform } from '../image/platform';
-import { parseReference, type Reference } from '../image/reference';
+import type { Reference } from '../image/reference';
 import { writeDockerArchive } from '../image/writers/docker-archive';
 import { writeOciLayout } from '../image/writers/oci-layout';
 import { UserError, log, progressReporter } from '../log';
@@ -27,6 +27,7 @@ import { bindMountsDigest, runInstruction } from './instructions/run';
 import type { BuildOptions } from './options';
 import { outputFiles, prepareOutputDirs, writingOutput } from './output-files';
 import { pushImage, writeDigestFiles } from './push';
+import { parseDestinations } from './destinations';
 import { findStage, hasRun, hostRootStage, layeredStages, neededStages } from './plan';
 import { probeOverlay } from './snapshot';
 import { StageBuilder, type StageEnv } from './stage';
@@ -83,16 +84,6 @@ function registryClient(opts: BuildOptions): RegistryClient {
   });
 }
 
-function parseDestinations(opts: BuildOptions): Reference[] {
-  return opts.destinations.map((d) => {
-    try {
-      return parseReference(d);
-    } catch (e) {
-      throw new UserError(`invalid --destination "${d}": ${(e as Error).message}`);
-    }
-  });
-}
-
 function createdTime(opts: BuildOptions): string {
   if (opts.sourceDateEpoch !== undefined) return new Date(opts.sourceDateEpoch * 1000).toISOString();
   if (opts.reproducible) return new Date(0).toISOString();
@@ -100,7 +91,7 @@ function createdTime(opts: BuildOptions): string {
 }
 
 async function buildIn(opts: BuildOptions, workDir: string, started: number): Promise<BuildResult> {
-  const destinations = parseDestinations(opts);
+  const destinations = parseDestinations(opts.destinations);
   await prepareOutputDirs(outputFiles(opts));
   const ctx = await openContext(opts.context, workDir, opts.contextSubPath, {
     s3Get: async (url) => (require('../aws/s3') as typeof import('../aws/s3')).getObjectStream(url),

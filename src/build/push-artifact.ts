@@ -2,7 +2,6 @@
 // again: the scan-then-push workflow (build with --no-push, scan the artifact, push it).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseReference } from '../image/reference';
 import { readDockerArchive } from '../image/readers/docker-archive';
 import { readOciLayout } from '../image/readers/oci-layout';
 import type { StoredImage } from '../image/readers/stored-image';
@@ -10,6 +9,7 @@ import { UserError, log } from '../log';
 import { extractionTools } from './isolation/host-tools';
 import type { RegistryClient } from '../registry';
 import { outputFiles, prepareOutputDirs } from './output-files';
+import { parseDestinations } from './destinations';
 import { pushStored, writeDigestFiles, type DigestFiles, type PushOptions, type PushResult } from './push';
 
 /**
@@ -37,13 +37,7 @@ export interface PushArtifactOptions extends PushOptions, DigestFiles {
 
 export async function pushArtifact(o: PushArtifactOptions): Promise<PushResult> {
   if (o.destinations.length === 0) throw new UserError('no --destination given: name at least one image to push to', { exitCode: 2 });
-  const destinations = o.destinations.map((d) => {
-    try {
-      return parseReference(d);
-    } catch (e) {
-      throw new UserError(`invalid --destination "${d}": ${(e as Error).message}`);
-    }
-  });
+  const destinations = parseDestinations(o.destinations);
   await prepareOutputDirs(outputFiles(o));
   const scratch = fs.mkdtempSync(path.join(o.workDir, 'drydock-push-'));
   try {
