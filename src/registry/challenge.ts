@@ -1,6 +1,8 @@
 // WWW-Authenticate parsing (RFC 7235): a header may hold several challenges, each a scheme with
 // comma-separated auth-params whose quoted values can themselves contain commas
-// (scope="repository:a:pull,push"), or a single token68.
+// (scope="repository:a:pull,push"), or a single token68. Registries are sloppier than the RFC:
+// an unquoted value runs to the next comma (realm=http://h/auth, as go-containerregistry reads it)
+// and empty list elements (",,") are skipped.
 
 export interface Challenge {
   /** Lower-case scheme: "basic", "bearer", … */
@@ -39,6 +41,12 @@ export function parseChallenges(header: string | string[] | undefined): Challeng
     i++; // closing quote (or end of input for an unterminated value)
     return v;
   };
+  const readUnquoted = (): string => {
+    const end = s.indexOf(',', i);
+    const v = s.slice(i, end < 0 ? s.length : end).trim();
+    i = end < 0 ? s.length : end;
+    return v;
+  };
 
   while (i < s.length) {
     skipSeparators();
@@ -65,7 +73,7 @@ export function parseChallenges(header: string | string[] | undefined): Challeng
     }
     // auth-params
     for (;;) {
-      skipWs();
+      skipSeparators();
       const save = i;
       const name = readToken();
       if (!name) break;
@@ -76,13 +84,10 @@ export function parseChallenges(header: string | string[] | undefined): Challeng
       }
       i++;
       skipWs();
-      const value = s[i] === '"' ? readQuoted() : (readToken() ?? '');
+      const value = s[i] === '"' ? readQuoted() : readUnquoted();
       challenge.params[name.toLowerCase()] = value;
       skipWs();
-      if (s[i] === ',') {
-        i++;
-        continue;
-      }
+      if (s[i] === ',') continue;
       break;
     }
   }

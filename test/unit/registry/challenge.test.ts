@@ -30,6 +30,24 @@ describe('registry/challenge', () => {
     assert.deepEqual(parseChallenges(''), []);
   });
 
+  it('reads an unquoted value up to the next comma, as go-containerregistry does (a realm URL with : and /)', () => {
+    assert.deepEqual(parseChallenges('Bearer realm=http://h:5001/auth,service=s'), [{ scheme: 'bearer', params: { realm: 'http://h:5001/auth', service: 's' } }]);
+    assert.deepEqual(parseChallenges('Bearer realm=https://h/token?account=x , scope=repository:a/b:pull, Basic realm=y'), [
+      { scheme: 'bearer', params: { realm: 'https://h/token?account=x', scope: 'repository:a/b:pull' } },
+      { scheme: 'basic', params: { realm: 'y' } },
+    ]);
+  });
+
+  it('skips empty list elements', () => {
+    assert.deepEqual(parseChallenges('Bearer realm="https://t/token",,service="s", ,scope="x"'), [
+      { scheme: 'bearer', params: { realm: 'https://t/token', service: 's', scope: 'x' } },
+    ]);
+    assert.deepEqual(parseChallenges(',Basic realm=x,,, Bearer realm=y,'), [
+      { scheme: 'basic', params: { realm: 'x' } },
+      { scheme: 'bearer', params: { realm: 'y' } },
+    ]);
+  });
+
   it('prefers Bearer over Basic', () => {
     assert.equal(pickChallenge(parseChallenges('Basic realm="x", Bearer realm="y"'))?.scheme, 'bearer');
     assert.equal(pickChallenge(parseChallenges('Basic realm="x"'))?.scheme, 'basic');
