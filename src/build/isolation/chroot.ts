@@ -401,8 +401,9 @@ async function readOr(file: string, fallback: string): Promise<string> {
 }
 
 /**
- * SIGKILL every process whose root directory is `root` (a step's leftovers, found by their
- * chroot). Processes of other users stay unseen without CAP_SYS_PTRACE; their group was killed.
+ * SIGKILL every process whose root directory is `root` or below it (a step's leftovers, found by
+ * their chroot, also those that chrooted further in). Processes of other users stay unseen
+ * without CAP_SYS_PTRACE; their group was killed.
  */
 function killProcessesRootedAt(root: string): void {
   let pids: string[];
@@ -413,7 +414,8 @@ function killProcessesRootedAt(root: string): void {
   }
   for (const pid of pids) {
     try {
-      if (fs.readlinkSync(`/proc/${pid}/root`) === root) process.kill(Number(pid), 'SIGKILL');
+      const r = fs.readlinkSync(`/proc/${pid}/root`);
+      if (r === root || r.startsWith(root + '/')) process.kill(Number(pid), 'SIGKILL');
     } catch {
       /* gone, or not ours to see */
     }
@@ -443,15 +445,19 @@ function mountPointAsItWas(dir: string): MountPointBefore {
  */
 function dropStepAdditions({ dir, st, names }: MountPointBefore): void {
   if (!st) {
-    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true }); // a symlink the step left there goes, never its target
     return;
   }
   if (!names) return; // a link or a file: not ours to tidy
+  // the step replaced the directory (a symlink to a host directory, say): its change, for the
+  // snapshot to see, and never to be followed
+  const nowSt = fs.lstatSync(dir, { throwIfNoEntry: false });
+  if (!nowSt?.isDirectory() || nowSt.ino !== st.ino || nowSt.dev !== st.dev) return;
   let now: string[];
   try {
     now = fs.readdirSync(dir);
   } catch {
-    return; // the step replaced it: its change, for the snapshot to see
+    return;
   }
   for (const name of now) if (!names.has(name)) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
   fs.utimesSync(dir, st.atime, st.mtime); // as it was: no snapshot sees a change

@@ -8,6 +8,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { resolveInRootSync } from '../../fs/in-root';
+import { inImagePath, stillLeadsTo } from './root-path';
 import type { BindMount } from './types';
 
 interface Placed {
@@ -68,9 +69,12 @@ export class CopyMounts {
   /** Take the mounts away (a writable directory mount's content goes back to its source first). */
   restore(): void {
     for (const p of this.placed.reverse()) {
+      // A step that rerouted the target's parent (rm -r /a && ln -s /host/dir /a) made that path its
+      // own: nothing is read back from it or put back through it (that would reach the host).
+      const parentOurs = this.stillOurs(path.dirname(p.hostPath));
       // Only a directory goes back: the step may have left a symlink there (to /etc, say), which
       // must not be followed out here, on the host. Anything else leaves the cache empty.
-      const leftDir = fs.lstatSync(p.hostPath, { throwIfNoEntry: false })?.isDirectory() === true;
+      const leftDir = parentOurs && fs.lstatSync(p.hostPath, { throwIfNoEntry: false })?.isDirectory() === true;
       if (p.moved) {
         if (p.mount.owned === 'keep') {
           if (leftDir) moveBack(p.hostPath, p.mount.source);
@@ -80,11 +84,13 @@ export class CopyMounts {
         for (const n of fs.readdirSync(p.mount.source)) fs.rmSync(path.join(p.mount.source, n), { recursive: true, force: true });
         if (leftDir) for (const n of fs.readdirSync(p.hostPath)) copyTree(path.join(p.hostPath, n), path.join(p.mount.source, n));
       }
+      if (!parentOurs) continue;
       fs.rmSync(p.hostPath, { recursive: true, force: true });
       if (p.hidden) fs.renameSync(p.hidden, p.hostPath);
     }
     this.placed = [];
     for (const d of this.created.reverse()) {
+      if (!this.stillOurs(d)) continue;
       try {
         fs.rmdirSync(d);
       } catch {
@@ -93,8 +99,12 @@ export class CopyMounts {
     }
     this.created = [];
     // the parents' entries are as before: their times come back too, so no layer records them
-    for (const [dir, st] of this.parents) if (fs.existsSync(dir)) fs.utimesSync(dir, st.atime, st.mtime);
+    for (const [dir, st] of this.parents) if (this.stillOurs(dir) && fs.lstatSync(dir).ino === st.ino) fs.utimesSync(dir, st.atime, st.mtime);
     this.parents.clear();
+  }
+
+  private stillOurs(hostDir: string): boolean {
+    return stillLeadsTo(this.root, inImagePath(this.root, hostDir), hostDir);
   }
 }
 

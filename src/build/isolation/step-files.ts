@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { UserError } from '../../log';
-import { resolveInRoot } from './root-path';
+import { inImagePath, resolveInRoot, stillLeadsTo } from './root-path';
 import { listenProxy, type SocketProxy } from './socket-proxy';
 
 export type StepItem =
@@ -104,6 +104,12 @@ export class StepFiles {
   /** Put back what was there before `place`, in reverse order. Safe to call more than once. */
   async restore(): Promise<void> {
     for (const p of this.placed.reverse()) {
+      // a step that rerouted the parent (rm -r /etc && ln -s /host/dir /etc) made that path its
+      // own: nothing is put back through it (it would write or delete on the host)
+      if (!this.stillOurs(path.dirname(p.hostPath))) {
+        await p.proxy?.close();
+        continue;
+      }
       if (p.item.kind === 'dir') {
         // a mount point we made: keep it if the step (without a mount on it) wrote into it
         await fsp.rmdir(p.hostPath).catch(() => undefined);
@@ -126,6 +132,7 @@ export class StepFiles {
     this.placed = [];
     // directories we had to create: deepest first, only when the step left nothing in them
     for (const d of this.createdDirs.reverse()) {
+      if (!this.stillOurs(d)) continue;
       try {
         await fsp.rmdir(d);
         this.parents.delete(d);
@@ -135,10 +142,16 @@ export class StepFiles {
     }
     this.createdDirs = [];
     for (const p of this.parents.values()) {
+      if (!this.stillOurs(p.hostPath) || (await fsp.lstat(p.hostPath)).ino !== p.before.ino) continue;
       const names = await namesOf(p.hostPath);
       if (names !== null && names.join('/') === p.names.join('/')) await fsp.utimes(p.hostPath, p.before.atime, p.before.mtime);
     }
     this.parents.clear();
+  }
+
+  /** `hostDir` (in the root) is still reached by its in-image path, as a real directory. */
+  private stillOurs(hostDir: string): boolean {
+    return stillLeadsTo(this.root, inImagePath(this.root, hostDir), hostDir);
   }
 
   private async rememberParent(hostPath: string): Promise<void> {

@@ -143,6 +143,40 @@ for (const shape of shapes) {
       assert.match(r.stdout, new RegExp(`origin=${noMount ? `${jdk}/bin` : ''}\n$`));
     });
 
+    it('puts nothing back through a directory the step replaced with a symlink to the host (/etc, /dev)', async () => {
+      const jroot = makeBusyboxRoot();
+      const victim = tmpDir('drydock-victim-');
+      for (const f of ['hosts', 'resolv.conf', 'hostname', 'keep']) fs.writeFileSync(path.join(victim, f), `host's ${f}\n`);
+      fs.mkdirSync(path.join(victim, 'sub'));
+      fs.writeFileSync(path.join(jroot, 'etc/hostname'), 'image hostname\n');
+      const listing = () => run('find', [victim, '-printf', '%p %y %s %m %u %T@\\n']);
+      const before = listing();
+      const r = await runIn(iso, jroot, `rm -rf /etc && ln -s ${victim} /etc`);
+      assert.equal(r.exitCode, 0, r.stderr);
+      if (noMount) { // with namespaces /dev is a mount of the step's own
+        const d = await runIn(iso, jroot, `rm -rf /dev && ln -s ${victim} /dev`);
+        assert.equal(d.exitCode, 0, d.stderr);
+      }
+      assert.equal(listing(), before, 'the host directory is as it was');
+      assert.equal(fs.readlinkSync(path.join(jroot, 'etc')), victim, 'the step\'s symlink is its change, left for the snapshot');
+    });
+
+    it('kills what a step left running in a root of its own below the step\'s (chroot, setsid)', async () => {
+      const jroot = makeBusyboxRoot();
+      // a new session, no pipe of the step's held, and a root of its own: nothing ties it to the step
+      const r = await runIn(iso, jroot, 'mkdir -p /tmp/j/bin && cp /bin/busybox /tmp/j/bin/ && (setsid chroot /tmp/j /bin/busybox sleep 4851 </dev/null >/dev/null 2>&1 &) ; sleep 0.5; echo started');
+      assert.equal(r.exitCode, 0, r.stderr);
+      await new Promise((res) => setTimeout(res, 300));
+      const left = fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n)).filter((pid) => {
+        try {
+          return fs.readlinkSync(`/proc/${pid}/root`).startsWith(jroot) && !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+        } catch {
+          return false;
+        }
+      });
+      assert.deepEqual(left, [], 'nothing the step started is left running');
+    });
+
     it('drops what a step writes into /dev, /proc and /sys, as the runtime\'s mounts there would', async () => {
       const r = await runIn(iso, root, 'touch /dev/foo /proc/bar /sys/baz 2>/dev/null; mkdir -p /dev/dd/e 2>/dev/null; echo done');
       assert.equal(r.stdout, 'done\n', r.stderr);
@@ -273,6 +307,21 @@ for (const shape of shapes) {
           assert.ok(st.isDirectory() && !st.isSymbolicLink(), `the cache is a directory again (${owned ?? 'copied'})`);
           assert.deepEqual(fs.readdirSync(cache), [], `nothing of the host's /etc came into the cache (${owned ?? 'copied'})`);
           assert.equal(fs.existsSync(path.join(root, 'cache')), false);
+        }
+      });
+
+      it('never moves or copies a host directory into a cache whose parent the step rerouted', async () => {
+        for (const owned of ['keep', undefined] as const) {
+          const cache = tmpDir('drydock-cache-parent-');
+          const victim = tmpDir('drydock-victim-');
+          fs.mkdirSync(path.join(victim, 'c'));
+          fs.writeFileSync(path.join(victim, 'c', 'key'), 'HOST-SECRET');
+          const r = await runIn(iso, root, `rm -rf /a && ln -s ${victim} /a`, { binds: [{ source: cache, target: '/a/c', readonly: false, owned }] });
+          assert.equal(r.exitCode, 0, r.stderr);
+          assert.equal(fs.readFileSync(path.join(victim, 'c', 'key'), 'utf8'), 'HOST-SECRET', `the host directory stays (${owned ?? 'copied'})`);
+          assert.ok(fs.lstatSync(cache).isDirectory(), 'the cache is a directory');
+          assert.deepEqual(fs.readdirSync(cache), [], `nothing of the host came into the cache (${owned ?? 'copied'})`);
+          fs.rmSync(path.join(root, 'a'), { force: true });
         }
       });
 
