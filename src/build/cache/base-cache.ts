@@ -10,6 +10,7 @@
 // Blobs are shared between images, and `skopeo inspect oci:<cache-dir>:<ref>` works on OCI entries.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { mapLimit } from '../../fs/limit';
 import type { Image, Layer } from '../../image/image';
 import { parseConfig } from '../../image/config';
 import type { Descriptor } from '../../image/manifest';
@@ -21,6 +22,9 @@ import { log } from '../../log';
 import type { RegistryClient } from '../../registry';
 import type { ResolvedBase } from '../base-image';
 import { LayoutStore, REF_NAME } from './layout';
+
+/** layers of a cached base hashed at once before it is used */
+const VERIFY_CONCURRENCY = 2;
 
 export const INDEX_DIGEST = 'org.drydock.base.index-digest';
 export const WARMED = 'org.drydock.base.warmed';
@@ -76,6 +80,16 @@ export async function lookupCachedBase(cacheDir: string, ref: Reference, platfor
     const missing = m.layers.find((l) => !store.hasBlob(l.digest));
     if (missing) {
       log.warn(`${what} lacks layer ${missing.digest}; pulling instead (run drydock warm --force to repair)`);
+      return undefined;
+    }
+    // layers are hard-linked into outputs as they are: each must match its digest (size first)
+    const bad = (await mapLimit(m.layers, VERIFY_CONCURRENCY, async (l) => {
+      const why = await store.checkBlob(l);
+      return why ? { digest: l.digest, why } : undefined;
+    })).find((b) => b !== undefined);
+    if (bad) {
+      const removed = await store.discardBlob(bad.digest);
+      log.warn(`${what} is damaged (layer ${bad.digest}: ${bad.why}); pulling instead (${removed ? 'the damaged blob was removed: drydock warm fetches it again' : 'run drydock warm --force to repair'})`);
       return undefined;
     }
     const layers: Layer[] = m.layers.map((d, i) => ({

@@ -5,9 +5,9 @@
 // cache miss), never corrupt one.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { parseDigest, verifyingStream } from '../../image/digest';
+import { DigestMismatchError, SizeMismatchError, parseDigest, verifyingStream } from '../../image/digest';
 import type { Descriptor, ImageIndex } from '../../image/manifest';
 import { OCI_INDEX } from '../../image/mediatypes';
 import { UserError } from '../../log';
@@ -16,6 +16,23 @@ export const REF_NAME = 'org.opencontainers.image.ref.name';
 
 let tmpSeq = 0;
 const tmpName = (p: string) => `${p}.tmp-${process.pid}-${++tmpSeq}`;
+
+function sizeOf(p: string): number | undefined {
+  try {
+    return fs.statSync(p).size;
+  } catch {
+    return undefined;
+  }
+}
+
+function sameBytes(p: string, body: Buffer): boolean {
+  if (sizeOf(p) !== body.length) return false;
+  try {
+    return fs.readFileSync(p).equals(body);
+  } catch {
+    return false;
+  }
+}
 
 export class LayoutStore {
   private queue: Promise<unknown> = Promise.resolve();
@@ -39,6 +56,42 @@ export class LayoutStore {
     return src.pipe(check);
   }
 
+  /**
+   * Why the blob on disk is not `d` ("missing", wrong size, digest mismatch), or undefined when it
+   * is. The size is checked first (a stat); only then is the file read whole and hashed.
+   */
+  async checkBlob(d: Descriptor): Promise<string | undefined> {
+    let st: fs.Stats;
+    try {
+      st = await fs.promises.stat(this.blobPath(d.digest));
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : (e as Error).message;
+    }
+    if (!st.isFile()) return 'not a regular file';
+    if (st.size !== d.size) return `${st.size} bytes, expected ${d.size}`;
+    try {
+      await pipeline(this.openBlob(d), new Writable({ write: (_c, _e, cb) => cb() }));
+      return undefined;
+    } catch (e) {
+      if (e instanceof DigestMismatchError) return `its content hashes to ${e.actual}`;
+      if (e instanceof SizeMismatchError) return `${e.actualSize} bytes, expected ${e.expectedSize}`;
+      return (e as Error).message;
+    }
+  }
+
+  /**
+   * Remove a damaged blob so that the next store writes it again. Best effort (the directory may be
+   * read-only to this build): returns whether it is gone.
+   */
+  async discardBlob(digest: string): Promise<boolean> {
+    try {
+      await fs.promises.rm(this.blobPath(digest), { force: true });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** A small blob (manifest, config) read whole and verified. */
   async readBlob(d: Descriptor, limit = 16 * 1024 * 1024): Promise<Buffer> {
     if (d.size > limit) throw new UserError(`blob ${d.digest} in OCI layout ${this.dir} is ${d.size} bytes, more than the ${limit} expected for a manifest or config`);
@@ -47,19 +100,23 @@ export class LayoutStore {
     return Buffer.concat(chunks);
   }
 
+  /** Write a small blob; one already there is kept only when it holds exactly `body` (a damaged one is replaced). */
   async writeBlobBytes(digest: string, body: Buffer): Promise<void> {
     const p = this.blobPath(digest);
-    if (fs.existsSync(p)) return;
+    if (sameBytes(p, body)) return;
     await fs.promises.mkdir(path.dirname(p), { recursive: true });
     const tmp = tmpName(p);
     await fs.promises.writeFile(tmp, body);
     await fs.promises.rename(tmp, p);
   }
 
-  /** Copy a stream in as blob `d`, verified against the descriptor; skipped when the blob exists unless `overwrite`. */
+  /**
+   * Copy a stream in as blob `d`, verified against the descriptor; skipped when a blob of the right
+   * size exists, unless `overwrite` (a same-size damaged blob is found by checkBlob on lookup).
+   */
   async writeBlobStream(d: Descriptor, open: () => Promise<NodeJS.ReadableStream>, overwrite = false): Promise<void> {
     const p = this.blobPath(d.digest);
-    if (!overwrite && fs.existsSync(p)) return;
+    if (!overwrite && sizeOf(p) === d.size) return;
     await fs.promises.mkdir(path.dirname(p), { recursive: true });
     const tmp = tmpName(p);
     try {

@@ -2,6 +2,7 @@
 // same image digest; changing one input (a COPY source, a build arg, an ENV) misses from that step
 // on; --cache-dir bases from `drydock warm` give the same keys as the registry.
 import { strict as assert } from 'node:assert';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { build } from '../../../src/build/build';
@@ -132,6 +133,60 @@ describe('layer cache in whole builds', function () {
     const { rootfs } = umociUnpack(path.join(work, 'out'), 'latest');
     assert.equal(fs.readFileSync(path.join(rootfs, 'out.txt'), 'utf8'), 'v2\ntool\n');
     fs.rmSync(bctx, { recursive: true, force: true });
+  });
+
+  /** Every blob of the OCI layout `dir` hashes to its name (what skopeo checks). */
+  function assertBlobsValid(dir: string): void {
+    const root = path.join(dir, 'blobs', 'sha256');
+    for (const hex of fs.readdirSync(root)) {
+      assert.equal(createHash('sha256').update(fs.readFileSync(path.join(root, hex))).digest('hex'), hex, `blob ${hex} of ${dir}`);
+    }
+  }
+  /** Flip the last byte of a blob in place (as a disk error would; hard links see it too). */
+  function corrupt(blob: string): void {
+    fs.chmodSync(blob, 0o644);
+    const fd = fs.openSync(blob, 'r+');
+    const { size } = fs.fstatSync(fd);
+    const b = Buffer.alloc(1);
+    fs.readSync(fd, b, 0, 1, size - 1);
+    b[0] ^= 0xff;
+    fs.writeSync(fd, b, 0, 1, size - 1);
+    fs.closeSync(fd);
+  }
+
+  it('a damaged layer blob in an oci: cache is rebuilt, stored again, and never reaches the output', async () => {
+    const dir = path.join(work, 'damaged-cache');
+    const first = await buildWith(args(`oci:${dir}`));
+    const out = path.join(work, 'out');
+    const index = JSON.parse(fs.readFileSync(path.join(out, 'index.json'), 'utf8'));
+    const manifest = JSON.parse(fs.readFileSync(path.join(out, 'blobs', 'sha256', index.manifests[0].digest.slice(7)), 'utf8'));
+    // the RUN layer (second to last of the image) and the last COPY layer
+    for (const l of manifest.layers.slice(-2)) corrupt(path.join(dir, 'blobs', 'sha256', l.digest.slice(7)));
+    fs.rmSync(out, { recursive: true, force: true });
+    const again = await buildWith(args(`oci:${dir}`));
+    assert.deepEqual([again.hits, again.misses], [1, 2], again.lines.filter((l) => /cache|damaged/.test(l)).join('\n'));
+    assert.ok(again.lines.some((l) => /is damaged .*treated as a cache miss/.test(l)));
+    assert.equal(again.digest, first.digest);
+    assertBlobsValid(out);
+    const third = await buildWith(args(`oci:${dir}`));
+    assert.deepEqual([third.hits, third.misses], [3, 0], 'the entries were stored again');
+    assert.equal(third.digest, first.digest);
+    assertBlobsValid(out);
+  });
+
+  it('a damaged layer of a warmed --cache-dir base is pulled instead', async () => {
+    const cacheDir = path.join(work, 'damaged-bases');
+    assert.equal(await warmMain(['-i', `${reg.host}/library/busybox:latest`, '-c', cacheDir, '--custom-platform', 'linux/amd64']), 0);
+    const repo = `oci:${path.join(work, 'damaged-bases-cache')}`;
+    const plain = await buildWith(args(repo, ['--cache-copy-layers=false', '--cache-run-layers=false']));
+    const layers = fs.readdirSync(path.join(cacheDir, 'blobs', 'sha256')).map((h) => path.join(cacheDir, 'blobs', 'sha256', h)).filter((f) => fs.statSync(f).size > 100000);
+    assert.ok(layers.length > 0);
+    for (const f of layers) corrupt(f);
+    const r = await buildWith(args(repo, ['--cache-dir', cacheDir, '--cache-copy-layers=false', '--cache-run-layers=false']));
+    assert.ok(r.lines.some((l) => /cached base image .* is damaged .*pulling instead/.test(l)), r.lines.join('\n'));
+    assert.ok(!r.lines.some((l) => /using cached base image/.test(l)));
+    assert.equal(r.digest, plain.digest);
+    assertBlobsValid(path.join(work, 'out'));
   });
 
   it('--no-push-cache reads but does not write; --cache-dir bases keep the keys', async () => {

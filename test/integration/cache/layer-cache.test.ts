@@ -188,19 +188,43 @@ describe('layer cache in an OCI layout (--cache-repo oci:PATH)', function () {
     for (const k of keys) assert.ok(await cache.get(k), `entry ${k} kept`);
   });
 
-  it('a damaged blob fails the layer stream instead of yielding wrong content', async () => {
-    const cache = new OciLayoutLayerCache(dir, { ttlSeconds: 3600 });
-    const k = key('damaged');
-    const layer = await makeLayer(work, `damaged ${k}`);
-    await cache.put(k, layer, { history: {} });
-    const [alg, hex] = layer.descriptor.digest.split(':');
+  /** Overwrite a blob of the layout `dir` (blobs may be read-only). */
+  function damage(digest: string, edit: (b: Buffer) => Buffer): string {
+    const [alg, hex] = digest.split(':');
     const blob = path.join(dir, 'blobs', alg, hex);
     fs.chmodSync(blob, 0o644);
-    const bytes = fs.readFileSync(blob);
-    bytes[bytes.length - 1] ^= 0xff;
-    fs.writeFileSync(blob, bytes);
-    const hit = await cache.get(k);
-    assert.ok(hit);
-    await assert.rejects(sha256Of(await hit.layer.open()), /digest mismatch/);
+    fs.writeFileSync(blob, edit(fs.readFileSync(blob)));
+    return blob;
+  }
+  const flipLast = (b: Buffer) => { b[b.length - 1] ^= 0xff; return b; };
+
+  for (const [how, edit] of [['a flipped byte', flipLast], ['truncated', (b: Buffer) => b.subarray(0, b.length - 10)]] as const) {
+    it(`a damaged layer blob (${how}) is a miss, removed, and repaired by the next put`, async () => {
+      const cache = new OciLayoutLayerCache(dir, { ttlSeconds: 3600 });
+      const k = key(`damaged ${how}`);
+      const layer = await makeLayer(work, `damaged ${how} ${k}`);
+      await cache.put(k, layer, { history: {} });
+      const blob = damage(layer.descriptor.digest, edit);
+      assert.equal(await new OciLayoutLayerCache(dir, { ttlSeconds: 3600 }).get(k), undefined, 'a damaged layer is never a hit');
+      assert.equal(fs.existsSync(blob), false, 'the damaged blob is removed');
+      await cache.put(k, layer, { history: {} });
+      const hit = await new OciLayoutLayerCache(dir, { ttlSeconds: 3600 }).get(k);
+      assert.ok(hit, 'hit again after the step was stored again');
+      assert.equal(await sha256Of(fs.createReadStream(hit.layer.localFile!)), layer.descriptor.digest, 'the file outputs link is the right one');
+    });
+  }
+
+  it('a damaged config blob is a miss and the next put repairs it', async () => {
+    const cache = new OciLayoutLayerCache(dir, { ttlSeconds: 3600 });
+    const k = key('damaged config');
+    const layer = await makeLayer(work, `damaged config ${k}`);
+    await cache.put(k, layer, { history: {} });
+    const [desc] = JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8')).manifests.filter((m: { annotations?: Record<string, string> }) => m.annotations?.['org.opencontainers.image.ref.name'] === k);
+    const [malg, mhex] = desc.digest.split(':');
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'blobs', malg, mhex), 'utf8'));
+    damage(manifest.config.digest, flipLast);
+    assert.equal(await cache.get(k), undefined);
+    await cache.put(k, layer, { history: {} });
+    assert.ok(await cache.get(k));
   });
 });
