@@ -56,6 +56,12 @@ export class RegistryLayerCache implements LayerCache {
     const descriptor = m.layers[0];
     const { client, o } = this;
     const pinned = ref.withDigest(manifest.digest);
+    // the tag can outlive its layer (deleted by a retention policy or by hand): such an entry is a
+    // miss, so the step is built and stored again, instead of a hit whose download fails later
+    if (!o.blobs?.has(descriptor.digest) && !(await client.hasBlob(pinned, descriptor.digest, 'pull'))) {
+      log.warn(`${what} lacks its layer ${descriptor.digest} (deleted from the registry?): treated as a cache miss; storing the step again repairs the entry`);
+      return undefined;
+    }
     const layer: Layer = {
       descriptor,
       diffId: verdict.diffId,

@@ -128,6 +128,20 @@ describe('layer cache in a registry repository (--cache-repo host/repo)', functi
     assert.equal(blobs.has(layer.descriptor.digest), true);
   });
 
+  it('an entry whose layer blob was deleted from the registry is a miss, and the next put repairs it', async () => {
+    const cache = new RegistryLayerCache(repo(), client, { ttlSeconds: 3600 });
+    const k = key('deleted layer');
+    const layer = await makeLayer(work, `deleted layer ${k}`);
+    await cache.put(k, layer, { history: {} });
+    const res = await fetch(`http://${reg.host}/v2/drydock/layer-cache/blobs/${layer.descriptor.digest}`, { method: 'DELETE' });
+    assert.equal(res.status, 202, 'the test registry deletes the blob');
+    assert.equal(await cache.get(k), undefined, 'no hit on a layer the registry no longer has');
+    await cache.put(k, layer, { history: {} });
+    const hit = await new RegistryLayerCache(repo(), client, { ttlSeconds: 3600 }).get(k);
+    assert.ok(hit, 'hit again once stored again');
+    assert.equal(await sha256Of(await hit.layer.open()), layer.descriptor.digest);
+  });
+
   it('ignores a foreign image under a key-shaped tag', async () => {
     await pushBaseImages(reg);
     const k = key('foreign');
