@@ -2,6 +2,7 @@
 // cache trouble into a miss (a broken cache must never break a build; kaniko does the same), and
 // stores that run in the background while the build goes on, awaited by flush() before the
 // build's outputs are written.
+import * as path from 'node:path';
 import type { Instruction } from '../../dockerfile/types';
 import type { Image, Layer } from '../../image/image';
 import { describeError, log } from '../../log';
@@ -12,7 +13,12 @@ import type { CachedLayer, CacheMeta, LayerCache } from './types';
 
 export type LayerStepKind = 'run' | 'copy' | 'add';
 
-type KeyOptions = Pick<BuildOptions, 'cacheCopyLayers' | 'cacheRunLayers' | 'reproducible' | 'sourceDateEpoch' | 'compression' | 'compressionLevel'>;
+type KeyOptions = Pick<BuildOptions, 'cacheCopyLayers' | 'cacheRunLayers' | 'reproducible' | 'sourceDateEpoch' | 'compression' | 'compressionLevel' | 'ignorePaths'>;
+
+/** --ignore-path and --ignore-var-run as a set: what RUN snapshots leave out of their layers. */
+function ignoredPaths(paths: readonly string[]): string {
+  return JSON.stringify([...new Set(paths.map((p) => path.posix.resolve('/', p)))].sort());
+}
 
 /** What a step's key reads from its stage (StageBuilder has both). */
 export interface StepState {
@@ -55,6 +61,8 @@ export class StepCache {
         sourceDateEpoch: this.opts.sourceDateEpoch === undefined ? undefined : String(this.opts.sourceDateEpoch),
         compression: this.opts.compression,
         compressionLevel: this.opts.compressionLevel === undefined ? undefined : String(this.opts.compressionLevel),
+        // a RUN's layer lacks what these name: a hit must come from a build that left out the same
+        ignorePaths: ignoredPaths(this.opts.ignorePaths),
       },
     };
     return cacheKey(parts);

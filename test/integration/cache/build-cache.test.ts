@@ -135,6 +135,26 @@ describe('layer cache in whole builds', function () {
     fs.rmSync(bctx, { recursive: true, force: true });
   });
 
+  it('--ignore-path and --ignore-var-run are in the key: a RUN layer made without a path is not reused where it belongs', async () => {
+    const ictx = makeContext({
+      Dockerfile: [
+        `FROM ${reg.host}/library/busybox:latest`,
+        'RUN mkdir -p /opt/x /var/run/svc && echo x > /opt/x/f && echo s > /var/run/svc/pid && echo y > /y',
+      ].join('\n') + '\n',
+    });
+    const repo = `oci:${path.join(work, 'ignore-cache')}`;
+    const iargs = (extra: string[]) => [...args(repo), '--context', ictx, ...extra];
+    const ignored = await buildWith(iargs(['--ignore-path=/opt/x']));
+    assert.deepEqual([ignored.hits, ignored.misses], [0, 1]);
+    const full = await buildWith(iargs(['--ignore-var-run=false']));
+    assert.deepEqual([full.hits, full.misses], [0, 1], 'no hit from a build that ignored other paths');
+    const { rootfs } = umociUnpack(path.join(work, 'out'), 'latest');
+    assert.equal(fs.readFileSync(path.join(rootfs, 'opt/x/f'), 'utf8'), 'x\n');
+    assert.equal(fs.readFileSync(path.join(rootfs, 'var/run/svc/pid'), 'utf8'), 's\n');
+    assert.deepEqual((await buildWith(iargs(['--ignore-var-run=false']))).hits, 1, 'the same paths hit');
+    fs.rmSync(ictx, { recursive: true, force: true });
+  });
+
   /** Every blob of the OCI layout `dir` hashes to its name (what skopeo checks). */
   function assertBlobsValid(dir: string): void {
     const root = path.join(dir, 'blobs', 'sha256');

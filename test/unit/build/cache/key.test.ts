@@ -163,6 +163,16 @@ describe('build/cache StepCache', () => {
     assert.notEqual(repro.keyFor('p', run, state(['A=1'], [['V', '1']])), k);
   });
 
+  it('keys a step by the paths snapshots ignore (--ignore-path, --ignore-var-run), as a set', () => {
+    const run = parse('RUN make');
+    const s = state([], []);
+    const keyWith = (ignorePaths: string[]) => new StepCache(null, { ...defaultBuildOptions(), ignorePaths }).keyFor('p', run, s);
+    const varRun = keyWith(['/var/run']);
+    assert.notEqual(keyWith([]), varRun, '--ignore-var-run=false');
+    assert.notEqual(keyWith(['/var/run', '/opt/x']), varRun, '--ignore-path');
+    assert.equal(keyWith(['/opt/x', '/var/run']), keyWith(['/var/run/', '/opt/x', '/opt/./x']), 'order, duplicates and spelling do not matter');
+  });
+
   it('covers RUN and COPY layers as the flags say, nothing without a cache', () => {
     const fake = { description: 'x', get: async () => undefined, put: async () => undefined };
     const o = defaultBuildOptions();
