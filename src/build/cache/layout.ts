@@ -1,8 +1,8 @@
 // A minimal OCI image layout store (image-spec layout.md) for the caches: blobs by digest, and
 // index.json entries found by their ref name annotation. Blobs are written to a unique temporary
-// name, verified, then renamed; index.json is replaced atomically. Writers in one process are
-// serialized; two processes writing the same layout at once may lose one index entry (a later
-// cache miss), never corrupt one.
+// name, verified, then renamed; index.json is replaced atomically. Its read-modify-write runs
+// under a lock file (index.json.lock, see file-lock.ts), so builds in several processes sharing
+// one layout keep every entry; writers in one process are also queued.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Writable, type Readable } from 'node:stream';
@@ -11,6 +11,7 @@ import { DigestMismatchError, SizeMismatchError, parseDigest, verifyingStream } 
 import type { Descriptor, ImageIndex } from '../../image/manifest';
 import { OCI_INDEX } from '../../image/mediatypes';
 import { UserError } from '../../log';
+import { withFileLock, type FileLockOptions } from './file-lock';
 
 export const REF_NAME = 'org.opencontainers.image.ref.name';
 
@@ -37,7 +38,7 @@ function sameBytes(p: string, body: Buffer): boolean {
 export class LayoutStore {
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly dir: string) {}
+  constructor(readonly dir: string, private readonly lock: FileLockOptions = {}) {}
 
   blobPath(digest: string): string {
     const { algorithm, hex } = parseDigest(digest, `blob digest in OCI layout ${this.dir}`);
@@ -147,7 +148,8 @@ export class LayoutStore {
   }
 
   /**
-   * Add `desc` to index.json, first dropping the entries `replaces` selects. Serialized per store,
+   * Add `desc` to index.json, first dropping the entries `replaces` selects. Serialized per store
+   * and across processes (a lock file, waited for a bounded time: an error says who holds it),
    * written atomically.
    */
   updateIndex(desc: Descriptor, replaces: (m: Descriptor) => boolean): Promise<void> {
@@ -155,12 +157,14 @@ export class LayoutStore {
       await fs.promises.mkdir(this.dir, { recursive: true });
       const layoutFile = path.join(this.dir, 'oci-layout');
       if (!fs.existsSync(layoutFile)) await fs.promises.writeFile(layoutFile, JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-      const index = this.readIndex();
-      index.manifests = [...index.manifests.filter((m) => !replaces(m)), desc];
       const file = path.join(this.dir, 'index.json');
-      const tmp = tmpName(file);
-      await fs.promises.writeFile(tmp, JSON.stringify(index));
-      await fs.promises.rename(tmp, file);
+      await withFileLock(`${file}.lock`, `updating ${file}`, async () => {
+        const index = this.readIndex();
+        index.manifests = [...index.manifests.filter((m) => !replaces(m)), desc];
+        const tmp = tmpName(file);
+        await fs.promises.writeFile(tmp, JSON.stringify(index));
+        await fs.promises.rename(tmp, file);
+      }, this.lock);
     });
     this.queue = next.catch(() => undefined);
     return next;

@@ -5,12 +5,15 @@ import type { Layer } from '../../image/image';
 import { parseManifest, type Descriptor } from '../../image/manifest';
 import { log } from '../../log';
 import { entryImage } from './entry-image';
+import type { FileLockOptions } from './file-lock';
 import { LayoutStore, REF_NAME } from './layout';
 import { checkCacheEntry, type CachedLayer, type CacheMeta, type LayerCache } from './types';
 
 export interface OciCacheOptions {
   ttlSeconds: number;
   now?: () => Date;
+  /** how long a store waits for another process's index.json lock */
+  lock?: FileLockOptions;
 }
 
 export class OciLayoutLayerCache implements LayerCache {
@@ -21,7 +24,7 @@ export class OciLayoutLayerCache implements LayerCache {
   private readonly verified = new Set<string>();
 
   constructor(readonly dir: string, private readonly o: OciCacheOptions) {
-    this.store = new LayoutStore(dir);
+    this.store = new LayoutStore(dir, o.lock);
     this.description = `OCI layout cache ${dir}`;
     this.now = o.now ?? (() => new Date());
   }
