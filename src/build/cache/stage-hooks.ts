@@ -20,7 +20,7 @@ export interface CacheAwareStage extends StepState {
   cacheKey: string;
   /** a COPY/ADD key waiting for its freshly written layer (set by layerFromCache) */
   pendingCacheKey?: string;
-  env: { platform: Platform };
+  env: { platform: Platform; compression: string };
   expand(word: string): string;
   where(instr: Pick<Instruction, 'line'>): string;
   history(instr: Instruction): HistoryEntry;

@@ -13,7 +13,9 @@ import type { CachedLayer, CacheMeta, LayerCache } from './types';
 
 export type LayerStepKind = 'run' | 'copy' | 'add';
 
-type KeyOptions = Pick<BuildOptions, 'cacheCopyLayers' | 'cacheRunLayers' | 'reproducible' | 'sourceDateEpoch' | 'compression' | 'compressionLevel' | 'ignorePaths'>;
+// --compression is not among them: `auto` means different things in different builds, so the key
+// takes the compression the stage actually uses (StepState.env)
+type KeyOptions = Pick<BuildOptions, 'cacheCopyLayers' | 'cacheRunLayers' | 'reproducible' | 'sourceDateEpoch' | 'compressionLevel' | 'ignorePaths'>;
 
 /** --ignore-path and --ignore-var-run as a set: what RUN snapshots leave out of their layers. */
 function ignoredPaths(paths: readonly string[]): string {
@@ -24,6 +26,8 @@ function ignoredPaths(paths: readonly string[]): string {
 export interface StepState {
   args: Pick<ArgScope, 'entries'>;
   image: Image;
+  /** how the stage compresses new layers (--compression with `auto` resolved) */
+  env: { compression: string };
 }
 
 export interface StepExtras {
@@ -59,7 +63,10 @@ export class StepCache {
       layerOptions: {
         reproducible: String(this.opts.reproducible),
         sourceDateEpoch: this.opts.sourceDateEpoch === undefined ? undefined : String(this.opts.sourceDateEpoch),
-        compression: this.opts.compression,
+        // a hit must give the bytes a miss would make: a gzip layer stored by a build that pushes
+        // is no answer for one that writes uncompressed layers (the image digest would depend on
+        // what the cache holds)
+        compression: state.env.compression,
         compressionLevel: this.opts.compressionLevel === undefined ? undefined : String(this.opts.compressionLevel),
         // a RUN's layer lacks what these name: a hit must come from a build that left out the same
         ignorePaths: ignoredPaths(this.opts.ignorePaths),

@@ -155,6 +155,18 @@ describe('layer cache in whole builds', function () {
     fs.rmSync(ictx, { recursive: true, force: true });
   });
 
+  it('--compression auto: a --no-push-cache build gives the same image whatever the cache holds', async () => {
+    const shared = `oci:${path.join(work, 'auto-shared')}`;
+    const stored = await buildWith(args(shared));
+    assert.deepEqual(stored.misses, 3, 'entries stored (gzip layers: the cache is written)');
+    const readOnly = await buildWith(args(shared, ['--no-push-cache']));
+    const fresh = await buildWith(args(`oci:${path.join(work, 'auto-fresh')}`, ['--no-push-cache']));
+    assert.equal(readOnly.digest, fresh.digest, 'cached gzip layers were not mixed into an uncompressed build');
+    const gzip = await buildWith(args(shared, ['--no-push-cache', '--compression=gzip']));
+    assert.deepEqual([gzip.hits, gzip.misses], [3, 0], 'with the compression the entries were made with, they hit');
+    assert.equal(gzip.digest, stored.digest);
+  });
+
   /** Every blob of the OCI layout `dir` hashes to its name (what skopeo checks). */
   function assertBlobsValid(dir: string): void {
     const root = path.join(dir, 'blobs', 'sha256');

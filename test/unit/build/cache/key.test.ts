@@ -146,7 +146,7 @@ describe('build/cache StepCache', () => {
   const state = (env: string[], args: Array<[string, string]>) => {
     const image = emptyImage({ os: 'linux', architecture: 'amd64' });
     image.config.config = { Env: env };
-    return { image, args: { entries: () => args } };
+    return { image, args: { entries: () => args }, env: { compression: 'gzip' } };
   };
 
   it('keys a step by parent, text, args, env, sources and flags', () => {
@@ -161,6 +161,17 @@ describe('build/cache StepCache', () => {
     assert.notEqual(sc.keyFor('p', run, state(['A=1'], [['V', '1']]), { sources: 'x' }), k);
     const repro = new StepCache(null, { ...defaultBuildOptions(), reproducible: true });
     assert.notEqual(repro.keyFor('p', run, state(['A=1'], [['V', '1']])), k);
+  });
+
+  it('keys a step by the compression its layers get, --compression auto resolved', () => {
+    const run = parse('RUN make');
+    const auto = { ...defaultBuildOptions(), compression: 'auto' as const };
+    const sc = new StepCache(null, auto);
+    const withCompression = (compression: string) => sc.keyFor('p', run, { ...state([], []), env: { compression } });
+    assert.notEqual(withCompression('gzip'), withCompression('none'));
+    const gzip = { ...defaultBuildOptions(), compression: 'gzip' as const };
+    const explicit = new StepCache(null, gzip);
+    assert.equal(explicit.keyFor('p', run, { ...state([], []), env: { compression: 'gzip' } }), withCompression('gzip'), 'auto resolved to gzip is gzip');
   });
 
   it('keys a step by the paths snapshots ignore (--ignore-path, --ignore-var-run), as a set', () => {
