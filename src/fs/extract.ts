@@ -342,6 +342,7 @@ class LayerApplier {
       this.dirCache.clear();
       this.madeDirs.clear();
     }
+    if (st.isDirectory()) this.forgetDeferredUnder(h);
     if (!st.isDirectory()) {
       fs.unlinkSync(h);
       return;
@@ -356,6 +357,21 @@ class LayerApplier {
       if (ignore.ignores(child)) continue;
       this.removeTree(child, fs.lstatSync(child));
     }
+  }
+
+  /**
+   * Drop the directory metadata and extended attributes this layer left for paths under a
+   * directory that goes away. They are host paths, resolved when their entries were applied: once
+   * a later entry puts a symlink where the directory was (`d/sub/`, then `d -> /outside`), the
+   * chmod, utimes and setfattr of finish() would follow it out of the root. Only a directory this
+   * layer wrote into can have any, so a lower layer's removed tree costs no scan.
+   */
+  private forgetDeferredUnder(h: string): void {
+    const inRoot = this.root === '/' ? h.slice(1) : h.slice(this.root.length + 1);
+    if (!this.written.has(inRoot) && !this.writtenAncestors.has(inRoot)) return;
+    const prefix = h + '/';
+    for (const k of this.dirMeta.keys()) if (k === h || k.startsWith(prefix)) this.dirMeta.delete(k);
+    for (const k of this.xattrs.keys()) if (k === h || k.startsWith(prefix)) this.xattrs.delete(k);
   }
 
   /** Remove what lower layers left under a directory, keeping what this layer wrote there. */

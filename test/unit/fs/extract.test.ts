@@ -332,6 +332,28 @@ for (const [label, mode] of [['', { fileWriters: 0 }], [' (file writer threads)'
       assert.equal(fs.statSync(outside).mode, outsideMode, 'the directory entry did not chmod through the old symlink');
     });
 
+    it('a directory replaced by a symlink takes the metadata and attributes deferred under it along (none reach the host)', async () => {
+      const setfattr = which('setfattr');
+      const getfattr = which('getfattr');
+      assert.ok(setfattr && getfattr, 'setfattr and getfattr (package attr) are installed by test/support/install-deps.sh');
+      fs.mkdirSync(path.join(outside, 'sub'), { mode: 0o755 });
+      fs.chmodSync(path.join(outside, 'sub'), 0o755);
+      const before = fs.statSync(path.join(outside, 'sub'));
+      await applyEntries([
+        { header: { name: 'd/', type: 'directory' } },
+        { header: { name: 'd/sub/', type: 'directory', mode: 0o4777, mtime: new Date(12345000) } },
+        { header: { name: 'd/secret', type: 'file', pax: { 'SCHILY.xattr.user.pwn': 'owned' } }, data: 'x' },
+        { header: { name: 'd', type: 'symlink', linkname: outside } },
+      ], { setfattr });
+      const after = fs.statSync(path.join(outside, 'sub'));
+      assert.equal(after.mode, before.mode, 'no chmod through the symlink');
+      assert.equal(after.mtimeMs, before.mtimeMs, 'no utimes through the symlink');
+      assert.equal(spawnSync(getfattr, ['-d', path.join(outside, 'secret')], { encoding: 'utf8' }).stdout, '', 'no xattr through the symlink');
+      assert.deepEqual(fs.readdirSync(outside).sort(), ['secret', 'sub']);
+      assert.equal(fs.readFileSync(path.join(outside, 'secret'), 'utf8'), 'untouched');
+      assert.equal(fs.readlinkSync(path.join(root, 'd')), outside);
+    });
+
     it('rejects hardlinks to anything outside the root', async () => {
       fs.symlinkSync(outside, path.join(root, 'evil'));
       const attempts: Array<[string, RegExp]> = [
