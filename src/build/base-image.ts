@@ -10,6 +10,15 @@ import { UserError, log } from '../log';
 import type { RegistryClient } from '../registry';
 import type { BlobStore } from './blob-store';
 
+/**
+ * How a layer of an image (a base, an image of COPY --from, a cached step) is extracted: checked
+ * against the diffID of its image's config, which the image we build copies; a layer that hashes
+ * otherwise would be built on and published under a diff_id that tools such as umoci refuse.
+ */
+export function checkedAgainstDiffId(layer: Layer): { diffId: string; layerName: string } {
+  return { diffId: layer.diffId, layerName: `${layer.descriptor.digest}${layer.from ? ` of image ${layer.from}` : ''}` };
+}
+
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 import { lookupCachedBaseFor } from './cache/base-cache';
 import type { BuildOptions } from './options';
@@ -67,6 +76,7 @@ export async function resolveBaseImage(
       descriptor: d,
       diffId,
       origin: { registry: r.ref.registry, repository: r.ref.repository },
+      from: ref.toString(),
       open: () => blobs.openOrFetch(d.digest, () => client.openBlob(r.ref, d)),
       prefetch: () => blobs.ensure(d.digest, () => client.openBlob(r.ref, d)),
       // once downloaded, writers link the store's file instead of copying it

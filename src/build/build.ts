@@ -20,7 +20,7 @@ import { writeOciLayout } from '../image/writers/oci-layout';
 import { UserError, log, progressReporter } from '../log';
 import { RegistryClient } from '../registry';
 import { BlobStore } from './blob-store';
-import { resolveBaseImage, type ResolvedBase } from './base-image';
+import { checkedAgainstDiffId, resolveBaseImage, type ResolvedBase } from './base-image';
 import * as meta from './instructions/metadata';
 import { add, copy, type SourceRoots } from './instructions/copy';
 import { bindMountsDigest, runInstruction } from './instructions/run';
@@ -355,7 +355,7 @@ async function fromRoot(
     const root = path.join(env.workDir, `image-${imageRoots.size}`, 'rootfs');
     await fs.promises.mkdir(root, { recursive: true });
     let xattrPaths = 0;
-    for (const l of base.image.layers) xattrPaths += (await extractLayer(await l.open(), root, extractionTools())).xattrPaths;
+    for (const l of base.image.layers) xattrPaths += (await extractLayer(await l.open(), root, { ...extractionTools(), ...checkedAgainstDiffId(l) })).xattrPaths;
     // nothing but its layers ever writes there: without attributes in them, its files have none
     known = { root, xattrFree: xattrPaths === 0 };
     imageRoots.set(name, known);

@@ -20,6 +20,7 @@ import type { BlobStore } from './blob-store';
 import type { BuildOptions } from './options';
 import { ArgScope, envLookup } from './variables';
 import type { Isolation } from './isolation';
+import { checkedAgainstDiffId } from './base-image';
 import { extractionTools } from './isolation/host-tools';
 import { selectSnapshotter, type Snapshotter } from './snapshot';
 import { PathIndex } from './path-index';
@@ -168,7 +169,7 @@ export class StageBuilder {
   async appendCached(layer: Layer, instr: Instruction, entries?: LayerEntry[]): Promise<Layer> {
     this.image = appendLayer(this.image, layer, this.history(instr));
     if (entries && this.root && this.applied === this.image.layers.length - 1) {
-      this.unpackedEntries += (await extractLayer(await layer.open(), this.root, this.extractOptions())).files;
+      this.unpackedEntries += (await extractLayer(await layer.open(), this.root, { ...this.extractOptions(), ...checkedAgainstDiffId(layer) })).files;
       this.applied++;
       await this.snap?.addKnownChanges(entries.map((e) => '/' + e.path));
     }
@@ -320,7 +321,7 @@ export class StageBuilder {
       // leaves paths out)
       const seen: LayerPaths | undefined = this.env.layerPaths && !this.hostRoot ? [] : undefined;
       const onEntry = seen ? (p: string, type: LayerEntry['type'], linkname?: string) => { seen.push({ path: p, type, linkname }); } : undefined;
-      this.unpackedEntries += (await extractLayer(await layer.open(), this.root, { ...this.extractOptions(), onEntry })).files;
+      this.unpackedEntries += (await extractLayer(await layer.open(), this.root, { ...this.extractOptions(), ...checkedAgainstDiffId(layer), onEntry })).files;
       if (seen) this.env.layerPaths!.set(layer.descriptor.digest, seen);
       this.applied++;
     }

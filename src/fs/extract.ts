@@ -17,6 +17,7 @@
 // Where cores are spare, writer threads create small new files (file-writers.ts says when the
 // applier waits for them, so that the rules above hold as if it had created them itself).
 import { execFile, spawn } from 'node:child_process';
+import { createHash, type Hash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { PassThrough, Readable, type Transform } from 'node:stream';
@@ -55,6 +56,12 @@ export interface ExtractOptions {
   fileWriters?: number;
   /** Start them once the layer has shown this many regular files (default 1,000); 0: before the first entry. */
   fileWritersAfter?: number;
+  /**
+   * The layer's diffID as its image's config gives it (rootfs.diff_ids): the uncompressed stream
+   * is hashed as it is read and a layer that hashes otherwise fails (`layerName` should say which
+   * image and layer). Unset: not hashed (layers we wrote ourselves, a build context, ADD).
+   */
+  diffId?: string;
 }
 
 /**
@@ -665,6 +672,14 @@ function setXattrs(attrs: Map<string, Record<string, Buffer>>, opts: ExtractOpti
   if (problems.length) log.warn(`some extended attributes of the layer were not set: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? ' …' : ''}`, { layer });
 }
 
+/** A hash for checking a layer against its diffID, of the algorithm the diffID names. */
+function diffIdHash(diffId: string, layerName: string | undefined): { algorithm: string; hash: Hash; update(b: Buffer): void } {
+  const algorithm = /^(sha256|sha512):[0-9a-f]+$/.exec(diffId)?.[1];
+  if (!algorithm) throw new UserError(`layer${layerName ? ` ${layerName}` : ''}: its diff_id ${JSON.stringify(diffId)} is not a sha256 or sha512 digest`);
+  const hash = createHash(algorithm);
+  return { algorithm, hash, update: (b) => { hash.update(b); } };
+}
+
 /**
  * Apply a layer (gzip or plain tar, detected from its first bytes) onto `root`.
  * See the top of this file for the path-safety rules.
@@ -678,16 +693,31 @@ export async function extractLayer(input: Readable, root: string, opts: ExtractO
     throw new UserError(`cannot extract into ${root}: ${(err as Error).message}`, { cause: err });
   }
   const applier = new LayerApplier(realRoot, opts);
+  const diff = opts.diffId === undefined ? undefined : diffIdHash(opts.diffId, opts.layerName);
   const tarStream = await decompressIfNeeded(input, opts.zstd);
+  // the uncompressed chunks, hashed on their way to the reader when a diffID is to be checked
+  const source = tarStream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const chunks: AsyncIterable<Buffer> = diff
+    ? { [Symbol.asyncIterator]: () => ({ next: async () => { const r = await source.next(); if (!r.done) diff.update(r.value); return r; } }) }
+    : { [Symbol.asyncIterator]: () => source };
   // an error of the compressed input reaches the reader through the decompressing stream
   try {
-    for await (const entry of readTar(tarStream)) {
+    for await (const entry of readTar(chunks)) {
       try {
         await applier.apply(entry);
       } catch (err) {
         if (err instanceof UserError) throw err;
         const layer = opts.layerName ? ` of layer ${opts.layerName}` : '';
         throw new UserError(`entry "${entry.header.name}"${layer}: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    // Whatever follows the end of the archive is read too: the diffID covers it, and a blob from
+    // a registry is checked against its digest only at its end.
+    for (let r = await source.next(); !r.done; r = await source.next()) diff?.update(r.value);
+    if (diff) {
+      const actual = `${diff.algorithm}:${diff.hash.digest('hex')}`;
+      if (actual !== opts.diffId) {
+        throw new UserError(`layer${opts.layerName ? ` ${opts.layerName}` : ''}: its uncompressed content hashes to ${actual}, but the image config's diff_id is ${opts.diffId}: the image is corrupt or was tampered with`);
       }
     }
     await applier.finish();

@@ -20,6 +20,8 @@ export interface Layer {
   localFile?: string;
   /** Where the blob already lives, so a push to the same registry can mount instead of upload. */
   origin?: { registry: string; repository: string };
+  /** The image the layer came from (a reference), for messages about it. */
+  from?: string;
 }
 
 export interface Image {

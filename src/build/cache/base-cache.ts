@@ -96,6 +96,7 @@ export async function lookupCachedBase(cacheDir: string, ref: Reference, platfor
       descriptor: d,
       diffId: config.rootfs.diff_ids[i],
       origin: { registry: ref.registry, repository: ref.repository },
+      from: ref.toString(),
       localFile: store.blobPath(d.digest),
       open: async () => store.openBlob(d),
     }));

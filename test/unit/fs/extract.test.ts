@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -119,6 +120,20 @@ for (const [label, mode] of [['', { fileWriters: 0 }], [' (file writer threads)'
     const f = await layerFile([e('a', 'file', { content: Buffer.from('plain') })], 'none');
     await extractLayer(fs.createReadStream(f), root, mode);
     assert.equal(fs.readFileSync(path.join(root, 'a'), 'utf8'), 'plain');
+  });
+
+  it('checks the uncompressed stream against the diffID it is given, naming the layer, the expected and the actual one', async () => {
+    const f = await layerFile([e('a', 'file', { content: Buffer.from('plain') })], 'gzip');
+    const tarBytes = zlib.gunzipSync(fs.readFileSync(f));
+    const right = 'sha256:' + createHash('sha256').update(tarBytes).digest('hex');
+    const wrong = 'sha256:' + createHash('sha256').update('another layer').digest('hex');
+    await extractLayer(fs.createReadStream(f, { highWaterMark: 1000 }), root, { ...mode, diffId: right, layerName: 'sha256:abc of image x' });
+    assert.equal(fs.readFileSync(path.join(root, 'a'), 'utf8'), 'plain');
+    await assert.rejects(extractLayer(fs.createReadStream(f), root, { ...mode, diffId: wrong, layerName: 'sha256:abc of image x' }),
+      (err: Error) => err instanceof UserError && err.message.includes(`layer sha256:abc of image x: its uncompressed content hashes to ${right}, but the image config's diff_id is ${wrong}`));
+    const sha512 = 'sha512:' + createHash('sha512').update(tarBytes).digest('hex');
+    await extractLayer(fs.createReadStream(f), root, { ...mode, diffId: sha512 });
+    await assert.rejects(extractLayer(fs.createReadStream(f), root, { ...mode, diffId: 'md5:00' }), /diff_id "md5:00" is not a sha256 or sha512 digest/);
   });
 
   it('applies whiteouts to lower layers', async () => {
