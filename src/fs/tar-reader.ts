@@ -102,8 +102,9 @@ export function isTarHeader(block: Buffer): boolean {
 
 /**
  * The entries of the tar stream `source` (uncompressed), in order. An entry's data must be read
- * (or abandoned) before the next entry is asked for; what is not read is skipped. Throws
- * TarFormatError for a corrupt header and for data that ends inside an entry.
+ * (or abandoned) before the next entry is asked for; what is not read is skipped. Ends at the
+ * end-of-archive marker, leaving what follows it unread in `source`. Throws TarFormatError for a
+ * corrupt header and for data that ends inside an entry.
  */
 export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<TarEntry> {
   const input = source[Symbol.asyncIterator]();
@@ -175,8 +176,16 @@ export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<Ta
       return;
     }
     if (isZeroBlock(buf, 0)) {
+      // Two zero blocks end the archive: what follows (a tar appended to it, padding) is no part
+      // of it, as GNU tar and Go's archive/tar read it. Go refuses a zero block followed by a header.
       consume(BLOCK);
-      continue;
+      const next = await fill(BLOCK);
+      if (next === null) {
+        if (queued > 0) throw new TarFormatError('unexpected end of data inside a tar header');
+        return;
+      }
+      if (isZeroBlock(next, 0)) return;
+      throw new TarFormatError('a lone zero block before a tar header: an end-of-archive marker is two zero blocks, nothing else may hold zero headers');
     }
     if (!checksumOk(buf, 0)) throw new TarFormatError('invalid tar header (bad checksum): is the data corrupt, or still compressed?');
     const ustar = buf.compare(USTAR, 0, 6, 257, 263) === 0;

@@ -45,8 +45,9 @@ export async function readDockerArchive(file: string, workDir: string, opts: { z
   const links = new Map<string, string>();
   await fsp.mkdir(workDir, { recursive: true });
   const norm = (name: string) => path.posix.normalize(name.replace(/^(\.\/)+/, '')).replace(/\/$/, '');
+  const archive = createReadStream(file);
   try {
-    for await (const entry of readTar(createReadStream(file))) {
+    for await (const entry of readTar(archive)) {
       const name = norm(entry.header.name);
       if (entry.header.type === 'file' || entry.header.type === 'contiguous-file') {
         const out = path.join(workDir, `member-${members.size}`);
@@ -61,6 +62,8 @@ export async function readDockerArchive(file: string, workDir: string, opts: { z
   } catch (e) {
     if (e instanceof UserError) throw e;
     throw new UserError(`${file}: not a readable docker-archive tarball (${(e as Error).message})`);
+  } finally {
+    archive.destroy(); // the reader stops at the end-of-archive marker: whatever follows stays unread
   }
   const member = (name: string, what: string): string => {
     let n = norm(name);

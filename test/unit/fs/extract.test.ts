@@ -136,6 +136,15 @@ for (const [label, mode] of [['', { fileWriters: 0 }], [' (file writer threads)'
     await assert.rejects(extractLayer(fs.createReadStream(f), root, { ...mode, diffId: 'md5:00' }), /diff_id "md5:00" is not a sha256 or sha512 digest/);
   });
 
+  it('applies nothing after the end-of-archive marker, reading it only for the diffID', async () => {
+    const first = await makeTar([{ header: { name: 'a' }, data: 'A' }]);
+    const second = await makeTar([{ header: { name: 'evil' }, data: 'E' }]);
+    const both = Buffer.concat([first, second]);
+    const diffId = 'sha256:' + createHash('sha256').update(both).digest('hex');
+    assert.equal((await apply(zlib.gzipSync(both), { diffId })).files, 1);
+    assert.deepEqual(fs.readdirSync(root), ['a']);
+  });
+
   it('applies whiteouts to lower layers', async () => {
     await apply(fs.readFileSync(await layerFile([
       e('a', 'dir'), e('a/b', 'dir'), e('a/b/c', 'file'), e('a/keep', 'file'), e('top', 'file'),

@@ -122,11 +122,24 @@ describe('fs/tar-reader', function () {
     ]);
   });
 
-  it('reads an archive without end blocks, and zero blocks between entries', async () => {
+  it('reads an archive without end blocks, or ended by one zero block alone', async () => {
     const one = await makeTar([{ header: { name: 'a' }, data: 'A' }]);
     const body = one.subarray(0, 1024); // header + one data block, no end blocks
-    const got = await ours(Buffer.concat([body, Buffer.alloc(512), body]), 300);
-    assert.deepEqual(got.map((e) => [e.header.name, e.data]), [['a', 'A'], ['a', 'A']]);
+    assert.deepEqual((await ours(body, 300)).map((e) => [e.header.name, e.data]), [['a', 'A']]);
+    assert.deepEqual((await ours(Buffer.concat([body, Buffer.alloc(512)]), 300)).map((e) => e.header.name), ['a']);
+    await assert.rejects(ours(Buffer.concat([body, Buffer.alloc(700)]), 300), /unexpected end of data inside a tar header/);
+  });
+
+  it('stops at the end-of-archive marker (two zero blocks): an archive appended after it is not read, as GNU tar and Go read it', async () => {
+    const first = await makeTar([{ header: { name: 'a' }, data: 'A' }]);
+    const second = await makeTar([{ header: { name: 'evil' }, data: 'E' }]);
+    for (const chunk of [100, 512, 1024, 5000]) {
+      assert.deepEqual((await ours(Buffer.concat([first, second]), chunk)).map((e) => e.header.name), ['a'], `chunks of ${chunk}`);
+    }
+    const body = first.subarray(0, 1024);
+    assert.deepEqual((await ours(Buffer.concat([body, Buffer.alloc(1024), Buffer.alloc(512, 1)]), 300)).map((e) => e.header.name), ['a'], 'garbage after the marker is not read');
+    // Go's archive/tar refuses a zero block followed by a header
+    await assert.rejects(ours(Buffer.concat([body, Buffer.alloc(512), body]), 300), (e: Error) => e instanceof TarFormatError && /lone zero block/.test(e.message));
   });
 
   it('reports corrupt and truncated archives', async () => {
