@@ -93,6 +93,17 @@ function checksumOk(b: Buffer, off: number): boolean {
   return sum === num(b, off + 148, 8);
 }
 
+/**
+ * PAX records that are names may hold no NUL: a reader that stops at one and a reader that does
+ * not would see different names (`path=good\0../../evil`). Go's archive/tar refuses them too.
+ */
+function refuseNulInNames(pax: Record<string, string>, what: string): Record<string, string> {
+  for (const key of ['path', 'linkpath', 'uname', 'gname']) {
+    if (pax[key]?.includes('\0')) throw new TarFormatError(`${what}: its PAX ${key} record holds a NUL byte (${JSON.stringify(pax[key])}), which no name may hold`);
+  }
+  return pax;
+}
+
 const padded = (n: number) => Math.ceil(n / BLOCK) * BLOCK;
 
 /** Whether `block` starts with a tar header (its checksum right), as Go's tar.Reader.Next() would accept. */
@@ -219,7 +230,7 @@ export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<Ta
       if (all === null) throw new TarFormatError('unexpected end of data inside a tar long header');
       const body = all.subarray(0, h.size);
       if (flag === PAX) pax = paxGlobal === null ? decodePax(body) : { ...paxGlobal, ...decodePax(body) };
-      else if (flag === PAX_GLOBAL) paxGlobal = decodePax(body);
+      else if (flag === PAX_GLOBAL) paxGlobal = refuseNulInNames(decodePax(body), 'the global PAX header');
       else if (flag === GNU_LONG_LINK) longLink = str(body, 0, body.length);
       else longName = str(body, 0, body.length);
       if (padded(h.size) > 0) consume(padded(h.size));
@@ -228,6 +239,7 @@ export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<Ta
     if (longName !== null) { h.name = longName; longName = null; }
     if (longLink !== null) { h.linkname = longLink; longLink = null; }
     if (pax) {
+      refuseNulInNames(pax, `entry "${h.name}"`);
       if (pax.path) h.name = pax.path;
       if (pax.linkpath) h.linkname = pax.linkpath;
       if (pax.size) h.size = parseInt(pax.size, 10);

@@ -308,6 +308,13 @@ for (const [label, mode] of [['', { fileWriters: 0 }], [' (file writer threads)'
       assertOutsideUntouched();
     });
 
+    it('refuses a PAX path with a NUL in it, which other readers cut there, naming the entry', async () => {
+      await assert.rejects(applyEntries([{ header: { name: 'plain', type: 'file', pax: { path: 'good\0../../evil' } }, data: 'x' }]),
+        (err: Error) => err instanceof UserError && /entry "PaxHeader": its PAX path record holds a NUL byte \("good\\u0000..\/..\/evil"\)/.test(err.message));
+      assert.deepEqual(fs.readdirSync(root), []);
+      assert.equal(fs.existsSync(path.join(base, 'evil')), false);
+    });
+
     it('takes ".." that stays inside lexically', async () => {
       await applyEntries([{ header: { name: 'a/b/../c', type: 'file' }, data: 'x' }]);
       assert.ok(rootHas('a/c'));

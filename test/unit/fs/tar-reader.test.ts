@@ -122,6 +122,15 @@ describe('fs/tar-reader', function () {
     ]);
   });
 
+  it('refuses a NUL in a PAX path, linkpath, uname or gname record, naming the entry, as Go\'s archive/tar does', async () => {
+    for (const key of ['path', 'linkpath', 'uname', 'gname']) {
+      const tarBytes = await makeTar([{ header: { name: 'plain', type: key === 'linkpath' ? 'symlink' : 'file', linkname: 'x', pax: { [key]: 'good\0../../evil' } }, data: '' }]);
+      await assert.rejects(ours(tarBytes, 512), (e: Error) => e instanceof TarFormatError && e.message.includes(`entry "PaxHeader": its PAX ${key} record holds a NUL byte`), key);
+    }
+    const fine = await makeTar([{ header: { name: 'plain', pax: { comment: 'a\0b' } }, data: '' }]);
+    assert.deepEqual((await ours(fine, 512)).map((e) => e.header.name), ['plain'], 'other records may hold one');
+  });
+
   it('reads an archive without end blocks, or ended by one zero block alone', async () => {
     const one = await makeTar([{ header: { name: 'a' }, data: 'A' }]);
     const body = one.subarray(0, 1024); // header + one data block, no end blocks
