@@ -24,6 +24,7 @@ import { PassThrough, Readable, type Transform } from 'node:stream';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { log, UserError } from '../log';
+import { fileTime } from './fd';
 import { FILE_WRITER_MAX_FILE, FileWriters } from './file-writers';
 import { type IgnoreList } from './ignore';
 import { xattrsOfPax } from './tar-pax';
@@ -509,7 +510,7 @@ class LayerApplier {
             }
             if (chown) fs.fchownSync(file, uid, gid);
             if (chmod) fs.fchmodSync(file, mode); // after chown, which clears setuid/setgid
-            fs.futimesSync(file, mtime, mtime);
+            fs.futimesSync(file, fileTime(mtime), fileTime(mtime));
           } finally {
             fs.closeSync(file);
           }
@@ -518,7 +519,7 @@ class LayerApplier {
         case 'symlink':
           await this.createReplacing(name, h, false, () => fs.symlinkSync(hdr.linkname ?? '', h));
           if (this.needsChown(h, uid, gid)) fs.lchownSync(h, uid, gid);
-          fs.lutimesSync(h, mtime, mtime);
+          fs.lutimesSync(h, fileTime(mtime), fileTime(mtime));
           break;
         case 'hardlink':
           await this.createReplacing(name, h, false, () => this.hardlink(name, hdr.linkname ?? '', h));
@@ -532,7 +533,7 @@ class LayerApplier {
           if (!(await this.mknod(name, kind, h, hdr.devmajor ?? 0, hdr.devminor ?? 0))) return;
           if (own) fs.lchownSync(h, uid, gid);
           fs.chmodSync(h, mode); // h is the node just made, not a symlink
-          fs.lutimesSync(h, mtime, mtime);
+          fs.lutimesSync(h, fileTime(mtime), fileTime(mtime));
         }
       }
     } catch (err) {
@@ -655,7 +656,7 @@ class LayerApplier {
       const st = lstatOrUndefined(h);
       if (!st || !st.isDirectory()) continue; // replaced later in the layer
       fs.chmodSync(h, meta.mode);
-      fs.lutimesSync(h, meta.mtime, meta.mtime);
+      fs.lutimesSync(h, fileTime(meta.mtime), fileTime(meta.mtime));
     }
   }
 }

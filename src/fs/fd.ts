@@ -27,6 +27,15 @@ export async function writeAll(fd: number, buf: Buffer): Promise<void> {
   }
 }
 
+/**
+ * A time in seconds since the epoch as the utimes calls must be given it: Node takes a negative
+ * number for "now" (a file of 1960 got the time of its extraction), so a time before 1970 goes
+ * as a Date; the others stay numbers (no Date per file).
+ */
+export function fileTime(seconds: number): number | Date {
+  return seconds < 0 ? new Date(seconds * 1000) : seconds;
+}
+
 /** Close, ignoring errors: for cleanup paths where an error is already on its way. */
 export function closeQuietly(fd: number): Promise<void> {
   return close(fd).catch(() => undefined);

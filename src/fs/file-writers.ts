@@ -34,6 +34,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { MessagePort, Worker } from 'node:worker_threads';
+import { fileTime } from './fd';
 
 /** A new regular file to create. */
 export interface FileJob {
@@ -298,7 +299,7 @@ function writeOne(j: WireJob, data: Buffer, flags: number): void {
     for (let off = j.off, end = j.off + j.len; off < end;) off += fs.writeSync(fd, data, off, end - off);
     if (j.chown) fs.fchownSync(fd, j.chown.uid, j.chown.gid);
     if (j.chmod !== undefined) fs.fchmodSync(fd, j.chmod); // after chown, which clears setuid/setgid
-    fs.futimesSync(fd, j.mtime, j.mtime);
+    fs.futimesSync(fd, fileTime(j.mtime), fileTime(j.mtime));
   } finally {
     fs.closeSync(fd);
   }

@@ -145,6 +145,16 @@ for (const [label, mode] of [['', { fileWriters: 0 }], [' (file writer threads)'
     assert.deepEqual(fs.readdirSync(root), ['a']);
   });
 
+  it('keeps times before 1970 (Node takes a negative number for "now")', async () => {
+    const old = { mtime: '-31536000.5' };
+    await applyEntries([
+      { header: { name: 'dir/', type: 'directory', pax: old } },
+      { header: { name: 'dir/file', type: 'file', pax: old }, data: 'x' },
+      { header: { name: 'dir/link', type: 'symlink', linkname: 'file', pax: old } },
+    ]);
+    for (const p of ['dir', 'dir/file', 'dir/link']) assert.equal(fs.lstatSync(path.join(root, p)).mtimeMs, -31536000500, p);
+  });
+
   it('applies whiteouts to lower layers', async () => {
     await apply(fs.readFileSync(await layerFile([
       e('a', 'dir'), e('a/b', 'dir'), e('a/b/c', 'file'), e('a/keep', 'file'), e('top', 'file'),
