@@ -58,12 +58,14 @@ function str(b: Buffer, off: number, len: number): string {
 /** An octal field (leading spaces and NULs allowed, ended by a space or NUL), or GNU base-256. */
 function num(b: Buffer, off: number, len: number): number {
   if (b[off] & 0x80) {
-    // base-256: 0x80 positive, 0xff negative (two's complement), big-endian in the rest
-    const negative = b[off] === 0xff;
-    if (!negative && b[off] !== 0x80) return NaN;
-    let v = 0;
-    for (let i = off + 1; i < off + len; i++) v = v * 256 + (negative ? 0xff - b[i] : b[i]);
-    return negative ? -v : v;
+    // base-256 (as Go's archive/tar reads it): the top bit marks it, the rest is a big-endian
+    // two's complement number, negative when the next bit is set. A negative one is read with its
+    // bits inverted, v, and is then -(v + 1): 0xff…ff is -1.
+    const inv = b[off] & 0x40 ? 0xff : 0;
+    let v = (b[off] ^ inv) & 0x7f;
+    for (let i = off + 1; i < off + len; i++) v = v * 256 + (b[i] ^ inv);
+    if (!Number.isSafeInteger(v)) return NaN;
+    return inv ? -(v + 1) : v;
   }
   let i = off;
   const end = off + len;

@@ -131,6 +131,28 @@ describe('fs/tar-reader', function () {
     assert.deepEqual((await ours(fine, 512)).map((e) => e.header.name), ['plain'], 'other records may hold one');
   });
 
+  it('reads base-256 numbers, negative ones in two\'s complement as Go does (0xff…ff is -1)', async () => {
+    const tarBytes = await makeTar([{ header: { name: 'n' }, data: 'x' }]);
+    const withTime = (field: Buffer) => {
+      const b = Buffer.from(tarBytes);
+      field.copy(b, 136);
+      b.fill(0x20, 148, 156);
+      let sum = 0; for (let i = 0; i < 512; i++) sum += b[i];
+      b.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
+      return b;
+    };
+    const base256 = (v: bigint) => Buffer.from(BigInt.asUintN(96, v).toString(16).padStart(24, '0'), 'hex').fill(v < 0n ? 0xff : 0x80, 0, 1);
+    for (const t of [-1, -31536000, -2, 0, 1, 0x7fffffff, 8589934592]) {
+      const field = base256(BigInt(t));
+      if (t >= 0) field[0] = 0x80;
+      const [e] = await ours(withTime(field), 512);
+      assert.equal((e.header.mtime as Date).getTime(), t * 1000, `mtime ${t}`);
+    }
+    // beyond what a number holds exactly: not a time (the first byte's low bits count as 2^88)
+    const big = Buffer.alloc(12); big[0] = 0x81; big[11] = 0x02;
+    assert.ok(Number.isNaN(((await ours(withTime(big), 512))[0].header.mtime as Date).getTime()));
+  });
+
   it('reads an archive without end blocks, or ended by one zero block alone', async () => {
     const one = await makeTar([{ header: { name: 'a' }, data: 'A' }]);
     const body = one.subarray(0, 1024); // header + one data block, no end blocks
