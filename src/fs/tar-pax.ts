@@ -5,6 +5,22 @@ import { keptXattr } from './xattrs';
 
 const XATTR_KEY = 'SCHILY.xattr.';
 
+const SPARSE_OFFSET = 'GNU.sparse.offset';
+const SPARSE_NUMBYTES = 'GNU.sparse.numbytes';
+export const SPARSE_MAP = 'GNU.sparse.map';
+
+/**
+ * GNU sparse format 0.0 repeats GNU.sparse.offset and GNU.sparse.numbytes, a pair per data
+ * segment, where a map of records keeps only the last: they are gathered into a 0.1-style
+ * GNU.sparse.map ("offset,size,…") as Go's archive/tar does, in their order.
+ */
+function addSparse00(result: Record<string, string>, key: string): void {
+  const map = result[SPARSE_MAP];
+  const count = map === undefined || map === '' ? 0 : map.split(',').length;
+  if ((key === SPARSE_OFFSET) !== (count % 2 === 0)) throw new Error(`PAX records ${SPARSE_OFFSET} and ${SPARSE_NUMBYTES} (GNU sparse 0.0) do not alternate`);
+  result[SPARSE_MAP] = count === 0 ? result[key] : `${map},${result[key]}`;
+}
+
 export function decodePax(buf: Buffer): Record<string, string> {
   const result: Record<string, string> = {};
   while (buf.length) {
@@ -17,6 +33,7 @@ export function decodePax(buf: Buffer): Record<string, string> {
     if (eq === -1) return result;
     const key = record.subarray(0, eq).toString('utf8');
     result[key] = record.subarray(eq + 1).toString(key.startsWith(XATTR_KEY) ? 'latin1' : 'utf8');
+    if (key === SPARSE_OFFSET || key === SPARSE_NUMBYTES) addSparse00(result, key);
     buf = buf.subarray(len);
   }
   return result;

@@ -4,14 +4,14 @@
 // mostly small entries and tar-stream spends more per entry (a stream and its events for each)
 // than writing the entry costs: a base layer's extraction did a third of its work in it. Entry
 // data is handed out as slices of the decompressed chunks, never copied.
-import { decodePax } from './tar-pax';
+import { decodePax, SPARSE_MAP } from './tar-pax';
 
 export type TarEntryType =
   | 'file' | 'link' | 'symlink' | 'character-device' | 'block-device' | 'directory' | 'fifo' | 'contiguous-file';
 
 export interface TarHeader {
   name: string;
-  /** undefined for a type extraction does not know (a GNU sparse file, a volume label): `typeflag` says which */
+  /** undefined for a type extraction does not know (a volume label, say): `typeflag` says which; a GNU sparse file is a file, its holes read as zeros */
   type: TarEntryType | undefined;
   typeflag: string;
   mode: number;
@@ -46,6 +46,9 @@ const PAX = 0x78; // 'x'
 const PAX_GLOBAL = 0x67; // 'g'
 const GNU_LONG_NAME = [0x4c, 0x4e]; // 'L', and the old 'N'
 const GNU_LONG_LINK = 0x4b; // 'K'
+const GNU_SPARSE = 0x53; // 'S': the old GNU sparse format, its map in the header
+const MAX_SPARSE_MAP = 1024 * 1024; // as Go's archive/tar: a sparse map of 1.0 beyond this is an error
+const ZEROS_CHUNK = 1024 * 1024;
 
 export class TarFormatError extends Error {}
 
@@ -104,6 +107,44 @@ function refuseNulInNames(pax: Record<string, string>, what: string): Record<str
     if (pax[key]?.includes('\0')) throw new TarFormatError(`${what}: its PAX ${key} record holds a NUL byte (${JSON.stringify(pax[key])}), which no name may hold`);
   }
   return pax;
+}
+
+/**
+ * The map of an old GNU sparse header ('S'), `count` entries of offset and size (12 bytes each)
+ * from `off`, appended to `out`; an entry with an empty offset ends it (as Go reads it).
+ */
+function oldGnuSparseEntries(b: Buffer, off: number, count: number, out: number[]): void {
+  for (let i = 0; i < count && b[off + i * 24] !== 0; i++) out.push(num(b, off + i * 24, 12), num(b, off + i * 24 + 12, 12));
+}
+
+/**
+ * Which GNU sparse PAX format an entry's records say (Go's archive/tar's reading of them):
+ * '1.0' with its map before the data, '0.x' with it in GNU.sparse.map; undefined for none.
+ */
+function gnuSparsePaxVersion(pax: Record<string, string>): '0.x' | '1.0' | undefined {
+  const major = pax['GNU.sparse.major'];
+  const minor = pax['GNU.sparse.minor'];
+  if (major === '0' && (minor === '0' || minor === '1')) return '0.x';
+  if (major === '1' && minor === '0') return '1.0';
+  if (major !== undefined || minor !== undefined) throw new TarFormatError(`GNU sparse format ${major}.${minor} is not known`);
+  return pax[SPARSE_MAP] !== undefined ? '0.x' : undefined;
+}
+
+/** offset,size pairs of a sparse map ("1,2,3,4" or numbers), checked as Go does */
+function checkedSparseMap(name: string, pairs: number[], realSize: number, stored: number): number[] {
+  const bad = (why: string) => new TarFormatError(`GNU sparse file "${name}": ${why}`);
+  if (pairs.length % 2 !== 0) throw bad('its sparse map has an odd number of fields');
+  if (!(realSize >= 0) || !Number.isSafeInteger(realSize)) throw bad('invalid real size');
+  let end = 0;
+  let sum = 0;
+  for (let i = 0; i < pairs.length; i += 2) {
+    const [o, n] = [pairs[i], pairs[i + 1]];
+    if (!Number.isSafeInteger(o) || !Number.isSafeInteger(n) || o < end || n < 0 || o + n > realSize) throw bad(`its sparse map is invalid at segment ${i / 2} (offset ${o}, size ${n}, file size ${realSize})`);
+    end = o + n;
+    sum += n;
+  }
+  if (sum !== stored) throw bad(`its sparse map holds ${sum} bytes of data, the archive ${stored}`);
+  return pairs;
 }
 
 const padded = (n: number) => Math.ceil(n / BLOCK) * BLOCK;
@@ -222,6 +263,12 @@ export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<Ta
       devminor: num(buf, 337, 8),
       pax: null,
     };
+    let sparse: number[] | undefined;
+    let oldSparse: { extended: boolean; realSize: number } | undefined;
+    if (flag === GNU_SPARSE) {
+      oldGnuSparseEntries(buf, 386, 4, (sparse = []));
+      oldSparse = { extended: buf[482] !== 0, realSize: num(buf, 483, 12) };
+    }
     consume(BLOCK);
     if (!(h.size >= 0)) throw new TarFormatError(`invalid size in the tar header of "${h.name}"`);
 
@@ -248,6 +295,18 @@ export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<Ta
       h.pax = pax;
       pax = null;
     }
+    // GNU sparse files: the data holds the segments of the file that are not holes, in order
+    const sparseVersion = h.pax ? gnuSparsePaxVersion(h.pax) : undefined;
+    if (oldSparse) {
+      for (let ext = oldSparse.extended; ext;) {
+        const b = await fill(BLOCK);
+        if (b === null) throw new TarFormatError(`unexpected end of data inside the sparse map of "${h.name}"`);
+        oldGnuSparseEntries(b, 0, 21, sparse!);
+        ext = b[504] !== 0;
+        consume(BLOCK);
+      }
+      h.type = 'file';
+    }
     // old tars mark a directory by a trailing '/' on a regular file's name
     if (h.type === 'file' && h.name.endsWith('/')) h.type = 'directory';
     if (!(h.size >= 0)) throw new TarFormatError(`invalid size in the tar header of "${h.name}"`);
@@ -255,17 +314,63 @@ export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<Ta
     // data follows every entry but a directory, as its size says (tar-stream reads them so too)
     const dataSize = h.type === 'directory' ? 0 : h.size;
     let left = dataSize;
+    /** n bytes (no more than are left) of the entry's data, as slices of the input */
+    async function* stored(n: number): AsyncGenerator<Buffer> {
+      while (n > 0) {
+        if (queued === 0 && !(await more())) throw new TarFormatError(`unexpected end of data inside "${h.name}"`);
+        if (queued === 0) continue;
+        const k = Math.min(n, queue[0].length);
+        const chunk = queue[0].subarray(0, k);
+        consume(k);
+        left -= k;
+        n -= k;
+        yield chunk;
+      }
+    }
+    let realSize = h.size;
+    if (sparseVersion === '1.0') {
+      // the map comes first in the data, as decimal numbers each ended by a newline (the count
+      // of segments, then an offset and a size for each), padded to a block
+      let text = '';
+      const nums: number[] = [];
+      while (nums.length === 0 || nums.length < 1 + 2 * nums[0]) {
+        if (dataSize - left >= MAX_SPARSE_MAP || left < BLOCK) throw new TarFormatError(`GNU sparse file "${h.name}": its sparse map is cut short or too large`);
+        const b = await fill(BLOCK);
+        if (b === null) throw new TarFormatError(`unexpected end of data inside the sparse map of "${h.name}"`);
+        text += b.toString('latin1', 0, BLOCK);
+        consume(BLOCK);
+        left -= BLOCK;
+        let nl: number;
+        while ((nl = text.indexOf('\n')) !== -1 && (nums.length === 0 || nums.length < 1 + 2 * nums[0])) {
+          const field = text.slice(0, nl);
+          if (!/^[0-9]+$/.test(field)) throw new TarFormatError(`GNU sparse file "${h.name}": its sparse map holds ${JSON.stringify(field.slice(0, 30))}, expected a number`);
+          nums.push(Number(field));
+          text = text.slice(nl + 1);
+        }
+      }
+      sparse = nums.slice(1);
+    } else if (sparseVersion === '0.x') {
+      sparse = h.pax![SPARSE_MAP] === '' ? [] : h.pax![SPARSE_MAP].split(',').map((f) => (/^[0-9]+$/.test(f) ? Number(f) : NaN));
+    }
+    if (sparse) {
+      const size = oldSparse ? String(oldSparse.realSize) : h.pax!['GNU.sparse.size'] ?? h.pax!['GNU.sparse.realsize'];
+      if (sparseVersion && h.pax!['GNU.sparse.name']) h.name = h.pax!['GNU.sparse.name'];
+      realSize = size === undefined ? h.size : Number(size);
+      checkedSparseMap(h.name, sparse, realSize, left);
+      h.size = realSize;
+    }
+    const segments = sparse;
     const entry: TarEntry = {
       header: h,
-      async *[Symbol.asyncIterator]() {
-        while (left > 0) {
-          if (queued === 0 && !(await more())) throw new TarFormatError(`unexpected end of data inside "${h.name}"`);
-          if (queued === 0) continue;
-          const k = Math.min(left, queue[0].length);
-          const chunk = queue[0].subarray(0, k);
-          consume(k);
-          left -= k;
-          yield chunk;
+      [Symbol.asyncIterator]: segments === undefined ? () => stored(left) : async function* () {
+        // the holes between the segments come out as zeros
+        let at = 0;
+        for (let i = 0; i <= segments.length; i += 2) {
+          const next = i < segments.length ? segments[i] : realSize;
+          for (; at < next; at += Math.min(ZEROS_CHUNK, next - at)) yield Buffer.alloc(Math.min(ZEROS_CHUNK, next - at));
+          if (i === segments.length) break;
+          yield* stored(segments[i + 1]);
+          at += segments[i + 1];
         }
       },
     };

@@ -131,6 +131,54 @@ describe('fs/tar-reader', function () {
     assert.deepEqual((await ours(fine, 512)).map((e) => e.header.name), ['plain'], 'other records may hold one');
   });
 
+  it('expands GNU sparse files (old GNU, PAX 0.0, 0.1 and 1.0) to their content under their own name, holes as zeros', async () => {
+    // 60 data segments (old GNU's extended headers, a 1.0 map of several blocks), holes before,
+    // between and after them
+    const sparse = path.join(dir, 'sparse-src');
+    fs.mkdirSync(sparse);
+    const file = path.join(sparse, 'holey');
+    const fd = fs.openSync(file, 'w');
+    const content = Buffer.alloc(60 * 16384 + 40960);
+    for (let i = 0; i < 60; i++) {
+      const seg = Buffer.alloc(4096 + i, 0x41 + (i % 26));
+      seg.copy(content, 8192 + i * 16384);
+      fs.writeSync(fd, seg, 0, seg.length, 8192 + i * 16384);
+    }
+    fs.ftruncateSync(fd, content.length);
+    fs.closeSync(fd);
+    fs.writeFileSync(path.join(sparse, 'after'), 'next entry\n');
+    for (const [label, args] of [['old GNU', ['--format=gnu']], ...['0.0', '0.1', '1.0'].map((v) => [`PAX ${v}`, ['--format=posix', `--sparse-version=${v}`]])] as Array<[string, string[]]>) {
+      const tarFile = path.join(dir, 'sparse.tar');
+      const r = spawnSync('tar', ['-C', sparse, '--sparse', ...args, '-cf', tarFile, 'holey', 'after'], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      const tarBytes = fs.readFileSync(tarFile);
+      for (const chunk of [512, 7777]) {
+        const got = await ours(tarBytes, chunk);
+        assert.deepEqual(got.map((e) => [e.header.name, e.header.type, e.header.size]), [['holey', 'file', content.length], ['after', 'file', 11]], label);
+        assert.ok(Buffer.from(got[0].data, 'latin1').equals(content), `${label}: content`);
+        assert.equal(got[1].data, 'next entry\n');
+      }
+      const unread = await ours(tarBytes, 4096, false);
+      assert.deepEqual(unread.map((e) => e.header.name), ['holey', 'after'], `${label}: skipped unread`);
+    }
+  });
+
+  it('refuses a GNU sparse map that does not fit its data, naming the entry', async () => {
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [{ 'GNU.sparse.map': '0,2,10,2', 'GNU.sparse.size': '20' }, /sparse map holds 4 bytes of data, the archive 3/],
+      [{ 'GNU.sparse.map': '10,3,0,0', 'GNU.sparse.size': '20' }, /invalid at segment 1/],
+      [{ 'GNU.sparse.map': '0,3', 'GNU.sparse.size': '2' }, /invalid at segment 0/],
+      [{ 'GNU.sparse.map': '0,x', 'GNU.sparse.size': '9' }, /invalid at segment 0/],
+      [{ 'GNU.sparse.major': '2', 'GNU.sparse.minor': '0' }, /GNU sparse format 2.0 is not known/],
+    ];
+    for (const [pax, re] of cases) {
+      const tarBytes = await makeTar([{ header: { name: 'sp', pax: { ...pax, 'GNU.sparse.name': 'sp' } }, data: 'abc' }]);
+      await assert.rejects(ours(tarBytes, 512), (e: Error) => e instanceof TarFormatError && /"sp"|sparse format/.test(e.message) && re.test(e.message), JSON.stringify(pax));
+    }
+    const ok = await makeTar([{ header: { name: 'sp', pax: { 'GNU.sparse.map': '2,3', 'GNU.sparse.size': '7', 'GNU.sparse.name': 'real' } }, data: 'abc' }]);
+    assert.deepEqual((await ours(ok, 512)).map((e) => [e.header.name, e.data]), [['real', '\0\0abc\0\0']]);
+  });
+
   it('reads base-256 numbers, negative ones in two\'s complement as Go does (0xff…ff is -1)', async () => {
     const tarBytes = await makeTar([{ header: { name: 'n' }, data: 'x' }]);
     const withTime = (field: Buffer) => {
