@@ -15,8 +15,12 @@ import type { BlobStore } from './blob-store';
  * against the diffID of its image's config, which the image we build copies; a layer that hashes
  * otherwise would be built on and published under a diff_id that tools such as umoci refuse.
  */
-export function checkedAgainstDiffId(layer: Layer): { diffId: string; layerName: string } {
-  return { diffId: layer.diffId, layerName: `${layer.descriptor.digest}${layer.from ? ` of image ${layer.from}` : ''}` };
+export function checkedAgainstDiffId(layer: Layer): { diffId?: string; layerName: string } {
+  const layerName = `${layer.descriptor.digest}${layer.from ? ` of image ${layer.from}` : ''}`;
+  // an uncompressed layer's blob digest is its diffID, and the blob is checked against that
+  // digest as it is fetched or taken from a cache: no second hash of the same bytes
+  if (layer.descriptor.digest === layer.diffId) return { layerName };
+  return { diffId: layer.diffId, layerName };
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

@@ -293,6 +293,30 @@ describe('executor (plain registry)', function () {
     assert.equal(fs.readFileSync(path.join(rootfs, 'srv/dist/js/app.js'), 'utf8'), 'built\n');
   });
 
+  it('refuses a base whose config\'s diff_id does not match its layer, naming both (RUN over it, COPY --from it)', async () => {
+    const badRef = `${reg.host}/library/busybox:bad-diffid`;
+    const dir = path.join(tmpDir('drydock-diffid-'), 'image');
+    // gzip-compressed on the way, so the layer's blob digest is not its diff_id (both are checked)
+    run('skopeo', ['copy', '--dest-compress', ...skopeoOpts(reg, 'src-'), `docker://${reg.host}/library/busybox:oci`, `dir:${dir}`]);
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+    const oldConfig = path.join(dir, manifest.config.digest.split(':')[1]);
+    const config = JSON.parse(fs.readFileSync(oldConfig, 'utf8'));
+    const wrong = `sha256:${'0'.repeat(64)}`;
+    config.rootfs.diff_ids[0] = wrong;
+    const body = Buffer.from(JSON.stringify(config));
+    const hex = createHash('sha256').update(body).digest('hex');
+    fs.rmSync(oldConfig);
+    fs.writeFileSync(path.join(dir, hex), body);
+    manifest.config = { ...manifest.config, digest: `sha256:${hex}`, size: body.length };
+    fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
+    run('skopeo', ['copy', ...skopeoOpts(reg, 'dest-'), `dir:${dir}`, `docker://${badRef}`]);
+    for (const df of [`FROM ${badRef}\nRUN true\n`, `FROM scratch\nCOPY --from=${badRef} /bin/busybox /busybox\n`]) {
+      const r = await runExecutor(['-c', makeContext({ Dockerfile: df }), '--no-push']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`layer ${manifest.layers[0].digest} of image ${badRef.replace(/[.]/g, '\\.')}: its uncompressed content hashes to sha256:[0-9a-f]{64}, but the image config's diff_id is ${wrong}`));
+    }
+  });
+
   it('builds FROM a base whose layers are zstd-compressed (RUN over it, and COPY --from it)', async () => {
     const zstdRef = `${reg.host}/library/busybox:zstd`;
     // recompressed through a dir: (a copy between registries would reuse the gzip blob)
