@@ -232,7 +232,12 @@ export class ChrootIsolation implements Isolation {
     // saved, every RUN); if one of a table fails (a sysfs we may not mount), they go one by one
     // as before, where a missing /sys is tolerated.
     const userns = !!this.opts.userNamespace;
+    // The root is bound onto itself nodev first (the mounts below go on top of that): a device
+    // node a step makes there (mknod /tmp/disk b 7 0) cannot be opened, as Docker's device cgroup
+    // refuses it; the step's own /dev is a tmpfs of its own, where the standard nodes work.
+    const rootQ = shq(root);
     const early = userns ? null : fstabFile([
+      [root, root, 'none', 'bind,nodev'],
       ['proc', procPath, 'proc', 'nosuid,nodev,noexec'],
       ['sysfs', sysPath, 'sysfs', 'ro,nosuid,nodev,noexec'],
       ['tmpfs', devPath, 'tmpfs', 'nosuid,noexec,mode=0755,size=65536k'],
@@ -240,15 +245,29 @@ export class ChrootIsolation implements Isolation {
     const lines = [
       ...(userns ? GATE_LINES : []),
       'set -e',
+      // every mount below $1 (from mountinfo, whose octal escapes printf undoes) made read-only
+      `readOnlyBelow() { while read -r _ _ _ _ m _; do m=$(printf '%b' "$m"); case "$m" in "$1"/*) mount -o remount,bind,ro "$m";; esac; done < /proc/self/mountinfo; }`,
       `${early ? `mount --all --fstab ${shq(early)} 2>/dev/null || ` : ''}{`,
+      `mount --bind ${rootQ} ${rootQ} && mount -o remount,bind,nodev ${rootQ}`,
       // a container's runtime masks parts of its /proc, and the kernel then refuses a fresh one to a
       // user namespace: the container's own is bound in instead (its PIDs are the container's)
       `mount -t proc -o nosuid,nodev,noexec proc ${proc}${userns ? ` 2>/dev/null || mount --rbind /proc ${proc}` : ''}`,
-      // a fresh sysfs needs a network namespace of ours; else the host's, bound read-only
-      `mount -t sysfs -o ro,nosuid,nodev,noexec sysfs ${sys} 2>/dev/null || { mount --rbind /sys ${sys} && mount -o remount,bind,ro,nosuid,nodev,noexec ${sys}; } 2>/dev/null || true`,
+      // a fresh sysfs needs a network namespace of ours; else the host's, bound read-only, the
+      // mounts below it too (cgroups: a step must not write the host's)
+      `mount -t sysfs -o ro,nosuid,nodev,noexec sysfs ${sys} 2>/dev/null || { mount --rbind /sys ${sys} && mount -o remount,bind,ro,nosuid,nodev,noexec ${sys} && readOnlyBelow ${sys}; } 2>/dev/null || true`,
       `mount -t tmpfs -o nosuid,noexec,mode=0755,size=65536k tmpfs ${dev}`,
       '}',
     ];
+    // What runc makes read-only in /proc: kernel settings (a root step could otherwise set the
+    // host's, core_pattern among them: code run as root on the host) and sysrq-trigger (reboot).
+    // (those this kernel has: one missing entry would fail the whole table)
+    const procReadOnly = PROC_READ_ONLY.filter((p) => fs.existsSync(`/proc/${p}`)).map((p) => `${procPath}/${p}`);
+    const procRo = fstabFile(procReadOnly.map((p): [string, string, string, string] => [p, p, 'none', 'bind,ro']));
+    lines.push(
+      `${procRo ? `mount --all --fstab ${shq(procRo)} 2>/dev/null || ` : ''}{`,
+      ...procReadOnly.map((p) => `[ ! -e ${shq(p)} ] || { mount --bind ${shq(p)} ${shq(p)} && mount -o remount,bind,ro ${shq(p)}; }`),
+      '}',
+    );
     const links = [
       `mkdir ${dev}/pts ${dev}/shm`,
       `ln -s /proc/self/fd ${dev}/fd; ln -s /proc/self/fd/0 ${dev}/stdin; ln -s /proc/self/fd/1 ${dev}/stdout; ln -s /proc/self/fd/2 ${dev}/stderr; ln -s pts/ptmx ${dev}/ptmx`,
@@ -421,6 +440,9 @@ function killProcessesRootedAt(root: string): void {
     }
   }
 }
+
+/** Paths of /proc that runc mounts read-only in every container. */
+const PROC_READ_ONLY = ['bus', 'fs', 'irq', 'sys', 'sysrq-trigger'];
 
 /** The directories a container runtime mounts over (a tmpfs, procfs, sysfs). */
 const SYSTEM_MOUNT_POINTS = ['dev', 'proc', 'sys'];

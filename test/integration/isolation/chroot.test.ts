@@ -365,6 +365,24 @@ for (const shape of shapes) {
           for (const f of flags) assert.ok(opts[where].includes(f), `${where} has ${f}: ${opts[where].join(',')}`);
         }
         assert.ok(!opts['/dev'].includes('nodev'), '/dev keeps its device nodes usable');
+        // the root itself is nodev, and /proc's kernel settings and every mount below /sys read-only (runc's)
+        assert.ok(opts['/']?.includes('nodev'), `/ is nodev: ${opts['/']?.join(',')}`);
+        for (const p of ['/proc/sys', '/proc/sysrq-trigger', '/proc/irq', '/proc/bus'].filter((q) => fs.existsSync(q))) {
+          assert.ok(opts[p]?.includes('ro'), `${p} is read-only: ${opts[p]?.join(',')}`);
+        }
+        assert.equal(m.stdout.split('\n').filter((l) => l.split(' ')[4] === '/proc/sys').length, 1, '/proc/sys is bound once');
+        for (const [where, o] of Object.entries(opts)) if (where.startsWith('/sys/')) assert.ok(o.includes('ro'), `${where} is read-only: ${o.join(',')}`);
+      });
+
+      it('keeps a step from the host\'s kernel settings and from devices it makes itself', async () => {
+        const r = await runIn(iso, root, 'v=$(cat /proc/sys/vm/swappiness); echo "$v" > /proc/sys/vm/swappiness && echo wrote-sysctl; '
+          + 'mknod /tmp/null2 c 1 3 && { echo x > /tmp/null2 && echo opened-device; }; rm -f /tmp/null2; true');
+        assert.equal(r.exitCode, 0, r.stderr);
+        assert.doesNotMatch(r.stdout, /wrote-sysctl/, r.stderr);
+        assert.doesNotMatch(r.stdout, /opened-device/, r.stderr);
+        assert.match(r.stderr, /Read-only file system/);
+        // nodev refuses the open; in a user namespace mknod itself is refused
+        assert.match(r.stderr, /Permission denied|Operation not permitted/);
       });
 
       it('runs in a root whose path has a space and a backslash', async () => {
