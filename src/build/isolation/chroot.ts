@@ -34,6 +34,7 @@ import { UserError } from '../../log';
 import { boundingArgs, type CapabilitySet } from './capabilities';
 import { HostTools } from './host-tools';
 import { originPathEntry } from './origin-path';
+import { stepJail } from './step-jail';
 import { resolveInRoot } from './root-path';
 import { CopyMounts } from './copy-mounts';
 import { giveBackFifos, runProcess, takeFifos, validateSpec } from './spawn-step';
@@ -315,13 +316,20 @@ export class ChrootIsolation implements Isolation {
     const hostname = shq(spec.hostname ?? 'drydock');
     lines.push(`{ echo ${hostname} > ${proc}/sys/kernel/hostname; } 2>/dev/null || hostname ${hostname} 2>/dev/null || true`);
     if (spec.network === 'none') lines.push(`${t.ip ? shq(t.ip) : 'ip'} link set lo up 2>/dev/null || true`);
+    // last: the namespace's root becomes the jail (step-jail.ts), so leaving the chroot leads nowhere
+    const jail = stepJail(root, tail, [t.env, t.setpriv, t.nsenter, t.chroot]);
+    if (jail) {
+      const table = fstabFile(jail.mounts);
+      lines.push(table ? `mount --all --fstab ${shq(table)}` : jail.mounts.map(([src, dst, , o]) => `mount -o ${o} ${shq(src)} ${shq(dst)}`).join('\n'));
+      lines.push(`cd ${shq(jail.dir)}`, 'pivot_root . .old', 'cd /', 'umount -l /.old');
+    }
     lines.push('exec "$@"');
     const flags = [...(userns ? ['--user'] : []), '--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child', '--uts', '--ipc'];
     if (spec.network === 'none') flags.push('--net');
     // Should the executor be killed outright (SIGKILL, the OOM killer), the kernel kills unshare,
     // and unshare (--kill-child) the step's PID namespace with every process in it.
     const orphanGuard = t.setpriv && t.setprivPdeathsig ? [t.setpriv, '--pdeathsig', 'KILL', '--'] : [];
-    return [...orphanGuard, t.unshare!, ...flags, '--', t.sh ?? '/bin/sh', '-c', lines.join('\n'), 'drydock-step', ...tail];
+    return [...orphanGuard, t.unshare!, ...flags, '--', t.sh ?? '/bin/sh', '-c', lines.join('\n'), 'drydock-step', ...(jail?.argv ?? tail)];
   }
 
   private async mknod(hostPath: string, mode: number, major: number, minor: number): Promise<void> {

@@ -374,6 +374,31 @@ for (const shape of shapes) {
         for (const [where, o] of Object.entries(opts)) if (where.startsWith('/sys/')) assert.ok(o.includes('ro'), `${where} is read-only: ${o.join(',')}`);
       });
 
+      it('a root step that leaves its chroot (chroot + chdir ..) finds only the read-only jail, never the host\'s files', async function () {
+        this.timeout(60000);
+        const jroot = makeBusyboxRoot();
+        const src = path.join(tmpDir('drydock-escape-'), 'escape.c');
+        // the classic escape: chroot into a subdirectory, climb out of it, chroot to where that lands
+        fs.writeFileSync(src, [
+          '#include <stdio.h>', '#include <unistd.h>', '#include <sys/stat.h>', '#include <dirent.h>',
+          'int main(int argc, char **argv) {',
+          '  mkdir("x", 0755); if (chroot("x") != 0) { perror("chroot"); return 2; }',
+          '  for (int i = 0; i < 64; i++) if (chdir("..") != 0) break;',
+          '  if (chroot(".") != 0) { perror("chroot ."); return 2; }',
+          '  FILE *f = fopen(argv[1], "r"); if (f) printf("ESCAPED\\n");',
+          '  if (fopen("/planted", "w")) printf("WROTE\\n");',
+          '  DIR *d = opendir("/"); struct dirent *e; while (d && (e = readdir(d))) printf("/%s\\n", e->d_name);',
+          '  return 0;', '}', ''].join('\n'));
+        run('gcc', ['-static', '-O1', '-o', path.join(jroot, 'tmp/escape'), src]);
+        const marker = path.join(tmpDir('drydock-host-'), 'marker');
+        fs.writeFileSync(marker, 'host');
+        const r = await runIn(iso, jroot, `cd /tmp && ./escape ${marker}`);
+        assert.equal(r.exitCode, 0, r.stderr);
+        assert.doesNotMatch(r.stdout, /ESCAPED|WROTE/);
+        assert.deepEqual(r.stdout.trim().split('\n').filter((l) => !['/.', '/..'].includes(l)).sort().slice(0, 3), ['/.old', '/.ready', '/bin'], r.stdout);
+        assert.ok(r.stdout.includes('/image\n'), r.stdout);
+      });
+
       it('keeps a step from the host\'s kernel settings and from devices it makes itself', async () => {
         const r = await runIn(iso, root, 'v=$(cat /proc/sys/vm/swappiness); echo "$v" > /proc/sys/vm/swappiness && echo wrote-sysctl; '
           + 'mknod /tmp/null2 c 1 3 && { echo x > /tmp/null2 && echo opened-device; }; rm -f /tmp/null2; true');
