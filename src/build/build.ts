@@ -150,7 +150,10 @@ async function buildIn(opts: BuildOptions, workDir: string, started: number): Pr
     const ignore = await loadDockerignore(ctx.dir, df.path);
     await pushAccess;
     const hostRootStage = await chooseHostRootStage(neededStagesInOrder, env, df.displayName);
-    const hostRoot = hostRootStage === undefined ? undefined : { ignore: defaultIgnorePaths(process.env, [...opts.ignorePaths, workDir, ctx.dir]) };
+    // the caches this build reads and writes are the executor's, not the image's, like the work dir
+    const caches = [opts.cacheDir, opts.cacheRepo?.startsWith('oci:') ? opts.cacheRepo.slice(4) : undefined]
+      .filter((p): p is string => !!p).map((p) => path.resolve(p));
+    const hostRoot = hostRootStage === undefined ? undefined : { ignore: defaultIgnorePaths(process.env, [...opts.ignorePaths, workDir, ctx.dir, ...caches]) };
     const imageRoots = new Map<string, { root: string; xattrFree: boolean }>();
     const totalSteps = parsed.stages.filter((s) => needed.has(s.index)).reduce((n, s) => n + 1 + s.instructions.length, 0);
     let step = 0;

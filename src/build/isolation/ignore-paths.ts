@@ -39,6 +39,8 @@ export function defaultIgnorePaths(env: NodeJS.ProcessEnv, extra: string[] = [],
   }
   if (env.HOME && path.isAbsolute(env.HOME) && !['/', '/root'].includes(path.resolve(env.HOME))) out.add(env.HOME);
   out.add(env.DOCKER_CONFIG && path.isAbsolute(env.DOCKER_CONFIG) ? env.DOCKER_CONFIG : '/kaniko/.docker');
+  // without DOCKER_CONFIG, credentials come from ~/.docker: root's too, though /root is the image's
+  if (!env.DOCKER_CONFIG && env.HOME && path.isAbsolute(env.HOME)) out.add(path.join(env.HOME, '.docker'));
   let mountinfo = src.mountinfo;
   if (mountinfo === undefined) {
     try {

@@ -88,6 +88,8 @@ describe('build/isolation defaultIgnorePaths', () => {
     const p = defaultIgnorePaths({ HOME: '/root' }, [], { mountinfo: '', execPath: '/n', installDir: '/d' });
     assert.ok(!p.includes('/root'));
     assert.ok(p.includes('/kaniko/.docker'));
+    assert.ok(p.includes('/root/.docker'), 'without DOCKER_CONFIG, credentials come from ~/.docker: kept, though /root is not');
+    assert.ok(!defaultIgnorePaths({ HOME: '/root', DOCKER_CONFIG: '/cfg' }, [], { mountinfo: '', execPath: '/n', installDir: '/d' }).includes('/root/.docker'));
     assert.throws(() => defaultIgnorePaths({}, ['rel/path'], { mountinfo: '' }), /--ignore-path "rel\/path": expected an absolute path/);
   });
 });
