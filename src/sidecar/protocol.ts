@@ -72,7 +72,11 @@ function flagValue(args: string[], i: number, flag: string): { value: string; wi
   return undefined;
 }
 
-/** --secret's keys (BuildKit's syntax); `env` is the variable it reads when it reads one. */
+/**
+ * --secret's keys (BuildKit's syntax); `env` is the variable it reads when it reads one, by the
+ * executor's own rule (cli/build.ts): a non-empty src= (or source=) is a file, else env= when not
+ * empty, else the variable named by id= (so `src=` and `env=` left empty read the variable id).
+ */
 function secretKeys(value: string): { keys: Record<string, string>; env?: string } {
   const keys: Record<string, string> = {};
   for (const part of value.split(',')) {
@@ -80,7 +84,7 @@ function secretKeys(value: string): { keys: Record<string, string>; env?: string
     if (eq > 0) keys[part.slice(0, eq)] = part.slice(eq + 1);
   }
   const file = keys.src ?? keys.source;
-  return { keys, env: file === undefined ? keys.env ?? keys.id : undefined };
+  return { keys, env: file ? undefined : keys.env || keys.id };
 }
 
 /**
@@ -124,8 +128,11 @@ function checkNoBuilderEnv(args: string[]): void {
       throw new Error(`--build-arg ${buildArg.value} has no value: it would read the builder's environment (the client gives values from its own)`);
     }
     const secret = flagValue(args, i, '--secret');
+    const keys = secret ? secretKeys(secret.value).keys : {};
+    const empty = ['src', 'source', 'env'].find((k) => keys[k] === '');
+    if (empty) throw new Error(`--secret ${secret!.value}: ${empty}= is empty, which would read the builder's environment (the client sends its own)`);
     const from = secret && secretKeys(secret.value).env;
-    if (from !== undefined && from !== '' && !from.startsWith(SECRET_ENV_PREFIX)) {
+    if (from !== undefined && !from.startsWith(SECRET_ENV_PREFIX)) {
       throw new Error(`--secret ${secret!.value} reads the variable ${from}, which the builder would answer for (the client sends its own)`);
     }
     const ssh = flagValue(args, i, '--ssh');

@@ -17,6 +17,18 @@ describe('sidecar/protocol', () => {
     assert.deepEqual(resolveClientArgs(['--ssh', 'default'], {}).args, [], 'no agent here: none there either');
   });
 
+  it('reads a secret with an empty src=, source= or env= from the client\'s variable named by id, as the executor would locally', () => {
+    const r = resolveClientArgs(['--secret', 'id=A,env=', '--secret', 'id=B,src=', '--secret=id=C,source=', '--secret', 'id=D,src=,env=E'], { A: 'a', B: 'b', C: 'c', D: 'd', E: 'e' });
+    assert.deepEqual(r.args, ['--secret', 'id=A,env=DRYDOCK_SIDECAR_SECRET_1', '--secret', 'id=B,env=DRYDOCK_SIDECAR_SECRET_2', '--secret', 'id=C,env=DRYDOCK_SIDECAR_SECRET_3', '--secret', 'id=D,env=DRYDOCK_SIDECAR_SECRET_4']);
+    assert.deepEqual(r.env, { DRYDOCK_SIDECAR_SECRET_1: 'a', DRYDOCK_SIDECAR_SECRET_2: 'b', DRYDOCK_SIDECAR_SECRET_3: 'c', DRYDOCK_SIDECAR_SECRET_4: 'e' });
+  });
+
+  it('refuses a --secret with an empty src=, source= or env= (the executor would read the builder\'s variable id)', () => {
+    for (const s of ['id=AWS_SECRET_ACCESS_KEY,env=', 'id=AWS_SECRET_ACCESS_KEY,src=', 'id=AWS_SECRET_ACCESS_KEY,source=', 'id=X,env=DRYDOCK_SIDECAR_SECRET_1,src=']) {
+      assert.throws(() => parseBuildRequest(JSON.stringify({ args: ['--secret', s], cwd: '/w' })), /is empty, which would read the builder's environment/, s);
+    }
+  });
+
   it('finds the files a build writes for its caller, in both flag spellings', () => {
     assert.deepEqual(outputPaths(['-c', '.', '--digest-file', 'd', '--tar-path=img.tar', '--oci-layout-path', 'out', '--image-name-with-digest-file=n', '--image-name-tag-with-digest-file', 't', '-d', 'reg/x']),
       ['d', 'img.tar', 'out', 'n', 't']);
