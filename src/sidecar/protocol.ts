@@ -140,6 +140,34 @@ function checkNoBuilderEnv(args: string[]): void {
   }
 }
 
+/**
+ * The server's side: refuse args that would run RUN steps in the builder's own root (--isolation
+ * none, which `auto` may fall back to; --force) or with all its capabilities (--allow
+ * security.insecure): the sidecar builds in chroot isolation only (executorArgs asks for it).
+ */
+function checkIsolation(args: string[]): void {
+  for (let i = 0; i < args.length; i++) {
+    const isolation = flagValue(args, i, '--isolation');
+    if (isolation && isolation.value !== 'chroot') {
+      throw new Error(`--isolation ${isolation.value} is refused: the builder sidecar builds in chroot isolation only (RUN steps must never run in the builder's own root)`);
+    }
+    const force = flagValue(args, i, '--force');
+    if (args[i] === '--force' || (force && force.width === 1 && force.value !== 'false')) {
+      throw new Error('--force is refused: the builder sidecar builds in chroot isolation only');
+    }
+    const allow = flagValue(args, i, '--allow');
+    if (allow && allow.value === 'security.insecure') {
+      throw new Error('--allow security.insecure is refused: RUN steps in the builder sidecar never keep all of its capabilities');
+    }
+  }
+}
+
+/** The executor's argv for a request: a build always in chroot isolation (never `auto`'s fall-back to none). */
+export function executorArgs(args: string[]): string[] {
+  if (args[0] === 'push' || args[0] === 'version' || args[0] === '--version') return args;
+  return ['--isolation=chroot', ...args];
+}
+
 /** Check a request from the wire; the message says what was wrong with it. */
 export function parseBuildRequest(text: string): BuildRequest {
   let v: unknown;
@@ -160,6 +188,7 @@ export function parseBuildRequest(text: string): BuildRequest {
   const extra = Object.keys(env).filter((k) => !isForwardedEnv(k));
   if (extra.length > 0) throw new Error(`the build request carries environment a build does not read: ${extra.join(', ')}`);
   checkNoBuilderEnv(r.args);
+  checkIsolation(r.args);
   const owner = r.owner;
   if (owner !== undefined && !(owner && Number.isInteger(owner.uid) && Number.isInteger(owner.gid) && owner.uid >= 0 && owner.gid >= 0)) {
     throw new Error('the build request\'s "owner" must be {"uid": N, "gid": N}');

@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { WebSocket } from 'ws';
 import { UserError, type Logger } from '../log';
-import { BUILD_PATH, HEALTH_PATH, outputPaths, parseBuildRequest, SECRET_ENV_PREFIX, STDERR, STDOUT, type BuildEnd } from './protocol';
+import { BUILD_PATH, executorArgs, HEALTH_PATH, outputPaths, parseBuildRequest, SECRET_ENV_PREFIX, STDERR, STDOUT, type BuildEnd } from './protocol';
 
 export interface ServeOptions {
   /** where the unix socket is made */
@@ -193,7 +193,7 @@ export async function serve(o: ServeOptions): Promise<Sidecar> {
       for (const k of Object.keys(env)) if (k.startsWith(SECRET_ENV_PREFIX)) delete env[k];
       Object.assign(env, req.env);
       const t0 = Date.now();
-      const child = spawn(o.executor[0], [...o.executor.slice(1), ...req.args], { cwd: req.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(o.executor[0], [...o.executor.slice(1), ...executorArgs(req.args)], { cwd: req.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
       running.add(child);
       log.info(`build ${id} started in ${req.cwd} (pid ${child.pid})`);
       forwardOutput(child.stdout!, ws, STDOUT);

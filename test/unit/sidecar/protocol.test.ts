@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { outputPaths, parseBuildRequest, resolveClientArgs } from '../../../src/sidecar/protocol';
+import { executorArgs, outputPaths, parseBuildRequest, resolveClientArgs } from '../../../src/sidecar/protocol';
 
 describe('sidecar/protocol', () => {
   it('gives --build-arg NAME (both spellings) the client\'s value, and drops it when the client has none', () => {
@@ -27,6 +27,15 @@ describe('sidecar/protocol', () => {
     for (const s of ['id=AWS_SECRET_ACCESS_KEY,env=', 'id=AWS_SECRET_ACCESS_KEY,src=', 'id=AWS_SECRET_ACCESS_KEY,source=', 'id=X,env=DRYDOCK_SIDECAR_SECRET_1,src=']) {
       assert.throws(() => parseBuildRequest(JSON.stringify({ args: ['--secret', s], cwd: '/w' })), /is empty, which would read the builder's environment/, s);
     }
+  });
+
+  it('refuses builds outside chroot isolation (--isolation none or auto, --force) and RUN with all capabilities; asks the executor for chroot', () => {
+    for (const args of [['--isolation', 'none'], ['--isolation=none'], ['--isolation', 'auto'], ['--force'], ['--force=true'], ['--isolation=chroot', '--force', 'true'], ['--allow', 'security.insecure'], ['--allow=security.insecure']]) {
+      assert.throws(() => parseBuildRequest(JSON.stringify({ args: ['-c', '.', ...args], cwd: '/w' })), /is refused: (the builder sidecar builds in chroot isolation only|RUN steps in the builder sidecar never keep)/, args.join(' '));
+    }
+    assert.deepEqual(parseBuildRequest(JSON.stringify({ args: ['--isolation', 'chroot', '--force=false'], cwd: '/w' })).args, ['--isolation', 'chroot', '--force=false']);
+    assert.deepEqual(executorArgs(['-c', '.', '--', 'x']), ['--isolation=chroot', '-c', '.', '--', 'x']);
+    assert.deepEqual(executorArgs(['push', 'out', '-d', 'r/x']), ['push', 'out', '-d', 'r/x']);
   });
 
   it('finds the files a build writes for its caller, in both flag spellings', () => {
