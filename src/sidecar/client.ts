@@ -25,9 +25,6 @@ export function runRemoteBuild(socket: string, args: string[], io: ClientIo = { 
   const { WebSocket } = require('ws') as typeof import('ws');
   const resolved = resolveClientArgs(args, env);
   const request: BuildRequest = { args: resolved.args, cwd: process.cwd(), env: resolved.env };
-  const uid = process.getuid?.();
-  const gid = process.getgid?.();
-  if (uid !== undefined && gid !== undefined && uid !== 0) request.owner = { uid, gid };
   // credentials composed here (withDrydockCredentials, drydock creds) stay here: say so, once
   const here = path.join(env.DOCKER_CONFIG || path.join(os.homedir(), '.docker'), 'config.json');
   if (fs.existsSync(here)) {

@@ -25,11 +25,7 @@ export interface BuildRequest {
   cwd: string;
   /** the only environment that crosses: SOURCE_DATE_EPOCH and secrets given by env (resolveClientArgs) */
   env: Record<string, string>;
-  /**
-   * the client's user: the files the build writes for it (outputPaths) are given to it, so that
-   * the agent can read and remove them later (the builder runs as root)
-   */
-  owner?: { uid: number; gid: number };
+  // the client's user is never taken from the request: the server asks the kernel (peer.ts)
 }
 
 /** Flags whose value is a file or directory the build writes for the caller. */
@@ -189,9 +185,6 @@ export function parseBuildRequest(text: string): BuildRequest {
   if (extra.length > 0) throw new Error(`the build request carries environment a build does not read: ${extra.join(', ')}`);
   checkNoBuilderEnv(r.args);
   checkIsolation(r.args);
-  const owner = r.owner;
-  if (owner !== undefined && !(owner && Number.isInteger(owner.uid) && Number.isInteger(owner.gid) && owner.uid >= 0 && owner.gid >= 0)) {
-    throw new Error('the build request\'s "owner" must be {"uid": N, "gid": N}');
-  }
-  return { args: r.args, cwd: r.cwd, env: env as Record<string, string>, ...(owner ? { owner: { uid: owner.uid, gid: owner.gid } } : {}) };
+  // an "owner" (sent by earlier clients) is ignored: who the client is, the kernel says
+  return { args: r.args, cwd: r.cwd, env: env as Record<string, string> };
 }

@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { WebSocket } from 'ws';
 import { UserError, type Logger } from '../log';
+import { assumedPeer, peerCredentials, type Peer } from './peer';
 import { BUILD_PATH, executorArgs, HEALTH_PATH, outputPaths, parseBuildRequest, SECRET_ENV_PREFIX, STDERR, STDOUT, type BuildEnd } from './protocol';
 
 export interface ServeOptions {
@@ -157,9 +158,22 @@ export async function serve(o: ServeOptions): Promise<Sidecar> {
   const running = new Set<ChildProcess>();
   const slots = new BuildSlots(o.maxBuilds);
   let seq = 0;
-  wss.on('connection', (ws) => handle(ws, ++seq));
+  let warnedNoPeercred = false;
+  wss.on('connection', (ws, req) => handle(ws, ++seq, identify(req.socket)));
 
-  function handle(ws: WebSocket, id: number): void {
+  /** the client's uid and gid from the kernel; the socket's owner when the kernel's cannot be read */
+  async function identify(socket: net.Socket): Promise<Peer> {
+    const cred = await peerCredentials(socket);
+    if (cred) return { ...cred, source: 'SO_PEERCRED' };
+    const assumed = assumedPeer(o.owner, o.mode);
+    if (!warnedNoPeercred) {
+      warnedNoPeercred = true;
+      o.log.warn(`cannot read the client's credentials (SO_PEERCRED, through perl): clients are taken to be uid ${assumed.uid} (the socket's owner)`);
+    }
+    return assumed;
+  }
+
+  function handle(ws: WebSocket, id: number, identified: Promise<Peer>): void {
     const log = o.log.child({ build: id });
     const end = (e: BuildEnd) => {
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(e), () => ws.close(1000));
@@ -168,6 +182,7 @@ export async function serve(o: ServeOptions): Promise<Sidecar> {
     ws.once('close', () => clearTimeout(waiting));
     ws.once('message', async (data, isBinary) => {
       clearTimeout(waiting);
+      const peer = await identified;
       let req;
       try {
         if (isBinary) throw new Error('the build request must be a text frame');
@@ -195,7 +210,7 @@ export async function serve(o: ServeOptions): Promise<Sidecar> {
       const t0 = Date.now();
       const child = spawn(o.executor[0], [...o.executor.slice(1), ...executorArgs(req.args)], { cwd: req.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
       running.add(child);
-      log.info(`build ${id} started in ${req.cwd} (pid ${child.pid})`);
+      log.info(`build ${id} started in ${req.cwd} for uid ${peer.uid} (pid ${child.pid})`);
       forwardOutput(child.stdout!, ws, STDOUT);
       forwardOutput(child.stderr!, ws, STDERR);
       let killer: NodeJS.Timeout | undefined;
@@ -210,7 +225,7 @@ export async function serve(o: ServeOptions): Promise<Sidecar> {
         running.delete(child);
         slots.give();
         clearTimeout(killer);
-        if (req.owner) giveOutputs(req.cwd, outputPaths(req.args), req.owner, log);
+        if (peer.uid !== 0) giveOutputs(req.cwd, outputPaths(req.args), peer, log);
         const exit = code ?? 128 + (signal ? os.constants.signals[signal] : 0);
         log.info(`build ${id} ended with exit code ${exit} after ${((Date.now() - t0) / 1000).toFixed(1)}s`);
         end({ exit });

@@ -109,6 +109,31 @@ describe('builder sidecar (drydock serve, executor with DRYDOCK_REMOTE)', functi
     assert.equal(fs.statSync(path.join(ws, 'not-mine')).uid, 0, 'in a directory the client does not own, a file stays root\'s');
   });
 
+  /** A raw request to the sidecar from a process of this uid and gid, as a job in the agent container could send; resolves with its BuildEnd. */
+  const askAs = async (uid: number, request: unknown, sock = socket): Promise<{ exit: number; error?: string }> => {
+    const script = `const WebSocket = require(${JSON.stringify(path.join(REPO_ROOT, 'node_modules/ws'))});
+const ws = new WebSocket('ws://sidecar/v1/build', { perMessageDeflate: false, createConnection: () => require('net').connect(${JSON.stringify(sock)}) });
+ws.on('open', () => ws.send(process.argv[1]));
+ws.on('message', (d, bin) => { if (!bin) { console.log(d.toString()); process.exit(0); } });
+ws.on('error', (e) => { console.error(e.message); process.exit(1); });`;
+    const r = run('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', process.execPath, '-e', script, JSON.stringify(request)]);
+    return JSON.parse(r.trim().split('\n').pop()!);
+  };
+
+  it('takes the client\'s uid from the kernel (SO_PEERCRED), never from the request: an "owner" it claims is ignored', async () => {
+    const ws = tmpDir('drydock-sidecar-peer-');
+    fs.chmodSync(ws, 0o755);
+    const mine = path.join(ws, 'job');
+    fs.mkdirSync(mine);
+    fs.cpSync(path.join(REPO_ROOT, 'images/hello'), path.join(mine, 'ctx'), { recursive: true });
+    fs.chownSync(mine, 1234, 1234);
+    const end = await askAs(1234, { args: ['--context', 'ctx', '--no-push', '--digest-file', 'digest'], cwd: mine, env: {}, owner: { uid: 4321, gid: 4321 } });
+    assert.equal(end.exit, 0, end.error);
+    const st = fs.statSync(path.join(mine, 'digest'));
+    assert.deepEqual([st.uid, st.gid], [1234, 1234], 'the file is the connected user\'s, not the claimed one\'s');
+    assert.match(serverLog, /started in .*job for uid 1234 /);
+  });
+
   it('passes a failed build\'s error and exit code through; notes that credentials composed in the agent do not reach the builder', async () => {
     const ctx = makeContext({ Dockerfile: `FROM ${reg.host}/library/busybox:latest\nRUN exit 3\n` });
     const agentConfig = tmpDir('drydock-agent-docker-');
