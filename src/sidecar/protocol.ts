@@ -62,7 +62,7 @@ export const SECRET_ENV_PREFIX = 'DRYDOCK_SIDECAR_SECRET_';
 const isForwardedEnv = (name: string) => FORWARDED_ENV.includes(name) || /^DRYDOCK_SIDECAR_SECRET_\d+$/.test(name);
 
 /** The value of `FLAG VALUE` or `FLAG=VALUE` at args[i], and how many args it takes. */
-function flagValue(args: string[], i: number, flag: string): { value: string; width: number } | undefined {
+export function flagValue(args: string[], i: number, flag: string): { value: string; width: number } | undefined {
   if (args[i] === flag && args[i + 1] !== undefined) return { value: args[i + 1], width: 2 };
   if (args[i].startsWith(`${flag}=`)) return { value: args[i].slice(flag.length + 1), width: 1 };
   return undefined;

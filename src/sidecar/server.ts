@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { WebSocket } from 'ws';
 import { UserError, type Logger } from '../log';
+import { checkInputs, PathPolicy } from './paths';
 import { assumedPeer, peerCredentials, type Peer } from './peer';
 import { BUILD_PATH, executorArgs, HEALTH_PATH, outputPaths, parseBuildRequest, SECRET_ENV_PREFIX, STDERR, STDOUT, type BuildEnd } from './protocol';
 
@@ -63,6 +64,22 @@ function giveOutputs(cwd: string, paths: string[], owner: { uid: number; gid: nu
       log.warn(`could not give ${p} to uid ${owner.uid}: ${(e as Error).message}`);
     }
   }
+}
+
+/** The builder's own credentials (composed DOCKER_CONFIG, AWS files), real paths: never an input of a client's build. */
+function builderCredentialPaths(env: NodeJS.ProcessEnv): string[] {
+  const home = env.HOME || os.homedir();
+  const candidates = [env.DOCKER_CONFIG, path.join(home, '.docker'), path.join(home, '.aws'), env.AWS_SHARED_CREDENTIALS_FILE, env.AWS_CONFIG_FILE, env.AWS_WEB_IDENTITY_TOKEN_FILE, '/kaniko/.docker'];
+  const out = new Set<string>();
+  for (const c of candidates) {
+    if (!c) continue;
+    try {
+      out.add(fs.realpathSync(c));
+    } catch {
+      out.add(path.resolve(c));
+    }
+  }
+  return [...out].filter((p) => p !== '/');
 }
 
 /** A build's output to its client, tagged with the stream; a slow client paces it rather than our memory. */
@@ -155,6 +172,7 @@ export async function serve(o: ServeOptions): Promise<Sidecar> {
     res.end(`drydock builder sidecar: open a WebSocket at ${BUILD_PATH}\n`);
   });
   const wss = new WebSocketServer({ server, path: BUILD_PATH, maxPayload: 1 << 20 });
+  const credentialPaths = builderCredentialPaths({ ...process.env, ...o.env });
   const running = new Set<ChildProcess>();
   const slots = new BuildSlots(o.maxBuilds);
   let seq = 0;
@@ -190,6 +208,8 @@ export async function serve(o: ServeOptions): Promise<Sidecar> {
         if (!fs.statSync(req.cwd, { throwIfNoEntry: false })?.isDirectory()) {
           throw new Error(`working directory ${req.cwd} does not exist in the builder container: mount the agent's workspace volume at the same path in both containers`);
         }
+        // the build reads as root: only what the client could read itself, in the workspace it shares
+        checkInputs(req.args, new PathPolicy(req.cwd, peer, credentialPaths));
       } catch (e) {
         log.warn(`refused a build request: ${(e as Error).message}`);
         end({ exit: 2, error: (e as Error).message });

@@ -18,6 +18,7 @@ describe('builder sidecar (drydock serve, executor with DRYDOCK_REMOTE)', functi
   let socket: string;
   let server: ChildProcess;
   let serverLog = '';
+  let builderConfig: string;
   const processesWith = (cmdline: string) => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
     try { return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8') === cmdline; } catch { return false; }
   });
@@ -30,8 +31,11 @@ describe('builder sidecar (drydock serve, executor with DRYDOCK_REMOTE)', functi
     socket = path.join(dir, 'run', 'builder.sock');
     // a client of another uid must reach the socket (a volume shared by two containers)
     for (const d of [path.dirname(dir), dir]) fs.chmodSync(d, 0o711);
+    // the builder's own registry credentials, which no client may read
+    builderConfig = tmpDir('drydock-builder-docker-');
+    fs.writeFileSync(path.join(builderConfig, 'config.json'), '{"auths":{"builder.example":{"auth":"YnVpbGRlcjpzM2NyZXQ="}}}');
     // DRYDOCK_REMOTE in the server's own environment must not send its builds back to itself
-    server = spawn(DRYDOCK, ['serve', '--socket', socket, '--socket-mode', '0666'], { env: { ...process.env, DRYDOCK_REMOTE: socket, BUILDER_ONLY: 'the builder\'s', TOKEN: 'the builder\'s token' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    server = spawn(DRYDOCK, ['serve', '--socket', socket, '--socket-mode', '0666'], { env: { ...process.env, DOCKER_CONFIG: builderConfig, DRYDOCK_REMOTE: socket, BUILDER_ONLY: 'the builder\'s', TOKEN: 'the builder\'s token' }, stdio: ['ignore', 'pipe', 'pipe'] });
     server.stderr!.on('data', (d) => { serverLog += d; });
     server.stdout!.on('data', (d) => { serverLog += d; });
     await settle(() => /listening on/.test(serverLog));
@@ -132,6 +136,41 @@ ws.on('error', (e) => { console.error(e.message); process.exit(1); });`;
     const st = fs.statSync(path.join(mine, 'digest'));
     assert.deepEqual([st.uid, st.gid], [1234, 1234], 'the file is the connected user\'s, not the claimed one\'s');
     assert.match(serverLog, /started in .*job for uid 1234 /);
+  });
+
+  it('reads for a client only what it could read itself: never /proc, the builder\'s credentials, or files outside the client\'s own tree', async () => {
+    const ws = tmpDir('drydock-sidecar-in-');
+    fs.chmodSync(ws, 0o755);
+    const mine = path.join(ws, 'job');
+    fs.mkdirSync(mine);
+    fs.cpSync(path.join(REPO_ROOT, 'images/hello'), path.join(mine, 'ctx'), { recursive: true });
+    fs.writeFileSync(path.join(mine, 'ctx', 'Dockerfile.secret'), 'FROM scratch\nRUN --mount=type=secret,id=x cat /run/secrets/x\n');
+    fs.symlinkSync('/proc/self', path.join(mine, 'self'));
+    fs.symlinkSync(builderConfig, path.join(mine, 'docker'));
+    for (const p of [mine, path.join(mine, 'ctx')]) fs.chownSync(p, 1234, 1234);
+    const refused: Array<[unknown[], RegExp]> = [
+      [['--context', 'ctx', '--secret', 'id=x,src=/proc/self/environ', '-f', 'Dockerfile.secret'], /--secret src \/proc\/self\/environ is in \/proc/],
+      [['--context', 'ctx', '--secret=id=x,source=self/environ', '-f', 'Dockerfile.secret'], /--secret src self\/environ is \(through a symlink, \/proc\/\d+\/environ\) in \/proc/],
+      [['--context', 'ctx', '--dockerfile', '/proc/self/environ'], /--dockerfile \/proc\/self\/environ is in \/proc/],
+      [['-c', 'ctx', '-f/proc/self/environ'], /--dockerfile \/proc\/self\/environ is in \/proc/],
+      [['--context', '/'], /--context \/ is not in a directory of uid 1234/],
+      [['--context', 'docker', '-f', '/etc/hostname'], /--context docker is \(through a symlink, .*\) in .*drydock-builder-docker-/],
+      [['--context', 'ctx', '--secret', 'id=x,src=/etc/shadow', '-f', 'Dockerfile.secret'], /--secret src \/etc\/shadow is not in a directory of uid 1234/],
+      [['--context', 'ctx', '--registry-certificate', `r.example=${path.join(builderConfig, 'config.json')}`], /--registry-certificate .* in .*drydock-builder-docker-/],
+    ];
+    for (const [args, why] of refused) {
+      const end = await askAs(1234, { args: [...args, '--no-push'], cwd: mine, env: {} });
+      assert.equal(end.exit, 2, `${args.join(' ')}: ${end.error}`);
+      assert.match(end.error!, why, `${args.join(" ")}: ${end.error}`);
+    }
+    // root in the agent container is not root in the builder's: its /proc and credentials stay out of reach too
+    const asRoot = await remote(['--context', '/', '--no-push'], mine);
+    assert.equal(asRoot.code, 2, asRoot.stderr);
+    assert.match(asRoot.stderr, /--context \/ holds \/proc, which a build in the sidecar never reads/);
+    const secretAsRoot = await remote(['--context', 'ctx', '-f', 'Dockerfile.secret', '--secret', `id=x,src=${path.join(builderConfig, 'config.json')}`, '--no-push'], mine);
+    assert.equal(secretAsRoot.code, 2, secretAsRoot.stderr);
+    assert.match(secretAsRoot.stderr, /in .*drydock-builder-docker-.*, which a build in the sidecar never reads for a client/);
+    assert.doesNotMatch(serverLog + asRoot.stderr + secretAsRoot.stderr, /YnVpbGRlcjpzM2NyZXQ=|s3cret/);
   });
 
   it('passes a failed build\'s error and exit code through; notes that credentials composed in the agent do not reach the builder', async () => {
