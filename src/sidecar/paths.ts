@@ -6,7 +6,7 @@
 // whole real path, in a tree the client owns (its workspace, its @tmp).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { flagValue } from './protocol';
+import { flagValue, OUTPUT_FLAGS } from './protocol';
 
 export interface Who {
   uid: number;
@@ -191,4 +191,113 @@ export function checkInputs(args: string[], policy: PathPolicy): void {
     const eq = c.indexOf('=');
     for (const f of (eq >= 0 ? c.slice(eq + 1) : c).split(',')) if (f) policy.input(f, '--registry-client-cert');
   }
+}
+
+/** An output checked before the build: where the build will write, and the first part of it the build makes. */
+export interface CheckedOutput {
+  /** absolute, as the executor will write it */
+  abs: string;
+  /** the first component that did not exist (mkdir -p makes it), or abs itself: what becomes the client's */
+  made: string;
+}
+
+/**
+ * Check an output before the build: inside the workspace, outside /proc, /sys, /dev, no symlink
+ * anywhere on its way (the build writes as root and must not be led elsewhere), and where the
+ * client could write it itself: an existing target writable by it, else the directory it goes in.
+ */
+export function checkOutput(policy: PathPolicy, p: string, what: string): CheckedOutput {
+  const abs = path.resolve(policy.cwd, p);
+  for (const d of ALWAYS_DENIED) if (under(abs, d)) throw new Error(`${what} ${p} is in ${d}`);
+  if (!under(abs, policy.workspace)) throw new Error(`${what} ${p} is outside the workspace ${policy.workspace} the client shares with the builder`);
+  const parts = abs.split('/').filter(Boolean);
+  let at = '/';
+  let parent = fs.lstatSync('/');
+  for (let i = 0; i < parts.length; i++) {
+    const next = path.join(at, parts[i]);
+    const st = fs.lstatSync(next, { throwIfNoEntry: false });
+    if (!st) {
+      if (!permits(parent, policy.who, W | X)) throw new Error(`${what} ${p}: uid ${policy.who.uid} may not write in ${at}, so the sidecar does not either`);
+      return { abs, made: next };
+    }
+    if (st.isSymbolicLink()) throw new Error(`${what} ${p}: ${next} is a symlink; the sidecar writes outputs only where no symlink leads`);
+    if (i < parts.length - 1 && !st.isDirectory()) throw new Error(`${what} ${p}: ${next} is not a directory`);
+    if (!permits(parent, policy.who, X)) throw new Error(`${what} ${p}: uid ${policy.who.uid} may not enter ${at}, so the sidecar does not write there either`);
+    parent = st;
+    at = next;
+  }
+  const st = fs.lstatSync(abs);
+  if (!permits(st, policy.who, st.isDirectory() ? W | X : W)) throw new Error(`${what} ${p}: uid ${policy.who.uid} may not write it, so the sidecar does not either`);
+  return { abs, made: abs };
+}
+
+const O_DIR = fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW;
+
+/** The directory holding `abs`, opened component by component without following a symlink (openat-style). */
+function openParent(abs: string): number {
+  let fd = fs.openSync('/', O_DIR);
+  const parts = abs.split('/').filter(Boolean);
+  try {
+    for (const part of parts.slice(0, -1)) {
+      const next = fs.openSync(`/proc/self/fd/${fd}/${part}`, O_DIR);
+      fs.closeSync(fd);
+      fd = next;
+    }
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e;
+  }
+  return fd;
+}
+
+/**
+ * Give what the build made at `made` (a file or a tree) to the client, only when the directory
+ * it lies in is the client's. Every step goes through descriptors opened with O_NOFOLLOW, so a
+ * symlink swapped in meanwhile is never followed; only root's single-link files and directories
+ * (what the build wrote) change owner.
+ */
+export function giveTo(made: string, who: Who): void {
+  const parent = openParent(made);
+  try {
+    if (fs.fstatSync(parent).uid !== who.uid) throw new Error(`${path.dirname(made)} is not uid ${who.uid}'s`);
+    chownAt(parent, path.basename(made), who);
+  } finally {
+    fs.closeSync(parent);
+  }
+}
+
+function chownAt(dirFd: number, name: string, who: Who): void {
+  const at = `/proc/self/fd/${dirFd}/${name}`;
+  const l = fs.lstatSync(at, { throwIfNoEntry: false });
+  if (!l || !(l.isDirectory() || l.isFile())) return; // symlinks, sockets, devices: left alone
+  let fd: number;
+  try {
+    fd = fs.openSync(at, (l.isDirectory() ? O_DIR : fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW) | fs.constants.O_NONBLOCK);
+  } catch {
+    return; // swapped for a symlink (ELOOP) or gone
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (st.ino !== l.ino || st.dev !== l.dev || st.uid !== 0) return;
+    if (st.isDirectory()) {
+      fs.fchownSync(fd, who.uid, who.gid);
+      for (const n of fs.readdirSync(`/proc/self/fd/${fd}`)) chownAt(fd, n, who);
+    } else if (st.isFile() && st.nlink === 1) {
+      fs.fchownSync(fd, who.uid, who.gid);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Check every path a request writes (outputPaths, --cache-repo oci:DIR, --kaniko-dir) before the
+ * build; returns those to give to the client afterwards (not the work dir: it is removed).
+ */
+export function checkOutputs(args: string[], policy: PathPolicy): CheckedOutput[] {
+  const give: CheckedOutput[] = [];
+  for (const flag of OUTPUT_FLAGS) for (const v of values(args, flag)) give.push(checkOutput(policy, v, flag));
+  for (const v of values(args, '--cache-repo')) if (v.startsWith('oci:')) give.push(checkOutput(policy, v.slice(4), '--cache-repo'));
+  for (const v of values(args, '--kaniko-dir')) checkOutput(policy, v, '--kaniko-dir');
+  return give;
 }

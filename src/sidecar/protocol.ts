@@ -29,7 +29,7 @@ export interface BuildRequest {
 }
 
 /** Flags whose value is a file or directory the build writes for the caller. */
-const OUTPUT_FLAGS = ['--digest-file', '--image-name-with-digest-file', '--image-name-tag-with-digest-file', '--tar-path', '--oci-layout-path'];
+export const OUTPUT_FLAGS = ['--digest-file', '--image-name-with-digest-file', '--image-name-tag-with-digest-file', '--tar-path', '--oci-layout-path'];
 
 /** The paths the build writes for the caller, as given in its args (relative to its cwd). */
 export function outputPaths(args: string[]): string[] {

@@ -10,9 +10,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { WebSocket } from 'ws';
 import { UserError, type Logger } from '../log';
-import { checkInputs, PathPolicy } from './paths';
+import { checkInputs, checkOutputs, giveTo, PathPolicy, type CheckedOutput } from './paths';
 import { assumedPeer, peerCredentials, type Peer } from './peer';
-import { BUILD_PATH, executorArgs, HEALTH_PATH, outputPaths, parseBuildRequest, SECRET_ENV_PREFIX, STDERR, STDOUT, type BuildEnd } from './protocol';
+import { BUILD_PATH, executorArgs, HEALTH_PATH, parseBuildRequest, SECRET_ENV_PREFIX, STDERR, STDOUT, type BuildEnd } from './protocol';
 
 export interface ServeOptions {
   /** where the unix socket is made */
@@ -40,28 +40,17 @@ export interface Sidecar {
 }
 
 /**
- * The files a build wrote for its client (digest files, tarball, OCI layout) become the client's:
- * the builder runs as root, and the agent must be able to read them and clean its workspace.
- * Only where the client could have made them itself: in a directory it owns (the workspace, its
- * @tmp sibling), never through a symlink.
+ * The files a build wrote for its client (digest files, tarball, OCI layout, the directories made
+ * for them) become the client's: the builder runs as root, and the agent must be able to read them
+ * and clean its workspace. Only where the client could have made them itself: in a directory it
+ * owns, never through a symlink (giveTo walks descriptors, so none swapped in meanwhile counts).
  */
-function giveOutputs(cwd: string, paths: string[], owner: { uid: number; gid: number }, log: Logger): void {
-  const chownTree = (p: string): void => {
-    const st = fs.lstatSync(p, { throwIfNoEntry: false });
-    if (!st) return;
-    fs.lchownSync(p, owner.uid, owner.gid);
-    if (st.isDirectory()) for (const n of fs.readdirSync(p)) chownTree(path.join(p, n));
-  };
-  for (const p of paths) {
-    const abs = path.resolve(cwd, p);
-    if (fs.statSync(path.dirname(abs), { throwIfNoEntry: false })?.uid !== owner.uid) {
-      log.debug(`${p} is not in a directory of uid ${owner.uid}: left to root`);
-      continue;
-    }
+function giveOutputs(outputs: CheckedOutput[], owner: { uid: number; gid: number }, log: Logger): void {
+  for (const o of outputs) {
     try {
-      chownTree(abs);
+      giveTo(o.made, owner);
     } catch (e) {
-      log.warn(`could not give ${p} to uid ${owner.uid}: ${(e as Error).message}`);
+      log.debug(`${o.abs} left to root: ${(e as Error).message}`);
     }
   }
 }
@@ -202,6 +191,7 @@ export async function serve(o: ServeOptions): Promise<Sidecar> {
       clearTimeout(waiting);
       const peer = await identified;
       let req;
+      let outputs: CheckedOutput[];
       try {
         if (isBinary) throw new Error('the build request must be a text frame');
         req = parseBuildRequest(data.toString());
@@ -209,7 +199,10 @@ export async function serve(o: ServeOptions): Promise<Sidecar> {
           throw new Error(`working directory ${req.cwd} does not exist in the builder container: mount the agent's workspace volume at the same path in both containers`);
         }
         // the build reads as root: only what the client could read itself, in the workspace it shares
-        checkInputs(req.args, new PathPolicy(req.cwd, peer, credentialPaths));
+        const policy = new PathPolicy(req.cwd, peer, credentialPaths);
+        checkInputs(req.args, policy);
+        // and writes as root: only where the client could write itself, never through a symlink
+        outputs = checkOutputs(req.args, policy);
       } catch (e) {
         log.warn(`refused a build request: ${(e as Error).message}`);
         end({ exit: 2, error: (e as Error).message });
@@ -245,7 +238,7 @@ export async function serve(o: ServeOptions): Promise<Sidecar> {
         running.delete(child);
         slots.give();
         clearTimeout(killer);
-        if (peer.uid !== 0) giveOutputs(req.cwd, outputPaths(req.args), peer, log);
+        if (peer.uid !== 0) giveOutputs(outputs, peer, log);
         const exit = code ?? 128 + (signal ? os.constants.signals[signal] : 0);
         log.info(`build ${id} ended with exit code ${exit} after ${((Date.now() - t0) / 1000).toFixed(1)}s`);
         end({ exit });

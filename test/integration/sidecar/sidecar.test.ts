@@ -100,7 +100,7 @@ describe('builder sidecar (drydock serve, executor with DRYDOCK_REMOTE)', functi
     fs.mkdirSync(mine);
     fs.cpSync(path.join(REPO_ROOT, 'images/hello'), path.join(mine, 'ctx'), { recursive: true });
     fs.chownSync(mine, 1234, 1234);
-    const r = await runExecutor(['--context', 'ctx', '--no-push', '--oci-layout-path', 'out', '--digest-file', 'digest', '--image-name-with-digest-file', path.join(ws, 'not-mine')], {
+    const r = await runExecutor(['--context', 'ctx', '--no-push', '--oci-layout-path', 'out', '--digest-file', 'digest', '--image-name-with-digest-file', 'made/for/it/names'], {
       cwd: mine, env: { DRYDOCK_REMOTE: socket }, under: ['setpriv', '--reuid=1234', '--regid=1234', '--clear-groups', '--'],
     });
     assert.equal(r.code, 0, r.stderr);
@@ -110,7 +110,40 @@ describe('builder sidecar (drydock serve, executor with DRYDOCK_REMOTE)', functi
     };
     assert.deepEqual([...new Set(owners(path.join(mine, 'out')))], ['1234:1234'], 'the whole layout');
     assert.deepEqual(owners(path.join(mine, 'digest')), ['1234:1234']);
-    assert.equal(fs.statSync(path.join(ws, 'not-mine')).uid, 0, 'in a directory the client does not own, a file stays root\'s');
+    assert.deepEqual([...new Set(owners(path.join(mine, 'made')))], ['1234:1234'], 'the directories made for an output too');
+  });
+
+  it('writes outputs only where the client could itself: never through a symlink, into a directory it may not write, or over a file that is not its', async () => {
+    const ws = tmpDir('drydock-sidecar-out-');
+    fs.chmodSync(ws, 0o755);
+    const mine = path.join(ws, 'job');
+    fs.mkdirSync(mine);
+    fs.cpSync(path.join(REPO_ROOT, 'images/hello'), path.join(mine, 'ctx'), { recursive: true });
+    const victim = tmpDir('drydock-sidecar-victim-');
+    fs.chmodSync(victim, 0o777);
+    fs.writeFileSync(path.join(victim, 'file'), 'root\'s\n');
+    fs.symlinkSync(victim, path.join(mine, 'link'));
+    fs.symlinkSync(path.join(victim, 'file'), path.join(mine, 'planted.tar'));
+    fs.writeFileSync(path.join(mine, 'roots'), 'root\'s\n');
+    for (const p of [mine, path.join(mine, 'ctx')]) fs.chownSync(p, 1234, 1234);
+    const refused: Array<[string[], RegExp]> = [
+      [['--digest-file', 'link/digest'], /--digest-file link\/digest: .*\/job\/link is a symlink; the sidecar writes outputs only where no symlink leads/],
+      [['--tar-path', 'planted.tar'], /--tar-path planted\.tar: .*planted\.tar is a symlink/],
+      [['--oci-layout-path', 'link/out'], /is a symlink/],
+      [['--image-name-with-digest-file', '../not-mine'], /--image-name-with-digest-file \.\.\/not-mine: uid 1234 may not write in .*drydock-sidecar-out-/],
+      [['--digest-file', 'roots'], /--digest-file roots: uid 1234 may not write it/],
+      [['--digest-file', '/proc/self/fd/0'], /--digest-file \/proc\/self\/fd\/0 is in \/proc/],
+    ];
+    for (const [args, why] of refused) {
+      const end = await askAs(1234, { args: ['--context', 'ctx', '--no-push', ...args], cwd: mine, env: {} });
+      assert.equal(end.exit, 2, `${args.join(' ')}: ${end.error}`);
+      assert.match(end.error!, why, `${args.join(' ')}: ${end.error}`);
+    }
+    assert.deepEqual(fs.readdirSync(victim), ['file']);
+    assert.equal(fs.readFileSync(path.join(victim, 'file'), 'utf8'), 'root\'s\n');
+    assert.equal(fs.statSync(path.join(victim, 'file')).uid, 0);
+    assert.equal(fs.readFileSync(path.join(mine, 'roots'), 'utf8'), 'root\'s\n');
+    assert.equal(fs.existsSync(path.join(ws, 'not-mine')), false);
   });
 
   /** A raw request to the sidecar from a process of this uid and gid, as a job in the agent container could send; resolves with its BuildEnd. */
