@@ -18,6 +18,8 @@ const MASK = '***';
 const patterns: Array<[RegExp, string]> = [
   [/(authorization"?\s*[:=]\s*"?)(basic|bearer)\s+[^\s",]+/gi, `$1$2 ${MASK}`],
   [/((?:"|\b)(?:password|secret|token|access_token|identitytoken|registrytoken|auth|refresh_token|secretAccessKey|sessionToken|x-amz-security-token)"?\s*[:=]\s*"?)[^"\s,}&]+/gi, `$1${MASK}`],
+  // environment-style names (\b does not match after '_'): AWS_SECRET_ACCESS_KEY=, GIT_TOKEN=, DB_PASSWORD=
+  [/(\b[A-Z0-9_]*_(?:SECRET|TOKEN|PASSWORD)(?:_[A-Z0-9_]*)?"?\s*[:=]\s*"?)[^"\s,}&]+/g, `$1${MASK}`],
   // user:password@ in URLs; passwords may hold '/' and '@' (the last '@' of the word ends them),
   // but host:port/path@digest is no password
   [/(\/\/[^/:@\s]+:)(?!\d+(?:\/|\s|$))\S*@/g, `$1${MASK}@`],

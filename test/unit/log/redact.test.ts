@@ -42,6 +42,8 @@ describe('log/redact', () => {
     assert.equal(redact('{"username":"u","password":"hunter22"}'), '{"username":"u","password":"***"}');
     assert.equal(redact('{"auth":"dXNlcjpwYXNz","identitytoken":"tok-1"}'), '{"auth":"***","identitytoken":"***"}');
     assert.equal(redact('secretAccessKey=wJalrXUtnFEMI/K7MDENG token=abc'), 'secretAccessKey=*** token=***');
+    assert.equal(redact('AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG AWS_SESSION_TOKEN=IQoJb3JpZ2lu GIT_TOKEN=ghp_x DB_PASSWORD: hunter2 AWS_REGION=eu-west-1'),
+      'AWS_SECRET_ACCESS_KEY=*** AWS_SESSION_TOKEN=*** GIT_TOKEN=*** DB_PASSWORD: *** AWS_REGION=eu-west-1');
     assert.equal(redact('{"access_token": "at", "refresh_token":"rt"}'), '{"access_token": "***", "refresh_token":"***"}');
   });
 
