@@ -54,6 +54,18 @@ function truthy(v: string | undefined): boolean {
   return v !== undefined && /^(1|true|yes)$/i.test(v);
 }
 
+/**
+ * The URL to GET for an object, and its path as sent: the key kept literally (`.` and `..`
+ * segments are parts of the key, which URL would collapse into another object's).
+ */
+export function objectTarget(loc: S3Location, region: string, env: NodeJS.ProcessEnv): { url: URL; path: string } {
+  const url = objectUrl(loc, region, env);
+  const base = serviceEndpoint('s3', region, env);
+  const basePath = base.pathname.replace(/\/+$/, '');
+  const pathStyle = url.hostname === base.hostname;
+  return { url, path: `${basePath}${pathStyle ? `/${loc.bucket}` : ''}/${encodeKey(loc.key)}` };
+}
+
 /** The URL to GET for an object, following kaniko's and the SDK's addressing rules. */
 export function objectUrl(loc: S3Location, region: string, env: NodeJS.ProcessEnv): URL {
   const base = serviceEndpoint('s3', region, env);
@@ -90,13 +102,14 @@ export async function getObjectStream(url: string, opts: GetObjectOptions = {}):
   let region = regionFromEnv(env) ?? 'us-east-1';
   const credentials = opts.credentials ?? awsCredentialProvider({ env, log: opts.log });
   for (let attempt = 0; attempt < 2; attempt++) {
-    const target = objectUrl(loc, region, env);
+    const { url: target, path: targetPath } = objectTarget(loc, region, env);
     log.debug('S3 GetObject', { object, endpoint: target.origin, region });
     let res;
     try {
       res = await awsRequest({
         method: 'GET',
         url: target,
+        path: targetPath,
         headers: { 'x-amz-content-sha256': EMPTY_SHA256 },
         service: 's3',
         region,

@@ -11,6 +11,11 @@ export interface SignableRequest {
   url: URL;
   headers?: Record<string, string>;
   body?: string | Buffer;
+  /**
+   * The request path exactly as sent and signed, when it must not be normalized as URL does
+   * (S3 keys are literal: `a/../b` is its own object, as botocore sends it); default url.pathname
+   */
+  path?: string;
 }
 
 export interface SigningParams {
@@ -48,7 +53,7 @@ export async function signRequest(req: SignableRequest, params: SigningParams): 
       protocol: req.url.protocol,
       hostname: req.url.hostname,
       port: req.url.port ? Number(req.url.port) : undefined,
-      path: req.url.pathname,
+      path: req.path ?? req.url.pathname,
       query,
       headers,
       body: req.body,
@@ -73,7 +78,9 @@ export async function awsRequest(req: AwsRequest): Promise<Dispatcher.ResponseDa
   // undici derives Host from the URL, which is the value that was signed
   const send: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() !== 'host') send[k] = v;
-  return undici().request(req.url, {
+  // a literal path goes out as it is: the request helper sends origin + pathname + search
+  const target = req.path === undefined ? req.url : ({ origin: req.url.origin, pathname: req.path, search: req.url.search } as URL);
+  return undici().request(target, {
     method: req.method as Dispatcher.HttpMethod,
     headers: send,
     body: req.body,

@@ -4,6 +4,7 @@ import { strict as assert } from 'node:assert';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getObjectStream } from '../../../src/aws/s3';
+import { signRequest } from '../../../src/aws/sigv4';
 import { S3_KEY, recordingProxy, startS3, type S3Server } from '../../support/s3';
 
 async function text(url: string, env: NodeJS.ProcessEnv): Promise<string> {
@@ -63,6 +64,29 @@ describe('aws/s3 against s3rver', function () {
       const m = await message(getObjectStream('s3://locked/ci/config.json', { env }));
       assert.match(m, /cannot read s3:\/\/locked\/ci\/config\.json: access denied: the AWS credentials in use lack s3:GetObject/);
       assert.ok(!m.includes('denied-secret-456'));
+    } finally {
+      srv.close();
+    }
+  });
+
+  it('asks for a key with . and .. segments literally, signed as sent (STAND-IN: records the request line; a URL would fetch a/b instead of a/../b)', async () => {
+    const seen: Array<{ url: string; headers: http.IncomingHttpHeaders }> = [];
+    const srv = http.createServer((req, res) => {
+      seen.push({ url: req.url!, headers: req.headers });
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.end('the literal object');
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    try {
+      const port = (srv.address() as AddressInfo).port;
+      const env = { S3_ENDPOINT: `http://127.0.0.1:${port}`, S3_FORCE_PATH_STYLE: 'true', AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'AKIDLITERAL', AWS_SECRET_ACCESS_KEY: 'literal-secret', AWS_EC2_METADATA_DISABLED: 'true', HOME: '/nonexistent' };
+      assert.equal(await text('s3://bkt/team/../other/./x.json', env), 'the literal object');
+      assert.equal(seen[0].url, '/bkt/team/../other/./x.json');
+      const date = String(seen[0].headers['x-amz-date']);
+      const signingDate = new Date(`${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`);
+      const expected = await signRequest({ method: 'GET', url: new URL(`http://127.0.0.1:${port}/`), path: seen[0].url, headers: { 'x-amz-content-sha256': String(seen[0].headers['x-amz-content-sha256']) } },
+        { service: 's3', region: 'us-east-1', credentials: { accessKeyId: 'AKIDLITERAL', secretAccessKey: 'literal-secret' }, uriEscapePath: false, signingDate });
+      assert.equal(seen[0].headers.authorization, expected.authorization, 'the signature covers the literal path');
     } finally {
       srv.close();
     }

@@ -1,6 +1,6 @@
 // S3 URL parsing and addressing (virtual-hosted, path style, kaniko's env names).
 import { strict as assert } from 'node:assert';
-import { objectUrl, parseS3Url } from '../../../src/aws/s3';
+import { objectTarget, objectUrl, parseS3Url } from '../../../src/aws/s3';
 import { serviceEndpoint } from '../../../src/aws/endpoints';
 
 describe('aws/s3 addressing', () => {
@@ -16,6 +16,10 @@ describe('aws/s3 addressing', () => {
   it('uses virtual-hosted style on AWS and encodes the key once', () => {
     const u = objectUrl({ bucket: 'my-bucket', key: 'a b/c+d.tar.gz' }, 'eu-west-1', {});
     assert.equal(u.href, 'https://my-bucket.s3.eu-west-1.amazonaws.com/a%20b/c%2Bd.tar.gz');
+  });
+  it('keeps . and .. segments of a key in the path it sends (S3 keys are literal)', () => {
+    assert.equal(objectTarget({ bucket: 'my-bucket', key: 'a/../b/./c d' }, 'eu-west-1', {}).path, '/a/../b/./c%20d');
+    assert.equal(objectTarget({ bucket: 'b', key: '../k' }, 'us-east-1', { S3_ENDPOINT: 'http://127.0.0.1:9000/base/', S3_FORCE_PATH_STYLE: 'true' }).path, '/base/b/../k');
   });
   it('honours S3_ENDPOINT and S3_FORCE_PATH_STYLE (kaniko) and AWS_ENDPOINT_URL_S3', () => {
     assert.equal(objectUrl({ bucket: 'b', key: 'k' }, 'us-east-1', { S3_ENDPOINT: 'http://127.0.0.1:9000', S3_FORCE_PATH_STYLE: 'true' }).href, 'http://127.0.0.1:9000/b/k');
