@@ -6,6 +6,7 @@ import { Logger, UserError, describeError, log as rootLog } from '../log';
 import { awsCredentialProvider, type CredentialProvider } from './credentials';
 import { endpointOverride, serviceEndpoint } from './endpoints';
 import { regionFromEnv } from './region';
+import { backoff, isRetryableAnswer, isThrottling, MAX_ATTEMPTS } from './retry';
 import { awsRequest } from './sigv4';
 
 export interface S3Location {
@@ -101,9 +102,11 @@ export async function getObjectStream(url: string, opts: GetObjectOptions = {}):
   // SDK's own default for S3
   let region = regionFromEnv(env) ?? 'us-east-1';
   const credentials = opts.credentials ?? awsCredentialProvider({ env, log: opts.log });
-  for (let attempt = 0; attempt < 2; attempt++) {
+  let redirected = false;
+  // the SDK's standard retry: network errors, 5xx and throttling, before the body is handed on
+  for (let attempt = 1; ; attempt++) {
     const { url: target, path: targetPath } = objectTarget(loc, region, env);
-    log.debug('S3 GetObject', { object, endpoint: target.origin, region });
+    log.debug('S3 GetObject', { object, endpoint: target.origin, region, attempt });
     let res;
     try {
       res = await awsRequest({
@@ -118,24 +121,41 @@ export async function getObjectStream(url: string, opts: GetObjectOptions = {}):
       });
     } catch (e) {
       if (e instanceof UserError) throw new UserError(`cannot read ${object}: ${e.message}`, { cause: e });
-      throw new UserError(`cannot read ${object}: S3 endpoint ${target.origin} unreachable: ${describeError(e)}`, { cause: e });
+      if (attempt < MAX_ATTEMPTS) {
+        log.debug('S3 GetObject failed, retrying', { object, error: describeError(e), attempt });
+        await backoff(attempt, false);
+        continue;
+      }
+      throw new UserError(`cannot read ${object}: S3 endpoint ${target.origin} unreachable: ${describeError(e)}${attempt > 1 ? ` (after ${attempt} attempts)` : ''}`, { cause: e });
     }
     if (res.statusCode === 200) {
       const len = res.headers['content-length'];
       return { body: res.body, contentLength: len !== undefined ? Number(len) : undefined };
     }
-    const text = (await res.body.text()).slice(0, 4096);
+    let text: string;
+    try {
+      text = (await res.body.text()).slice(0, 4096);
+    } catch {
+      text = '';
+    }
     const code = xmlField(text, 'Code') ?? `HTTP ${res.statusCode}`;
     const message = xmlField(text, 'Message');
     const bucketRegion = res.headers['x-amz-bucket-region'];
-    if ((res.statusCode === 301 || code === 'AuthorizationHeaderMalformed' || code === 'PermanentRedirect') && typeof bucketRegion === 'string' && bucketRegion !== region && attempt === 0) {
+    if ((res.statusCode === 301 || code === 'AuthorizationHeaderMalformed' || code === 'PermanentRedirect') && typeof bucketRegion === 'string' && bucketRegion !== region) {
+      if (redirected) throw new UserError(`cannot read ${object}: S3 kept redirecting between regions`);
       log.debug('S3 bucket is in another region, retrying there', { object, region: bucketRegion });
       region = bucketRegion;
+      redirected = true;
+      attempt--;
       continue;
     }
-    throw new UserError(`cannot read ${object}: ${describeS3Error(code, res.statusCode, loc)}${message ? ` (${code}: ${message})` : ` (${code})`}`);
+    if (isRetryableAnswer(code, res.statusCode) && attempt < MAX_ATTEMPTS) {
+      log.debug('S3 GetObject answered an error worth retrying', { object, code, status: res.statusCode, attempt });
+      await backoff(attempt, isThrottling(code, res.statusCode));
+      continue;
+    }
+    throw new UserError(`cannot read ${object}: ${describeS3Error(code, res.statusCode, loc)}${message ? ` (${code}: ${message})` : ` (${code})`}${attempt > 1 ? ` (after ${attempt} attempts)` : ''}`);
   }
-  throw new UserError(`cannot read ${object}: S3 kept redirecting between regions`);
 }
 
 function describeS3Error(code: string, status: number, loc: S3Location): string {
