@@ -32,7 +32,7 @@ import * as path from 'node:path';
 import { deviceNumbers } from '../../fs/walk';
 import { UserError } from '../../log';
 import { boundingArgs, type CapabilitySet } from './capabilities';
-import { HostTools } from './host-tools';
+import { HostTools, hostProgram } from './host-tools';
 import { originPathEntry } from './origin-path';
 import { stepJail } from './step-jail';
 import { resolveInRoot } from './root-path';
@@ -317,11 +317,18 @@ export class ChrootIsolation implements Isolation {
     lines.push(`{ echo ${hostname} > ${proc}/sys/kernel/hostname; } 2>/dev/null || hostname ${hostname} 2>/dev/null || true`);
     if (spec.network === 'none') lines.push(`${t.ip ? shq(t.ip) : 'ip'} link set lo up 2>/dev/null || true`);
     // last: the namespace's root becomes the jail (step-jail.ts), so leaving the chroot leads nowhere
-    const jail = stepJail(root, tail, [t.env, t.setpriv, t.nsenter, t.chroot]);
+    const [pivotRoot, umount] = [hostProgram('pivot_root'), hostProgram('umount')];
+    const jail = pivotRoot && umount ? stepJail(root, tail, [t.env, t.setpriv, t.nsenter, t.chroot, umount]) : null;
     if (jail) {
+      // one program for all where mount reads a table (util-linux); else two per mount, as
+      // busybox's mount does not apply ro or nodev to a bind in the same call
       const table = fstabFile(jail.mounts);
-      lines.push(table ? `mount --all --fstab ${shq(table)}` : jail.mounts.map(([src, dst, , o]) => `mount -o ${o} ${shq(src)} ${shq(dst)}`).join('\n'));
-      lines.push(`cd ${shq(jail.dir)}`, 'pivot_root . .old', 'cd /', 'umount -l /.old');
+      const oneByOne = jail.mounts.map(([src, dst, , o]) => {
+        const [kind, flag] = o.split(',');
+        return `mount --${kind} ${shq(src)} ${shq(dst)} && mount -o remount,bind,${flag} ${shq(dst)}`;
+      });
+      lines.push(table ? `mount --all --fstab ${shq(table)} 2>/dev/null || {\n${oneByOne.join('\n')}\n}` : oneByOne.join('\n'));
+      lines.push(`cd ${shq(jail.dir)}`, `${shq(pivotRoot!)} . .old`, 'cd /', `${shq(umount!)} -l /.old`);
     }
     lines.push('exec "$@"');
     const flags = [...(userns ? ['--user'] : []), '--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child', '--uts', '--ipc'];
