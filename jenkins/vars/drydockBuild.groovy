@@ -18,7 +18,9 @@ def call(Map args = [:]) {
   cmd += ['--context', args.context ?: pwd()]
   cmd += ['--dockerfile', args.dockerfile ?: 'Dockerfile']
   destinations.each { cmd += ['--destination', it] }
-  pairs(args.buildArgs, 'buildArgs').each { cmd += ['--build-arg', it] }
+  // a NAME alone: the executor takes the value from the environment (withCredentials), so a
+  // secret never appears in the script Jenkins writes or on the command line
+  pairs(args.buildArgs, 'buildArgs', true).each { cmd += ['--build-arg', it] }
   if (args.cache) cmd << '--cache=true'
   if (args.cacheRepo) cmd += ['--cache-repo', args.cacheRepo]
   if (args.target) cmd += ['--target', args.target]
@@ -34,14 +36,19 @@ private List asList(value, String name) {
   return StepArgs.words(this, 'drydockBuild', value, name)
 }
 
-/** A map becomes KEY=VALUE words in its own order; a list is taken as KEY=VALUE words already. */
-private List pairs(value, String name) {
+/**
+ * A map becomes KEY=VALUE words in its own order; a list is taken as KEY=VALUE words already (or,
+ * where `bareNames`, a variable NAME whose value comes from the environment).
+ */
+private List pairs(value, String name, boolean bareNames = false) {
   if (value == null) return []
   if (value instanceof Map) return value.collect { k, v -> "${k}=${v == null ? '' : v}".toString() }
   if (value instanceof Collection) {
     return value.collect {
       String s = it.toString()
-      if (!s.contains('=')) error("drydockBuild: ${name} entry \"${s}\" must be KEY=VALUE")
+      if (!s.contains('=') && !(bareNames && s ==~ /[A-Za-z_][A-Za-z0-9_]*/)) {
+        error("drydockBuild: ${name} entry \"${s}\" must be KEY=VALUE${bareNames ? ', or a variable NAME whose value the executor takes from the environment' : ''}")
+      }
       s
     }
   }

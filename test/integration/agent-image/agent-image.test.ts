@@ -125,6 +125,7 @@ describe('agent image (Dockerfile.agent built by our executor, run with podman)'
     const script = [
       'echo "shell=$0 user=$(id -un):$(id -u) pwd=$(pwd)"',
       'busybox | head -1',
+      'echo "sh=$(readlink -f /bin/sh)"',
       'for c in executor drydock jenkins-agent docker-credential-drydock catatonit node java getfattr setfattr; do echo "$c=$(command -v $c)"; done',
       'getfattr --version | head -1',
       'echo "kaniko=$(readlink /kaniko/executor) docker=$(stat -c %U /kaniko/.docker)"',
@@ -136,6 +137,7 @@ describe('agent image (Dockerfile.agent built by our executor, run with podman)'
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^shell=\/bin\/sh user=jenkins:1000 pwd=\/home\/jenkins$/m);
     assert.match(r.stdout, /^BusyBox v\d/m);
+    assert.match(r.stdout, /^sh=\/busybox\/busybox$/m, '/bin/sh is busybox\'s');
     for (const [c, p] of Object.entries({
       executor: '/usr/local/bin/executor', drydock: '/usr/local/bin/drydock', 'jenkins-agent': '/usr/local/bin/jenkins-agent',
       'docker-credential-drydock': '/usr/local/bin/docker-credential-drydock', catatonit: '/usr/local/bin/catatonit',

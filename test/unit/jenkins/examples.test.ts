@@ -29,6 +29,9 @@ describe('Jenkins examples: JCasC, ECS task definition, IAM policy, Jenkinsfiles
       assert.equal(t.networkMode, 'awsvpc');
       assert.match(t.taskrole, /^arn:aws:iam::\d{12}:role\//);
       assert.equal(t.remoteFSRoot, '/home/jenkins/agent');
+      // RUN steps need root in the build container: the plugin writes containerUser into its task definition
+      assert.equal(t.containerUser, '0', `${t.templateName} runs the agent container as root`);
+      assert.ok(Number(t.ephemeralStorageSizeInGiB) >= 21, `${t.templateName} has room for base images and layers`);
     }
   });
 

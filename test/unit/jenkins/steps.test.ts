@@ -28,11 +28,11 @@ const cases = [
     },
   },
   { name: 'defaults', step: 'drydockBuild', digest: 'sha256:feed', args: { destinations: 'reg.example.com/app:1' } },
-  { name: 'noPush', step: 'drydockBuild', args: { noPush: true, context: '.', digestFile: '/t/d', buildArgs: ['A=1', 'B=two words'] } },
+  { name: 'noPush', step: 'drydockBuild', args: { noPush: true, context: '.', digestFile: '/t/d', buildArgs: ['A=1', 'B=two words', 'NPM_TOKEN'] } },
   { name: 'noDestination', step: 'drydockBuild', args: { context: '.' } },
   { name: 'unknown', step: 'drydockBuild', args: { destinations: ['r/a'], buildArg: { A: '1' } } },
   { name: 'extraDigestFile', step: 'drydockBuild', args: { noPush: true, digestFile: '/t/d', extraArgs: '--digest-file=/elsewhere' } },
-  { name: 'badBuildArg', step: 'drydockBuild', args: { destinations: ['r/a'], buildArgs: ['NOEQUALS'] } },
+  { name: 'badBuildArg', step: 'drydockBuild', args: { destinations: ['r/a'], buildArgs: ['NO EQUALS'] } },
   {
     name: 'creds', step: 'withDrydockCredentials',
     args: {
@@ -111,9 +111,9 @@ describe('Jenkins shared library steps (groovy)', function () {
     assert.equal(r.calls[1].file, (r.calls[0].script as string).split(' ').pop());
   });
 
-  it('drydockBuild with noPush needs no destination and takes KEY=VALUE lists', () => {
+  it('drydockBuild with noPush needs no destination and takes KEY=VALUE lists, and names whose value comes from the environment', () => {
     assert.equal(results.noPush.calls[0].script,
-      "/kaniko/executor --context . --dockerfile Dockerfile --build-arg A=1 --build-arg 'B=two words' --no-push --digest-file /t/d");
+      "/kaniko/executor --context . --dockerfile Dockerfile --build-arg A=1 --build-arg 'B=two words' --build-arg NPM_TOKEN --no-push --digest-file /t/d");
   });
 
   it('drydockBuild reads the digest file it named, whatever extraArgs say (its --digest-file comes last and wins)', () => {
@@ -125,7 +125,7 @@ describe('Jenkins shared library steps (groovy)', function () {
   it('drydockBuild stops with clear messages on bad parameters', () => {
     assert.match(results.noDestination.error as string, /give destinations: .* or noPush: true/);
     assert.match(results.unknown.error as string, /unknown parameter\(s\) buildArg; expected some of context, dockerfile/);
-    assert.match(results.badBuildArg.error as string, /buildArgs entry "NOEQUALS" must be KEY=VALUE/);
+    assert.match(results.badBuildArg.error as string, /buildArgs entry "NO EQUALS" must be KEY=VALUE, or a variable NAME whose value the executor takes from the environment/);
     for (const r of [results.noDestination, results.unknown, results.badBuildArg]) assert.deepEqual(r.calls, []);
   });
 
