@@ -263,12 +263,9 @@ export class ChrootIsolation implements Isolation {
     // host's, core_pattern among them: code run as root on the host) and sysrq-trigger (reboot).
     // (those this kernel has: one missing entry would fail the whole table)
     const procReadOnly = PROC_READ_ONLY.filter((p) => fs.existsSync(`/proc/${p}`)).map((p) => `${procPath}/${p}`);
-    const procRo = fstabFile(procReadOnly.map((p): [string, string, string, string] => [p, p, 'none', 'bind,ro']));
-    lines.push(
-      `${procRo ? `mount --all --fstab ${shq(procRo)} 2>/dev/null || ` : ''}{`,
-      ...procReadOnly.map((p) => `[ ! -e ${shq(p)} ] || { mount --bind ${shq(p)} ${shq(p)} && mount -o remount,bind,ro ${shq(p)}; }`),
-      '}',
-    );
+    // (mounted with the late table below: one program fewer per RUN)
+    const procRoEntries = procReadOnly.map((p): [string, string, string, string] => [p, p, 'none', 'bind,ro']);
+    const procRoOneByOne = procReadOnly.map((p) => `[ ! -e ${shq(p)} ] || { mount --bind ${shq(p)} ${shq(p)} && mount -o remount,bind,ro ${shq(p)}; }`);
     const links = [
       `mkdir ${dev}/pts ${dev}/shm`,
       `ln -s /proc/self/fd ${dev}/fd; ln -s /proc/self/fd/0 ${dev}/stdin; ln -s /proc/self/fd/1 ${dev}/stdout; ln -s /proc/self/fd/2 ${dev}/stderr; ln -s pts/ptmx ${dev}/ptmx`,
@@ -297,11 +294,13 @@ export class ChrootIsolation implements Isolation {
       }
     }
     const late = fstabFile([
+      ...procRoEntries,
       ['devpts', `${devPath}/pts`, 'devpts', 'newinstance,ptmxmode=0666,mode=0620,nosuid,noexec'],
       ['shm', `${devPath}/shm`, 'tmpfs', 'nosuid,nodev,noexec,mode=1777'],
     ]);
     lines.push(
       `${late ? `mount --all --fstab ${shq(late)} 2>/dev/null || ` : ''}{`,
+      ...procRoOneByOne,
       `mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,nosuid,noexec devpts ${dev}/pts 2>/dev/null || true`,
       `mount -t tmpfs -o nosuid,nodev,noexec,mode=1777 shm ${dev}/shm`,
       '}',
