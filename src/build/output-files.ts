@@ -27,6 +27,9 @@ const FLAGS: Array<[keyof OutputOptions, string]> = [
   ['imageNameTagWithDigestFile', '--image-name-tag-with-digest-file'],
 ];
 
+/** The flags that name files or directories a build writes (the sidecar checks them too). */
+export const OUTPUT_FLAGS: readonly string[] = FLAGS.map(([, flag]) => flag);
+
 export function outputFiles(o: OutputOptions): OutputFile[] {
   return FLAGS.filter(([k]) => o[k]).map(([k, flag]) => ({ flag, path: o[k]! }));
 }

@@ -3,6 +3,7 @@
 // image, the agent image's too) reads it from the connection's descriptor, handed to it as fd 3.
 import { spawn } from 'node:child_process';
 import type * as net from 'node:net';
+import { hostProgram } from '../build/isolation/host-tools';
 
 export interface Peer {
   uid: number;
@@ -22,10 +23,16 @@ export function peerCredentials(socket: net.Socket, timeoutMs = 5000): Promise<{
       resolve(undefined);
       return;
     }
+    // by absolute path, found once on the server's own PATH (as every host program we run as root)
+    const perl = hostProgram('perl');
+    if (!perl) {
+      resolve(undefined);
+      return;
+    }
     let out = '';
     let child;
     try {
-      child = spawn('perl', ['-e', PEERCRED], { stdio: ['ignore', 'pipe', 'ignore', fd], timeout: timeoutMs });
+      child = spawn(perl, ['-e', PEERCRED], { stdio: ['ignore', 'pipe', 'ignore', fd], timeout: timeoutMs });
     } catch {
       resolve(undefined);
       return;

@@ -12,6 +12,7 @@
 //                     RUN step and removes its work dir), as a Jenkins abort stops a local build
 // GET /v1/health answers 200 "ok" (the ECS health check of the builder container).
 import * as path from 'node:path';
+import { OUTPUT_FLAGS } from '../build/output-files';
 
 export const BUILD_PATH = '/v1/build';
 export const HEALTH_PATH = '/v1/health';
@@ -29,7 +30,7 @@ export interface BuildRequest {
 }
 
 /** Flags whose value is a file or directory the build writes for the caller. */
-export const OUTPUT_FLAGS = ['--digest-file', '--image-name-with-digest-file', '--image-name-tag-with-digest-file', '--tar-path', '--oci-layout-path'];
+export { OUTPUT_FLAGS } from '../build/output-files';
 
 /** The paths the build writes for the caller, as given in its args (relative to its cwd). */
 export function outputPaths(args: string[]): string[] {
